@@ -46,6 +46,8 @@ pub enum CasError {
     Budget(String),
     /// The CAS failed (a panic inside it, or a result we cannot read).
     Failed(String),
+    /// The expression divides by zero.
+    Undefined(String),
 }
 
 impl std::fmt::Display for CasError {
@@ -53,6 +55,7 @@ impl std::fmt::Display for CasError {
         match self {
             CasError::Budget(s) => write!(f, "{s}"),
             CasError::Failed(s) => write!(f, "the CAS failed: {s}"),
+            CasError::Undefined(s) => write!(f, "{s}"),
         }
     }
 }
@@ -141,6 +144,17 @@ fn ensure_lock() {
     });
 }
 
+fn divides_by_literal_zero(a: &Alg) -> bool {
+    match a {
+        Alg::Num(_) | Alg::Var(_) => false,
+        Alg::Add(items) | Alg::Mul(items) => items.iter().any(divides_by_literal_zero),
+        Alg::Pow(b, k) => {
+            (*k < 0 && matches!(&**b, Alg::Num(q) if q.numer().sign() == num_bigint::Sign::NoSign))
+                || divides_by_literal_zero(b)
+        }
+    }
+}
+
 fn to_symbolica_text(a: &Alg, out: &mut String) {
     match a {
         Alg::Num(q) => {
@@ -225,12 +239,17 @@ pub fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasError> {
             "the expansion could reach {terms:.3e} terms, over the budget of {TERM_BUDGET} terms"
         )));
     }
+    if divides_by_literal_zero(a) {
+        return Err(CasError::Undefined("division by zero".into()));
+    }
     let mut text = String::new();
     to_symbolica_text(a, &mut text);
     let job = move || -> Result<RatFun, CasError> {
         ensure_lock();
         let atom = symbolica::try_parse!(&text).map_err(|e| CasError::Failed(e.to_string()))?;
-        let rf: RationalPolynomial<_, u32> = atom.to_rational_polynomial(&Q, &Z, None);
+        let rf: RationalPolynomial<_, u32> = atom
+            .try_to_rational_polynomial(&Q, &Z, None)
+            .map_err(|e| CasError::Failed(format!("{e:?}")))?;
         Ok(RatFun {
             num: read_poly(&rf.numerator, nvars)?,
             den: read_poly(&rf.denominator, nvars)?,

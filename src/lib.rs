@@ -1,5 +1,122 @@
-//! derive-check library.
+//! # derive-check
+//!
+//! Checks derivation-style math answers. A derivation file (TOML, see
+//! FORMAT.md) holds the claims of one answer; each claim's `show` is a chain
+//! of relations, and every neighbouring pair is a step. Each step gets one
+//! verdict: `proved` (a named sound method: exact symbolic normal form, sign
+//! of a difference, exact evaluation, exhaustion of a finite domain),
+//! `refuted` (a certified counterexample with both sides' exact values),
+//! `checked` (only spot checks agreed), `unsupported` (with the reason) or
+//! `error` (a located problem with the claim).
+//!
+//! The pipeline runs one way: [`derivation::load`] (TOML → spanned strings),
+//! [`resolve`] (strings → kinds, definitions, parsed claims), [`check`]
+//! (claims → verdicts, using [`normal`] and the CAS boundary [`cas`] for
+//! proofs and [`eval`] / [`spot`] for exact spot checks), then [`report`]
+//! (verdicts → human or JSON text). File IO lives only in [`cli`].
+//!
+//! ```
+//! // Parsing and rendering are pure; checking runs on the engine thread.
+//! let config = derive_check::config::Config::default();
+//! assert_eq!(config.samples, 40);
+//! ```
+
 pub mod cas;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod derivation;
+pub mod diagnostic;
+pub mod domain;
+pub mod eval;
+pub mod expand;
 pub mod expr;
+pub mod normal;
 pub mod parser;
 pub mod polynomial;
+pub mod real;
+pub mod report;
+pub mod resolve;
+pub mod spot;
+pub mod verdict;
+
+use config::Config;
+use report::{ClaimReport, FileReport};
+
+/// Checks one derivation file given its path (for messages) and text.
+/// All symbolic work runs on the engine thread (see [`cas`]).
+pub fn check_source(path: &str, text: String, config: &Config) -> FileReport {
+    let path_owned = path.to_string();
+    let config_owned = config.clone();
+    match cas::run(move || check_on_engine(&path_owned, text, &config_owned)) {
+        Ok(r) => r,
+        Err(panic) => FileReport {
+            path: path.to_string(),
+            title: None,
+            failure: Some(diagnostic::Diagnostic {
+                file: path.to_string(),
+                location: diagnostic::Location { line: 1, column: 1 },
+                message: format!("internal error while checking this file: {panic}"),
+            }),
+            diagnostics: Vec::new(),
+            claims: Vec::new(),
+        },
+    }
+}
+
+fn check_on_engine(path: &str, text: String, config: &Config) -> FileReport {
+    let derivation = match derivation::load(path, text) {
+        Ok(d) => d,
+        Err(d) => {
+            return FileReport {
+                path: path.to_string(),
+                title: None,
+                failure: Some(d),
+                diagnostics: Vec::new(),
+                claims: Vec::new(),
+            }
+        }
+    };
+    let (ctx, diagnostics) = resolve::resolve_context(&derivation);
+    let mut claims = Vec::new();
+    for i in 0..derivation.claims.len() {
+        let claim = resolve::resolve_claim(&derivation, &ctx, i);
+        if !config.only.is_empty() && !config.only.contains(&claim.id) {
+            continue;
+        }
+        // One claim's internal failure must not stop the others.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check::check_claim(&claim, &ctx, config)
+        }));
+        claims.push(checked.unwrap_or_else(|p| {
+            let message = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            ClaimReport {
+                id: claim.id.clone(),
+                location: claim.location,
+                text: claim.text.clone(),
+                verdict: verdict::VerdictKind::Unsupported,
+                expect: claim.expect,
+                error: None,
+                steps: vec![report::StepReport {
+                    lhs: String::new(),
+                    relation: String::new(),
+                    rhs: String::new(),
+                    verdict: verdict::StepVerdict::unsupported(format!(
+                        "internal error: {message}"
+                    )),
+                }],
+            }
+        }));
+    }
+    FileReport {
+        path: path.to_string(),
+        title: Some(derivation.title.clone()),
+        failure: None,
+        diagnostics,
+        claims,
+    }
+}

@@ -1,0 +1,792 @@
+//! Checking: one claim's steps → verdicts. Each step is tried, in order, by
+//! exact evaluation (no free symbols), the symbolic normal form or sign
+//! test, exhaustion of a finite integer domain, and spot checks; the first
+//! method that decides it names the verdict. Proved steps are cross-checked
+//! on a few points too: a certified counterexample always wins.
+
+use crate::config::Config;
+use crate::domain::{as_literal, Domain, Sign};
+use crate::eval::{compare, EvalError, Evaluator};
+use crate::expand::{expand, substitute};
+use crate::expr::{format_rational, Chain, Expr, ExprKind, Logic, RelOp, Statement};
+use crate::normal::{NormError, Normalizer};
+use crate::parser::decimal_places;
+use crate::real::Real;
+use crate::report::{ClaimReport, StepReport};
+use crate::resolve::{names_in, Claim, ClaimBody, Context, Kind};
+use crate::spot::{all_points, Point, Sampler};
+use crate::verdict::{Counterexample, StepVerdict, VerdictKind};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, Zero};
+use std::collections::BTreeMap;
+
+/// Everything one claim's steps share.
+struct ClaimScope<'a> {
+    ctx: &'a Context,
+    cfg: &'a Config,
+    dom: Domain,
+    /// `given` hypotheses `name = expr`, written into every side.
+    subs: BTreeMap<String, Expr>,
+    /// Conditions every sample must satisfy (where and non-substitution givens).
+    conditions: Vec<Expr>,
+    show_text: String,
+    seed: u64,
+}
+
+/// How a step's two values are compared.
+#[derive(Clone, Debug)]
+enum Test {
+    Rel(RelOp),
+    /// `≈` against a literal with this tolerance; `literal_on_right` tells the side.
+    Approx {
+        literal: BigRational,
+        tolerance: BigRational,
+        literal_on_right: bool,
+    },
+}
+
+impl Test {
+    fn holds(&self, a: &Real, b: &Real) -> Result<bool, EvalError> {
+        match self {
+            Test::Rel(op) => compare(a, *op, b),
+            Test::Approx {
+                literal,
+                tolerance,
+                literal_on_right,
+            } => {
+                let other = if *literal_on_right { a } else { b };
+                let lo = Real::exact(literal - tolerance);
+                let hi = Real::exact(literal + tolerance);
+                Ok(compare(&lo, RelOp::Le, other)? && compare(other, RelOp::Le, &hi)?)
+            }
+        }
+    }
+}
+
+fn seed_for(seed: u64, id: &str, step: usize) -> u64 {
+    // FNV-1a over the claim id, mixed with the step number and the run's seed.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (step as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+}
+
+fn free_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
+    let mut names = Vec::new();
+    names_in(e, &mut names);
+    names.retain(|n| ctx.symbols.contains_key(n));
+    names
+}
+
+fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| match ctx.symbols.get(n).map(|s| &s.kind) {
+            Some(Kind::Scalar(_)) | None => None,
+            Some(Kind::Matrix(..)) | Some(Kind::Identity) => Some(format!(
+                "`{n}` is a matrix; matrix claims are not supported yet"
+            )),
+            Some(Kind::Array(..)) => Some(format!(
+                "`{n}` is an array; array claims are not supported yet"
+            )),
+            Some(Kind::Random { .. }) => Some(format!(
+                "`{n}` is a random variable; random-variable claims are not supported yet"
+            )),
+        })
+}
+
+fn display_point(p: &Point) -> BTreeMap<String, String> {
+    p.iter().map(|(k, v)| (k.clone(), v.display())).collect()
+}
+
+impl ClaimScope<'_> {
+    fn prepare(&self, e: &Expr) -> Result<Expr, String> {
+        expand(e, self.ctx, &self.subs)
+    }
+
+    fn admissible(&self, ev: &Evaluator<'_>, p: &Point) -> bool {
+        self.conditions
+            .iter()
+            .all(|c| ev.holds(c, p).unwrap_or(false))
+    }
+
+    /// The symbols to sample for a step.
+    fn symbols_of(&self, exprs: &[&Expr]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for e in exprs.iter().copied().chain(self.conditions.iter()) {
+            for n in free_symbols(e, self.ctx) {
+                if !out.contains(&n) && !self.subs.contains_key(&n) {
+                    out.push(n);
+                }
+            }
+        }
+        // Definitions mention symbols too.
+        for e in exprs {
+            if let Ok(x) = self.prepare(e) {
+                for n in free_symbols(&x, self.ctx) {
+                    if !out.contains(&n) && !self.subs.contains_key(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn check_chain_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+        let test = if op == RelOp::Approx {
+            let lit = |e: &Expr| {
+                as_literal(e).and_then(|v| decimal_places(&self.show_text, e.span).map(|d| (v, d)))
+            };
+            let (literal, places, on_right) =
+                match (lit(rhs), lit(lhs)) {
+                    (Some((v, d)), _) => (v, d, true),
+                    (None, Some((v, d))) => (v, d, false),
+                    (None, None) => return StepVerdict::new(
+                        VerdictKind::Error,
+                        "none",
+                        "`≈` needs a decimal literal on one side (its digits give the precision)",
+                    ),
+                };
+            let tolerance = BigRational::new(
+                BigInt::from(1),
+                BigInt::from(2) * num_traits::pow(BigInt::from(10), places),
+            );
+            Test::Approx {
+                literal,
+                tolerance,
+                literal_on_right: on_right,
+            }
+        } else {
+            Test::Rel(op)
+        };
+        let mut used = Vec::new();
+        names_in(lhs, &mut used);
+        names_in(rhs, &mut used);
+        if let Some(reason) = non_scalar_use(&used, self.ctx) {
+            return StepVerdict::unsupported(reason);
+        }
+        let (l, r) = match (self.prepare(lhs), self.prepare(rhs)) {
+            (Ok(l), Ok(r)) => (l, r),
+            (Err(m), _) | (_, Err(m)) => return self.spot_only(index, lhs, rhs, &test, Some(m)),
+        };
+        let mut expanded_names = Vec::new();
+        names_in(&l, &mut expanded_names);
+        names_in(&r, &mut expanded_names);
+        if let Some(reason) = non_scalar_use(&expanded_names, self.ctx) {
+            return StepVerdict::unsupported(reason);
+        }
+        // 1. The symbolic method.
+        let symbolic = self.symbolic(&l, &r, &test);
+        let (proof, roots, symbolic_note) = match symbolic {
+            Ok((verdict, roots)) => (verdict, roots, None),
+            Err((note, roots)) => (None, roots, Some(note)),
+        };
+        // 2. Points: exhaustive or sampled; cross-checks a proof.
+        self.with_points(index, lhs, rhs, &test, proof, roots, symbolic_note)
+    }
+
+    /// Proves an equality by normal form or an inequality by sign, if it can.
+    /// Returns the proof (or `None`) and the radical degrees for sampling.
+    #[allow(clippy::type_complexity)]
+    fn symbolic(
+        &self,
+        l: &Expr,
+        r: &Expr,
+        test: &Test,
+    ) -> Result<(Option<StepVerdict>, BTreeMap<String, u32>), (String, BTreeMap<String, u32>)> {
+        let mut n = Normalizer::new(&self.dom);
+        n.prescan(l);
+        n.prescan(r);
+        let roots = n.roots_map();
+        let op = match test {
+            Test::Rel(op) => *op,
+            Test::Approx { .. } => return Ok((None, roots)),
+        };
+        let run = |n: &mut Normalizer<'_>| -> Result<Option<StepVerdict>, NormError> {
+            let a = n.alg(l)?;
+            let b = n.alg(r)?;
+            let diff = match op {
+                RelOp::Ge | RelOp::Gt => crate::polynomial::Alg::sub(a, b),
+                _ => crate::polynomial::Alg::sub(b, a),
+            };
+            let rf = n.ratfun(&diff)?;
+            let rules = if n.rules.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "rules used: {}",
+                    n.rules.iter().copied().collect::<Vec<_>>().join("; ")
+                )
+            };
+            let poles = if rf.den.as_constant().is_some() {
+                ""
+            } else {
+                "holds wherever both sides are defined"
+            };
+            let detail = [rules.as_str(), poles]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("\n");
+            match op {
+                RelOp::Eq => Ok(rf.num.is_zero().then(|| {
+                    StepVerdict::new(
+                        VerdictKind::Proved,
+                        "exact symbolic normal form (rational function)",
+                        detail.clone(),
+                    )
+                })),
+                RelOp::Le | RelOp::Ge | RelOp::Lt | RelOp::Gt => {
+                    let s = n.ratfun_sign(&rf);
+                    let strict = matches!(op, RelOp::Lt | RelOp::Gt);
+                    let ok = if strict { s == Sign::Pos } else { s.nonneg() };
+                    Ok(ok.then(|| {
+                        StepVerdict::new(
+                            VerdictKind::Proved,
+                            "sign of the difference under the domain (every term of one sign)",
+                            detail.clone(),
+                        )
+                    }))
+                }
+                _ => Ok(None),
+            }
+        };
+        match run(&mut n) {
+            Ok(v) => Ok((v, roots)),
+            Err(e) => Err((format!("symbolic engine: {e}"), roots)),
+        }
+    }
+
+    fn spot_only(
+        &self,
+        index: usize,
+        lhs: &Expr,
+        rhs: &Expr,
+        test: &Test,
+        note: Option<String>,
+    ) -> StepVerdict {
+        self.with_points(index, lhs, rhs, test, None, BTreeMap::new(), note)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with_points(
+        &self,
+        index: usize,
+        lhs: &Expr,
+        rhs: &Expr,
+        test: &Test,
+        proof: Option<StepVerdict>,
+        roots: BTreeMap<String, u32>,
+        note: Option<String>,
+    ) -> StepVerdict {
+        let ev = Evaluator::new(self.ctx);
+        let l = substitute(lhs, &self.subs);
+        let r = substitute(rhs, &self.subs);
+        let symbols = self.symbols_of(&[lhs, rhs]);
+        let mut agreed = 0usize;
+        let mut last_problem: Option<String> = None;
+        let mut undecided = 0usize;
+        let mut try_point = |p: &Point, agreed: &mut usize| -> Option<StepVerdict> {
+            if !self.admissible(&ev, p) {
+                return None;
+            }
+            let a = ev.eval(&l, p);
+            let b = ev.eval(&r, p);
+            let (a, b) = match (a, b) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(e), _) | (_, Err(e)) => {
+                    if let EvalError::Unsupported(m) = &e {
+                        last_problem = Some(m.clone());
+                    } else if let EvalError::Undefined(m) = &e {
+                        last_problem
+                            .get_or_insert_with(|| format!("a side is undefined there ({m})"));
+                    } else {
+                        undecided += 1;
+                        last_problem.get_or_insert_with(|| e.to_string());
+                    }
+                    return None;
+                }
+            };
+            match test.holds(&a, &b) {
+                Ok(true) => {
+                    *agreed += 1;
+                    None
+                }
+                Ok(false) => {
+                    let mut v = StepVerdict::new(
+                        VerdictKind::Refuted,
+                        if symbols.is_empty() {
+                            "exact evaluation"
+                        } else {
+                            "certified counterexample (exact evaluation)"
+                        },
+                        "",
+                    );
+                    v.counterexample = Some(Counterexample {
+                        values: display_point(p),
+                        lhs: a.display(),
+                        rhs: b.display(),
+                        mismatches: Vec::new(),
+                    });
+                    Some(v)
+                }
+                Err(_) => {
+                    undecided += 1;
+                    None
+                }
+            }
+        };
+        let mut refuted = None;
+        let mut method_points = None;
+        if symbols.is_empty() {
+            let p = Point::new();
+            refuted = try_point(&p, &mut agreed);
+            if refuted.is_none()
+                && agreed == 1
+                && !matches!(test, Test::Approx { .. })
+                && proof.is_none()
+            {
+                method_points = Some(StepVerdict::new(
+                    VerdictKind::Proved,
+                    "exact evaluation",
+                    "",
+                ));
+            } else if refuted.is_none() && agreed == 1 {
+                method_points = Some(StepVerdict::new(
+                    VerdictKind::Proved,
+                    "exact evaluation",
+                    "",
+                ));
+            }
+        } else if let Some(points) = all_points(&self.dom, &symbols, self.cfg.exhaustive_limit) {
+            let total = points.len();
+            let mut admissible = 0;
+            for p in &points {
+                if self.admissible(&ev, p) {
+                    admissible += 1;
+                }
+                if let Some(v) = try_point(p, &mut agreed) {
+                    refuted = Some(v);
+                    break;
+                }
+            }
+            if refuted.is_none() && agreed > 0 && agreed == admissible && undecided == 0 {
+                method_points = Some(StepVerdict::new(
+                    VerdictKind::Proved,
+                    format!("exhaustive check of all {agreed} admissible points"),
+                    if agreed < total {
+                        format!(
+                            "{} of {total} points excluded (conditions or undefined sides)",
+                            total - agreed
+                        )
+                    } else {
+                        String::new()
+                    },
+                ));
+            }
+        } else {
+            let wanted = if proof.is_some() {
+                self.cfg.cross_checks
+            } else {
+                self.cfg.samples
+            };
+            let mut sampler = Sampler::new(
+                &self.dom,
+                symbols.clone(),
+                roots,
+                seed_for(self.seed, &self.show_text, index),
+            );
+            let mut drawn = 0;
+            while agreed < wanted && drawn < self.cfg.attempts {
+                let batch = sampler.points(wanted.max(8));
+                for p in &batch {
+                    drawn += 1;
+                    if let Some(v) = try_point(p, &mut agreed) {
+                        refuted = Some(v);
+                        break;
+                    }
+                    if agreed >= wanted {
+                        break;
+                    }
+                }
+                if refuted.is_some() {
+                    break;
+                }
+            }
+        }
+        if let Some(mut v) = refuted {
+            if proof.is_some() {
+                v.detail = "the symbolic method claimed a proof but this certified counterexample contradicts it; \
+                            the counterexample wins (please report this as a bug)"
+                    .into();
+            }
+            return v;
+        }
+        if let Some(mut p) = proof {
+            if agreed == 0 && !symbols.is_empty() && !self.conditions.is_empty() {
+                return StepVerdict::unsupported(
+                    "proved symbolically, but no admissible point was found, so the domain may be empty",
+                );
+            }
+            if agreed > 0 {
+                let cross = format!("cross-checked at {agreed} points");
+                p.detail = if p.detail.is_empty() {
+                    cross
+                } else {
+                    format!("{}\n{cross}", p.detail)
+                };
+            }
+            return p;
+        }
+        if let Some(p) = method_points {
+            return p;
+        }
+        if agreed > 0 {
+            let mut v = StepVerdict::new(
+                VerdictKind::Checked,
+                "spot checks with exact arithmetic (no proof method applied)",
+                note.clone().unwrap_or_default(),
+            );
+            v.checks = agreed;
+            return v;
+        }
+        let mut reason = String::from("no admissible point could be evaluated");
+        if let Some(m) = last_problem {
+            reason = format!("{reason}: {m}");
+        }
+        if let Some(n) = note {
+            reason = format!("{reason}\n{n}");
+        }
+        StepVerdict::unsupported(reason)
+    }
+
+    fn check_logic(&self, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> StepVerdict {
+        let single = |c: &[Chain]| -> Option<(Expr, RelOp, Expr)> {
+            if c.len() == 1 && c[0].terms.len() == 2 {
+                Some((c[0].terms[0].clone(), c[0].ops[0].0, c[0].terms[1].clone()))
+            } else {
+                None
+            }
+        };
+        let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
+            return StepVerdict::unsupported(
+                "only implications between two single relations are supported",
+            );
+        };
+        let mut used = Vec::new();
+        for e in [&p.0, &p.2, &c.0, &c.2] {
+            names_in(e, &mut used);
+        }
+        if let Some(reason) = non_scalar_use(&used, self.ctx) {
+            return StepVerdict::unsupported(reason);
+        }
+        let prepared = [&p.0, &p.2, &c.0, &c.2].map(|e| self.prepare(e));
+        let prepared: Result<Vec<Expr>, String> = prepared.into_iter().collect();
+        let proof = match prepared {
+            Ok(x) => self.ratio_test((&x[0], p.1, &x[1]), (&x[2], c.1, &x[3])),
+            Err(m) => Err(m),
+        };
+        match proof {
+            Ok(v) => v,
+            Err(note) => self.logic_by_points(&p, logic, &c, note),
+        }
+    }
+
+    /// Proves `A ⇔ B` (hence `A ⇒ B`) by showing that B's difference times a
+    /// factor of fixed sign is A's difference.
+    fn ratio_test(
+        &self,
+        p: (&Expr, RelOp, &Expr),
+        c: (&Expr, RelOp, &Expr),
+    ) -> Result<StepVerdict, String> {
+        let norm = |(a, b): (RelOp, RelOp)| a == b || a.flipped() == b;
+        if !norm((p.1, c.1))
+            && !(matches!(p.1, RelOp::Le | RelOp::Ge) && matches!(c.1, RelOp::Le | RelOp::Ge))
+            && !(matches!(p.1, RelOp::Lt | RelOp::Gt) && matches!(c.1, RelOp::Lt | RelOp::Gt))
+        {
+            return Err("the premise and conclusion are different kinds of relation".into());
+        }
+        let mut n = Normalizer::new(&self.dom);
+        for e in [p.0, p.2, c.0, c.2] {
+            n.prescan(e);
+        }
+        // Orient each as "difference >= 0" (or "= 0").
+        let diff = |n: &mut Normalizer<'_>,
+                    (a, op, b): (&Expr, RelOp, &Expr)|
+         -> Result<crate::polynomial::Alg, NormError> {
+            let (x, y) = (n.alg(a)?, n.alg(b)?);
+            Ok(match op {
+                RelOp::Ge | RelOp::Gt => crate::polynomial::Alg::sub(x, y),
+                _ => crate::polynomial::Alg::sub(y, x),
+            })
+        };
+        let run = |n: &mut Normalizer<'_>| -> Result<Option<StepVerdict>, NormError> {
+            let dp = diff(n, p)?;
+            let dc = diff(n, c)?;
+            let ratio = crate::polynomial::Alg::Mul(vec![
+                dp,
+                crate::polynomial::Alg::Pow(Box::new(dc), -1),
+            ]);
+            let rf = n.ratfun(&ratio)?;
+            let s = n.ratfun_sign(&rf);
+            let ok = match p.1 {
+                RelOp::Eq => s.nonzero(),
+                _ => s == Sign::Pos,
+            };
+            let rules = if n.rules.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\nrules used: {}",
+                    n.rules.iter().copied().collect::<Vec<_>>().join("; ")
+                )
+            };
+            Ok(ok.then(|| {
+                StepVerdict::new(
+                    VerdictKind::Proved,
+                    "the premise's difference is the conclusion's times a factor of fixed sign",
+                    format!("so both relations hold at the same admissible points (where both sides are defined){rules}"),
+                )
+            }))
+        };
+        match run(&mut n) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(
+                "the two relations are not multiples of each other by a factor of fixed sign"
+                    .into(),
+            ),
+            Err(e) => Err(format!("symbolic engine: {e}")),
+        }
+    }
+
+    fn logic_by_points(
+        &self,
+        p: &(Expr, RelOp, Expr),
+        logic: Logic,
+        c: &(Expr, RelOp, Expr),
+        note: String,
+    ) -> StepVerdict {
+        let ev = Evaluator::new(self.ctx);
+        let sub = |e: &Expr| substitute(e, &self.subs);
+        let (pa, pb, ca, cb) = (sub(&p.0), sub(&p.2), sub(&c.0), sub(&c.2));
+        let symbols = self.symbols_of(&[&p.0, &p.2, &c.0, &c.2]);
+        let mut sampler = Sampler::new(
+            &self.dom,
+            symbols,
+            BTreeMap::new(),
+            seed_for(self.seed, &self.show_text, 0),
+        );
+        let truth = |a: &Expr, op: RelOp, b: &Expr, pt: &Point| -> Option<bool> {
+            let x = ev.eval(a, pt).ok()?;
+            let y = ev.eval(b, pt).ok()?;
+            compare(&x, op, &y).ok()
+        };
+        let mut agreed = 0;
+        for pt in sampler.points(self.cfg.attempts) {
+            if !self.admissible(&ev, &pt) {
+                continue;
+            }
+            let (Some(tp), Some(tc)) = (truth(&pa, p.1, &pb, &pt), truth(&ca, c.1, &cb, &pt))
+            else {
+                continue;
+            };
+            let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
+            if bad {
+                let mut v = StepVerdict::new(
+                    VerdictKind::Refuted,
+                    "certified counterexample (exact evaluation)",
+                    if tp {
+                        "the premise holds here but the conclusion does not"
+                    } else {
+                        "the conclusion holds here but the premise does not"
+                    },
+                );
+                v.counterexample = Some(Counterexample {
+                    values: display_point(&pt),
+                    lhs: format!("premise {}", if tp { "true" } else { "false" }),
+                    rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
+                    mismatches: Vec::new(),
+                });
+                return v;
+            }
+            if tp || (logic == Logic::Iff && tc) {
+                agreed += 1;
+            }
+        }
+        if agreed > 0 {
+            let mut v = StepVerdict::new(
+                VerdictKind::Checked,
+                "spot checks with exact arithmetic at points where the premise holds",
+                note,
+            );
+            v.checks = agreed;
+            return v;
+        }
+        StepVerdict::unsupported(format!(
+            "no sampled point satisfies the premise, so nothing could be checked\n{note}"
+        ))
+    }
+}
+
+/// Checks one claim of a file.
+pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
+    let mut report = ClaimReport {
+        id: claim.id.clone(),
+        location: claim.location,
+        text: claim.text.clone(),
+        verdict: VerdictKind::Error,
+        expect: claim.expect,
+        error: None,
+        steps: Vec::new(),
+    };
+    let body: &ClaimBody = match &claim.body {
+        Ok(b) => b,
+        Err((loc, msg)) => {
+            report.error = Some((*loc, msg.clone()));
+            return report;
+        }
+    };
+    let mut dom = Domain::default();
+    for s in ctx.symbols.values() {
+        if let Kind::Scalar(k) = s.kind {
+            dom.kinds.insert(s.name.clone(), k);
+        }
+    }
+    let mut subs = BTreeMap::new();
+    let mut conditions = Vec::new();
+    for g in &body.given {
+        if let ExprKind::Compare(items, ops) = &g.kind {
+            if ops.len() == 1 && ops[0] == RelOp::Eq {
+                if let ExprKind::Name(n) = &items[0].kind {
+                    if matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Scalar(_)))
+                        && !subs.contains_key(n)
+                    {
+                        match expand(&items[1], ctx, &BTreeMap::new()) {
+                            Ok(v) => {
+                                subs.insert(n.clone(), v);
+                            }
+                            Err(m) => {
+                                report.error = Some((claim.location, format!("in `given`: {m}")));
+                                return report;
+                            }
+                        }
+                        // The substituted symbol's own kind must still hold: keep it as a condition.
+                        conditions.push(g.clone());
+                        continue;
+                    }
+                }
+            }
+        }
+        conditions.push(g.clone());
+    }
+    for c in &body.conditions {
+        conditions.push(c.clone());
+    }
+    // Conditions on substituted symbols are evaluated after substitution.
+    let conditions: Vec<Expr> = conditions.iter().map(|c| substitute(c, &subs)).collect();
+    for c in &conditions {
+        match expand(c, ctx, &BTreeMap::new()) {
+            Ok(x) => dom.add_condition(&x),
+            Err(m) => {
+                report.error = Some((claim.location, format!("in a condition: {m}")));
+                return report;
+            }
+        }
+    }
+    for (name, lo) in &dom.lower {
+        if let Some(hi) = dom.upper.get(name) {
+            if lo.value > hi.value || (lo.value == hi.value && (lo.strict || hi.strict)) {
+                report.error = Some((
+                    claim.location,
+                    format!(
+                        "the domain is empty: `{name}` must be at least {} and at most {}",
+                        format_rational(&lo.value),
+                        format_rational(&hi.value)
+                    ),
+                ));
+                return report;
+            }
+        }
+    }
+    let scope = ClaimScope {
+        ctx,
+        cfg,
+        dom,
+        subs,
+        conditions,
+        show_text: body.show.text.clone(),
+        seed: cfg.seed ^ seed_for(0, &claim.id, 0),
+    };
+    match &body.statement {
+        Statement::Chain(chain) => {
+            for (i, (op, _)) in chain.ops.iter().enumerate() {
+                let (a, b) = (&chain.terms[i], &chain.terms[i + 1]);
+                let verdict = scope.check_chain_step(i, a, *op, b);
+                report.steps.push(StepReport {
+                    lhs: a.to_string(),
+                    relation: op.symbol().to_string(),
+                    rhs: b.to_string(),
+                    verdict,
+                });
+            }
+        }
+        Statement::Logic {
+            premise,
+            logic,
+            conclusion,
+            ..
+        } => {
+            let verdict = scope.check_logic(premise, *logic, conclusion);
+            let show = |cs: &[Chain]| {
+                cs.iter()
+                    .map(|c| {
+                        let mut s = c.terms[0].to_string();
+                        for (i, (op, _)) in c.ops.iter().enumerate() {
+                            s = format!("{s} {} {}", op.symbol(), c.terms[i + 1]);
+                        }
+                        s
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            };
+            report.steps.push(StepReport {
+                lhs: show(premise),
+                relation: if *logic == Logic::Implies {
+                    "=>"
+                } else {
+                    "<=>"
+                }
+                .to_string(),
+                rhs: show(conclusion),
+                verdict,
+            });
+        }
+    }
+    report.verdict = report
+        .steps
+        .iter()
+        .map(|s| s.verdict.kind)
+        .max()
+        .unwrap_or(VerdictKind::Error);
+    if report.verdict == VerdictKind::Error {
+        if let Some(s) = report
+            .steps
+            .iter()
+            .find(|s| s.verdict.kind == VerdictKind::Error)
+        {
+            report.error = Some((body.show.location, s.verdict.detail.clone()));
+        }
+    }
+    report
+}
+
+/// Is `q` a nonnegative value (shorthand for callers)?
+pub fn nonnegative(q: &BigRational) -> bool {
+    !q.is_negative() || q.is_zero()
+}

@@ -1,0 +1,35 @@
+//! The resolved settings of a run: the seed, the claims selected, and the
+//! work budgets, each with its documented default.
+
+/// The default spot-check seed (printed in every report).
+pub const DEFAULT_SEED: u64 = 1;
+
+/// Settings for checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Spot-check seed. Default: [`DEFAULT_SEED`].
+    pub seed: u64,
+    /// Only these claim ids (empty: all).
+    pub only: Vec<String>,
+    /// Admissible spot-check points wanted per step. Default: 40.
+    pub samples: usize,
+    /// Candidate points drawn per step at most. Default: 400.
+    pub attempts: usize,
+    /// Spot checks run to cross-check a step already proved. Default: 8.
+    pub cross_checks: usize,
+    /// Largest finite integer domain checked exhaustively (a proof). Default: 10 000.
+    pub exhaustive_limit: u128,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            seed: DEFAULT_SEED,
+            only: Vec::new(),
+            samples: 40,
+            attempts: 400,
+            cross_checks: 8,
+            exhaustive_limit: 10_000,
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! Loading: the TOML text of a derivation file → a [`Derivation`] whose
+//! every string remembers where it was written.
+//!
+//! Only problems that make the whole file uncheckable are `Err` here (bad
+//! TOML, no `title`, an unknown top-level key, a wrong type at the top
+//! level). A bad claim becomes a [`ClaimSource`] carrying its problem, so
+//! that the other claims are still checked.
+
+use crate::diagnostic::{Diagnostic, Location, SourceText};
+use std::ops::Range;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// A string value from the file and where its content starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    /// The decoded string.
+    pub text: String,
+    /// Byte offset of the content's first character in the file (after the quote).
+    pub offset: usize,
+    /// Location of the value in the file.
+    pub location: Location,
+}
+
+/// One `[symbols]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SymbolSource {
+    /// The declared name.
+    pub name: String,
+    /// Where the name was written.
+    pub name_location: Location,
+    /// The kind text, e.g. `positive integer`.
+    pub kind: Located,
+}
+
+/// One `[define]` entry: `"h(n)" = "(1/2)^n * step(n)"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DefinitionSource {
+    /// The left side as written (`h(n)`).
+    pub head: Located,
+    /// The body.
+    pub body: Located,
+}
+
+/// The fields of one `[[claim]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ClaimSource {
+    /// Its `id`, if it has a usable one.
+    pub id: Option<String>,
+    /// Where the claim table starts.
+    pub location: Location,
+    /// `text`: the answer's prose.
+    pub text: Option<String>,
+    /// `show`: the relations to check.
+    pub show: Option<Located>,
+    /// `where`: a domain restriction.
+    pub where_: Option<Located>,
+    /// `given`: hypotheses.
+    pub given: Vec<Located>,
+    /// `expect`: the verdict this claim is known to get, as written.
+    pub expect: Option<Located>,
+    /// Problems found while loading (unknown key, wrong type, duplicate id...).
+    pub problems: Vec<(Location, String)>,
+}
+
+/// A loaded derivation file.
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    /// The path as given.
+    pub path: String,
+    /// The file's text with its line index.
+    pub source: SourceText,
+    /// `title`.
+    pub title: String,
+    /// `source`: free text.
+    pub source_note: Option<String>,
+    /// `[symbols]` in file order.
+    pub symbols: Vec<SymbolSource>,
+    /// `[define]` in file order.
+    pub definitions: Vec<DefinitionSource>,
+    /// `[[claim]]` in file order.
+    pub claims: Vec<ClaimSource>,
+    /// Problems with declarations or definitions found while loading.
+    pub problems: Vec<Diagnostic>,
+}
+
+const TOP_KEYS: &[&str] = &["title", "source", "symbols", "define", "claim"];
+const CLAIM_KEYS: &[&str] = &["id", "text", "show", "given", "where", "expect"];
+
+struct Loader<'a> {
+    path: &'a str,
+    source: &'a SourceText,
+}
+
+impl Loader<'_> {
+    fn at(&self, offset: usize) -> Location {
+        self.source.location(offset)
+    }
+
+    fn diag(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: self.path.to_string(),
+            location: self.at(offset),
+            message: message.into(),
+        }
+    }
+
+    /// Where a string value's content starts: after `"`, `'`, `"""` or `'''`
+    /// (and the newline TOML trims right after a triple quote).
+    fn content_offset(&self, span: &Range<usize>) -> usize {
+        let raw = self.source.text().get(span.clone()).unwrap_or("");
+        let mut skip = if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
+            3
+        } else if raw.starts_with('"') || raw.starts_with('\'') {
+            1
+        } else {
+            0
+        };
+        if skip == 3 {
+            let rest = &raw[3..];
+            if rest.starts_with("\r\n") {
+                skip += 2;
+            } else if rest.starts_with('\n') {
+                skip += 1;
+            }
+        }
+        span.start + skip
+    }
+
+    fn located(&self, value: &Spanned<DeValue<'_>>) -> Option<Located> {
+        match value.get_ref() {
+            DeValue::String(s) => {
+                let offset = self.content_offset(&value.span());
+                Some(Located {
+                    text: s.to_string(),
+                    offset,
+                    location: self.at(value.span().start),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn type_name(v: &DeValue<'_>) -> &'static str {
+    v.type_str()
+}
+
+/// Loads a derivation from its text; `Err` when the file cannot be checked at all.
+pub fn load(path: &str, text: String) -> Result<Derivation, Diagnostic> {
+    let source = SourceText::new(text);
+    let loader = Loader {
+        path,
+        source: &source,
+    };
+    let root = match DeTable::parse(source.text()) {
+        Ok(t) => t,
+        Err(e) => {
+            let offset = e.span().map_or(0, |s| s.start);
+            let message = format!("invalid TOML: {}", e.message().trim());
+            return Err(loader.diag(offset, message));
+        }
+    };
+    let table = root.get_ref();
+    for (key, value) in table.iter() {
+        if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
+            return Err(loader.diag(
+                key.span().start,
+                format!(
+                    "unknown top-level key `{}` (expected one of: title, source, [symbols], [define], [[claim]])",
+                    key.get_ref()
+                ),
+            ));
+        }
+        let _ = value;
+    }
+    let get = |name: &str| {
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == name)
+            .map(|(_, v)| v)
+    };
+
+    let title = match get("title") {
+        None => return Err(loader.diag(0, "missing `title`: every derivation file needs a title")),
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) => s.to_string(),
+            other => {
+                return Err(loader.diag(
+                    v.span().start,
+                    format!("`title` must be a string, found {}", type_name(other)),
+                ))
+            }
+        },
+    };
+    let source_note = match get("source") {
+        None => None,
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            other => {
+                return Err(loader.diag(
+                    v.span().start,
+                    format!("`source` must be a string, found {}", type_name(other)),
+                ))
+            }
+        },
+    };
+
+    let mut problems = Vec::new();
+    let mut symbols = Vec::new();
+    if let Some(v) = get("symbols") {
+        let DeValue::Table(t) = v.get_ref() else {
+            return Err(loader.diag(
+                v.span().start,
+                format!(
+                    "`symbols` must be a table, found {}",
+                    type_name(v.get_ref())
+                ),
+            ));
+        };
+        for (k, val) in t.iter() {
+            match loader.located(val) {
+                Some(kind) => symbols.push(SymbolSource {
+                    name: k.get_ref().to_string(),
+                    name_location: loader.at(k.span().start),
+                    kind,
+                }),
+                None => problems.push(loader.diag(
+                    val.span().start,
+                    format!(
+                        "the kind of `{}` must be a string such as \"real\", found {}",
+                        k.get_ref(),
+                        type_name(val.get_ref())
+                    ),
+                )),
+            }
+        }
+    }
+    let mut definitions = Vec::new();
+    if let Some(v) = get("define") {
+        let DeValue::Table(t) = v.get_ref() else {
+            return Err(loader.diag(
+                v.span().start,
+                format!("`define` must be a table, found {}", type_name(v.get_ref())),
+            ));
+        };
+        for (k, val) in t.iter() {
+            let head = Located {
+                text: k.get_ref().to_string(),
+                offset: loader.content_offset(&k.span()),
+                location: loader.at(k.span().start),
+            };
+            match loader.located(val) {
+                Some(body) => definitions.push(DefinitionSource { head, body }),
+                None => problems.push(loader.diag(
+                    val.span().start,
+                    format!(
+                        "the definition of `{}` must be a string, found {}",
+                        k.get_ref(),
+                        type_name(val.get_ref())
+                    ),
+                )),
+            }
+        }
+    }
+    let mut claims = Vec::new();
+    if let Some(v) = get("claim") {
+        let DeValue::Array(items) = v.get_ref() else {
+            return Err(loader.diag(
+                v.span().start,
+                format!(
+                    "`claim` must be an array of tables (`[[claim]]`), found {}",
+                    type_name(v.get_ref())
+                ),
+            ));
+        };
+        for item in items.iter() {
+            claims.push(load_claim(&loader, item));
+        }
+    }
+    // Duplicate ids: the second and later claims with an id get a problem.
+    for i in 0..claims.len() {
+        if let Some(id) = claims[i].id.clone() {
+            if let Some(first) = claims[..i].iter().find(|c| c.id.as_deref() == Some(&id)) {
+                let loc = first.location;
+                let here = claims[i].location;
+                claims[i].problems.push((
+                    here,
+                    format!("duplicate id `{id}` (first used at line {})", loc.line),
+                ));
+            }
+        }
+    }
+    Ok(Derivation {
+        path: path.to_string(),
+        title,
+        source_note,
+        symbols,
+        definitions,
+        claims,
+        problems,
+        source,
+    })
+}
+
+fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
+    let mut claim = ClaimSource {
+        location: loader.at(item.span().start),
+        ..ClaimSource::default()
+    };
+    let DeValue::Table(t) = item.get_ref() else {
+        claim.problems.push((
+            claim.location,
+            format!(
+                "a claim must be a table, found {}",
+                type_name(item.get_ref())
+            ),
+        ));
+        return claim;
+    };
+    // A header `[[claim]]` spans from its first key; point at the first key if any.
+    if let Some((k, _)) = t.iter().next() {
+        claim.location = loader.at(k.span().start);
+    }
+    for (k, v) in t.iter() {
+        let key = k.get_ref().as_ref();
+        let key_at = loader.at(k.span().start);
+        let value_at = loader.at(v.span().start);
+        let want_string = |claim: &mut ClaimSource| -> Option<Located> {
+            let l = loader.located(v);
+            if l.is_none() {
+                claim.problems.push((
+                    value_at,
+                    format!("`{key}` must be a string, found {}", type_name(v.get_ref())),
+                ));
+            }
+            l
+        };
+        match key {
+            "id" => {
+                if let Some(l) = want_string(&mut claim) {
+                    if l.text.trim().is_empty() {
+                        claim
+                            .problems
+                            .push((value_at, "`id` must not be empty".into()));
+                    } else {
+                        claim.id = Some(l.text);
+                    }
+                }
+            }
+            "text" => claim.text = want_string(&mut claim).map(|l| l.text),
+            "show" => claim.show = want_string(&mut claim),
+            "where" => claim.where_ = want_string(&mut claim),
+            "expect" => claim.expect = want_string(&mut claim),
+            "given" => match v.get_ref() {
+                DeValue::Array(items) => {
+                    for g in items.iter() {
+                        match loader.located(g) {
+                            Some(l) => claim.given.push(l),
+                            None => claim.problems.push((
+                                loader.at(g.span().start),
+                                format!(
+                                    "each `given` entry must be a string, found {}",
+                                    type_name(g.get_ref())
+                                ),
+                            )),
+                        }
+                    }
+                }
+                DeValue::String(_) => {
+                    if let Some(l) = loader.located(v) {
+                        claim.given.push(l);
+                    }
+                }
+                other => claim.problems.push((
+                    value_at,
+                    format!(
+                        "`given` must be a list of strings, found {}",
+                        type_name(other)
+                    ),
+                )),
+            },
+            _ => {
+                let suggestion = CLAIM_KEYS
+                    .iter()
+                    .find(|c| edit_distance(c, key) <= 2)
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                claim.problems.push((
+                    key_at,
+                    format!(
+                        "unknown claim key `{key}`{suggestion} (claim keys: id, text, show, given, where, expect)"
+                    ),
+                ));
+            }
+        }
+    }
+    if claim.id.is_none() && !claim.problems.iter().any(|(_, m)| m.contains("`id`")) {
+        claim
+            .problems
+            .push((claim.location, "the claim has no `id`".into()));
+    }
+    if claim.show.is_none() && !claim.problems.iter().any(|(_, m)| m.contains("`show`")) {
+        claim
+            .problems
+            .push((claim.location, "the claim has no `show`".into()));
+    }
+    claim
+}
+
+/// Levenshtein distance between short words (for key suggestions).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(s: &str) -> Result<Derivation, Diagnostic> {
+        load("t.toml", s.to_string())
+    }
+
+    #[test]
+    fn file_level_errors_are_located() {
+        let e = load_str("title = 3\n").unwrap_err();
+        assert_eq!((e.location.line, e.location.column), (1, 9));
+        assert!(e.message.contains("`title` must be a string"));
+        let e = load_str("source = \"x\"\n").unwrap_err();
+        assert!(e.message.contains("missing `title`"));
+        let e = load_str("title = \"t\"\nfoo = 1\n").unwrap_err();
+        assert_eq!(e.location.line, 2);
+        assert!(e.message.contains("unknown top-level key `foo`"));
+        let e = load_str("title = \"t\n").unwrap_err();
+        assert!(e.message.starts_with("invalid TOML"));
+    }
+
+    #[test]
+    fn claim_problems_do_not_stop_the_file() {
+        let d = load_str(
+            "title = \"t\"\n[[claim]]\nid = \"a\"\nshwo = \"1 = 1\"\n[[claim]]\nid = \"a\"\nshow = \"1 = 1\"\n",
+        )
+        .unwrap();
+        assert_eq!(d.claims.len(), 2);
+        assert!(d.claims[0]
+            .problems
+            .iter()
+            .any(|(l, m)| l.line == 4 && m.contains("did you mean `show`")));
+        assert!(d.claims[1]
+            .problems
+            .iter()
+            .any(|(_, m)| m.contains("duplicate id `a`")));
+    }
+
+    #[test]
+    fn string_offsets_point_inside_the_quotes() {
+        let d = load_str("title = \"t\"\n[[claim]]\nid = \"a\"\nshow = \"x = 1\"\n").unwrap();
+        let show = d.claims[0].show.as_ref().unwrap();
+        assert_eq!(
+            d.source.location(show.offset),
+            Location { line: 4, column: 9 }
+        );
+    }
+}
