@@ -207,57 +207,25 @@ impl ClaimScope<'_> {
             Test::Rel(op) => *op,
             Test::Approx { .. } => return Ok((None, roots)),
         };
-        let run = |n: &mut Normalizer<'_>| -> Result<Option<StepVerdict>, NormError> {
-            let a = n.alg(l)?;
-            let b = n.alg(r)?;
-            let diff = match op {
-                RelOp::Ge | RelOp::Gt => crate::polynomial::Alg::sub(a, b),
-                _ => crate::polynomial::Alg::sub(b, a),
-            };
-            let rf = n.ratfun(&diff)?;
-            let rules = if n.rules.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "rules used: {}",
-                    n.rules.iter().copied().collect::<Vec<_>>().join("; ")
-                )
-            };
-            let poles = if rf.den.as_constant().is_some() {
-                ""
-            } else {
-                "holds wherever both sides are defined"
-            };
-            let detail = [rules.as_str(), poles]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join("\n");
-            match op {
-                RelOp::Eq => Ok(rf.num.is_zero().then(|| {
-                    StepVerdict::new(
-                        VerdictKind::Proved,
-                        "exact symbolic normal form (rational function)",
-                        detail.clone(),
-                    )
-                })),
-                RelOp::Le | RelOp::Ge | RelOp::Lt | RelOp::Gt => {
-                    let s = n.ratfun_sign(&rf);
-                    let strict = matches!(op, RelOp::Lt | RelOp::Gt);
-                    let ok = if strict { s == Sign::Pos } else { s.nonneg() };
-                    Ok(ok.then(|| {
-                        StepVerdict::new(
-                            VerdictKind::Proved,
-                            "sign of the difference under the domain (every term of one sign)",
-                            detail.clone(),
-                        )
-                    }))
+        let first = prove_relation(&mut n, l, r, op);
+        if matches!(first, Ok(None)) && op != RelOp::Eq {
+            // Use the domain's bounds monotonically: x = lo + x' with x' >= 0.
+            if let Some((shifted_dom, map)) = shifted_domain(&self.dom) {
+                let (l2, r2) = (substitute(l, &map), substitute(r, &map));
+                let mut n2 = Normalizer::new(&shifted_dom);
+                n2.prescan(&l2);
+                n2.prescan(&r2);
+                if let Ok(Some(mut v)) = prove_relation(&mut n2, &l2, &r2, op) {
+                    v.detail = format!(
+                        "after writing each bounded symbol as its bound plus a nonnegative offset ({})\n{}",
+                        map.iter().map(|(k, e)| format!("{k} -> {e}")).collect::<Vec<_>>().join(", "),
+                        v.detail
+                    );
+                    return Ok((Some(v), roots));
                 }
-                _ => Ok(None),
             }
-        };
-        match run(&mut n) {
+        }
+        match first {
             Ok(v) => Ok((v, roots)),
             Err(e) => Err((format!("symbolic engine: {e}"), roots)),
         }
@@ -632,6 +600,114 @@ impl ClaimScope<'_> {
             "no sampled point satisfies the premise, so nothing could be checked\n{note}"
         ))
     }
+}
+
+/// Proves `l op r` by the normal form of the difference (`=`) or its sign
+/// (inequalities); `None` when the method does not decide it.
+fn prove_relation(
+    n: &mut Normalizer<'_>,
+    l: &Expr,
+    r: &Expr,
+    op: RelOp,
+) -> Result<Option<StepVerdict>, NormError> {
+    let a = n.alg(l)?;
+    let b = n.alg(r)?;
+    let diff = match op {
+        RelOp::Ge | RelOp::Gt => crate::polynomial::Alg::sub(a, b),
+        _ => crate::polynomial::Alg::sub(b, a),
+    };
+    let rf = n.ratfun(&diff)?;
+    let rules = if n.rules.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "rules used: {}",
+            n.rules.iter().copied().collect::<Vec<_>>().join("; ")
+        )
+    };
+    let poles = if rf.den.as_constant().is_some() {
+        ""
+    } else {
+        "holds wherever both sides are defined"
+    };
+    let detail = [rules.as_str(), poles]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    match op {
+        RelOp::Eq => Ok(rf.num.is_zero().then(|| {
+            StepVerdict::new(
+                VerdictKind::Proved,
+                "exact symbolic normal form (rational function)",
+                detail.clone(),
+            )
+        })),
+        RelOp::Le | RelOp::Ge | RelOp::Lt | RelOp::Gt => {
+            let s = n.ratfun_sign(&rf);
+            let strict = matches!(op, RelOp::Lt | RelOp::Gt);
+            let ok = if strict { s == Sign::Pos } else { s.nonneg() };
+            Ok(ok.then(|| {
+                StepVerdict::new(
+                    VerdictKind::Proved,
+                    "sign of the difference under the domain (every term of one sign)",
+                    detail.clone(),
+                )
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The domain with every bounded symbol written as bound + offset (or
+/// bound − offset), the offset nonnegative; `None` when nothing is bounded.
+fn shifted_domain(dom: &Domain) -> Option<(Domain, BTreeMap<String, Expr>)> {
+    use crate::expr::BinOp;
+    use crate::resolve::ScalarKind;
+    let mut out = dom.clone();
+    let mut map = BTreeMap::new();
+    for (x, kind) in &dom.kinds {
+        let lo = dom.lower.get(x);
+        let hi = dom.upper.get(x);
+        let (shift, new_upper) = match (lo, hi) {
+            (Some(l), h) if !l.value.is_zero() || l.strict => {
+                let e = Expr::binary(BinOp::Add, Expr::rational(l.value.clone()), Expr::name(x));
+                (
+                    e,
+                    h.map(|h| crate::domain::Bound {
+                        value: &h.value - &l.value,
+                        strict: h.strict,
+                    }),
+                )
+            }
+            (None, Some(h)) => {
+                let e = Expr::binary(BinOp::Sub, Expr::rational(h.value.clone()), Expr::name(x));
+                (e, None)
+            }
+            _ => continue,
+        };
+        map.insert(x.clone(), shift);
+        let integer = kind.is_integer();
+        out.kinds.insert(
+            x.clone(),
+            if integer {
+                ScalarKind::NonnegativeInteger
+            } else {
+                ScalarKind::Nonnegative
+            },
+        );
+        out.lower.remove(x);
+        out.upper.remove(x);
+        if let Some(u) = new_upper {
+            out.upper.insert(x.clone(), u);
+        }
+    }
+    if map.is_empty() {
+        return None;
+    }
+    out.facts.clear();
+    Some((out, map))
 }
 
 /// Checks one claim of a file.

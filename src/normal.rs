@@ -1260,6 +1260,28 @@ impl<'a> Normalizer<'a> {
             done.insert(b);
             shifted_any = true;
         }
+        // A power of a base > 1 to a nonnegative exponent is at least 1:
+        // substitute G = 1 + u with u >= 0.
+        for (i, g) in self.gens.clone().iter().enumerate() {
+            let GenKind::Power(base, key) = &g.kind else {
+                continue;
+            };
+            let base_above_one = base == "e" || base.parse::<u64>().is_ok_and(|b| b > 1);
+            if !base_above_one || key.is_empty() {
+                continue;
+            }
+            let exponent_nonneg = key.split('*').all(|f| {
+                f.strip_prefix('g')
+                    .and_then(|r| r.split('^').next())
+                    .and_then(|j| j.parse::<usize>().ok())
+                    .is_some_and(|j| signs.get(j).is_some_and(|s| s.nonneg()))
+            });
+            if exponent_nonneg {
+                subst.insert(i, Alg::Add(vec![num(int(1)), Alg::Var(i)]));
+                signs[i] = Sign::NonNeg;
+                shifted_any = true;
+            }
+        }
         if !shifted_any {
             return None;
         }

@@ -1,0 +1,98 @@
+//! Data-driven verdict tests: every claim of every file under `tests/data/`
+//! carries the verdict it must get in `expect`; a claim that misses it fails
+//! the test with its rendered report.
+
+mod common;
+
+use derive_check::config::Config;
+use derive_check::report::render_human;
+use derive_check::verdict::VerdictKind;
+
+#[test]
+fn every_claim_in_tests_data_meets_its_expectation() {
+    let files = common::toml_files(&common::root().join("tests/data"));
+    assert!(!files.is_empty(), "tests/data holds no derivation files");
+    let mut failures = Vec::new();
+    let mut claims = 0;
+    for path in files {
+        let file = common::check_file(&path, &Config::default());
+        assert!(
+            file.failure.is_none(),
+            "{}: {:?}",
+            path.display(),
+            file.failure
+        );
+        for claim in &file.claims {
+            claims += 1;
+            assert!(
+                claim.expect.is_some(),
+                "{}: claim {} has no `expect`",
+                path.display(),
+                claim.id
+            );
+            if !claim.met_expectation() {
+                let report = derive_check::report::Report {
+                    seed: 1,
+                    files: vec![derive_check::report::FileReport {
+                        claims: vec![claim.clone()],
+                        ..file.clone()
+                    }],
+                };
+                failures.push(render_human(&report));
+            }
+        }
+    }
+    assert!(claims > 20, "too few claims checked: {claims}");
+    assert!(
+        failures.is_empty(),
+        "claims that missed their expectation:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn refutations_carry_certified_values() {
+    let file = common::check_file(
+        &common::root().join("tests/data/scalar.toml"),
+        &Config::default(),
+    );
+    for claim in file
+        .claims
+        .iter()
+        .filter(|c| c.verdict == VerdictKind::Refuted)
+    {
+        let step = claim
+            .steps
+            .iter()
+            .find(|s| s.verdict.kind == VerdictKind::Refuted)
+            .expect("a refuted step");
+        let ce = step
+            .verdict
+            .counterexample
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: no counterexample", claim.id));
+        assert_ne!(
+            ce.lhs, ce.rhs,
+            "{}: a counterexample must show differing values",
+            claim.id
+        );
+    }
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_same_verdicts() {
+    let path = common::root().join("tests/data/scalar.toml");
+    let a = common::render(common::check_file(&path, &Config::default()), 1);
+    let b = common::render(common::check_file(&path, &Config::default()), 1);
+    assert_eq!(a, b, "two runs with the same seed differ");
+    let other = Config {
+        seed: 987_654_321,
+        ..Config::default()
+    };
+    let c = common::check_file(&path, &other);
+    let d = common::check_file(&path, &Config::default());
+    let verdicts = |f: &derive_check::report::FileReport| {
+        f.claims.iter().map(|c| c.verdict).collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&c), verdicts(&d), "verdicts depend on the seed");
+}
