@@ -181,6 +181,9 @@ impl ClaimScope<'_> {
             return StepVerdict::unsupported(reason);
         }
         // 1. The symbolic method.
+        if !self.cfg.symbolic {
+            return self.spot_only(index, lhs, rhs, &test, None);
+        }
         let symbolic = self.symbolic(&l, &r, &test);
         let (proof, roots, symbolic_note) = match symbolic {
             Ok((verdict, roots)) => (verdict, roots, None),
@@ -457,6 +460,7 @@ impl ClaimScope<'_> {
         let prepared = [&p.0, &p.2, &c.0, &c.2].map(|e| self.prepare(e));
         let prepared: Result<Vec<Expr>, String> = prepared.into_iter().collect();
         let proof = match prepared {
+            Ok(_) if !self.cfg.symbolic => Err("symbolic proofs are off".to_string()),
             Ok(x) => self.ratio_test((&x[0], p.1, &x[1]), (&x[2], c.1, &x[3])),
             Err(m) => Err(m),
         };

@@ -19,6 +19,10 @@ pub struct Config {
     pub cross_checks: usize,
     /// Largest finite integer domain checked exhaustively (a proof). Default: 10 000.
     pub exhaustive_limit: u128,
+    /// Try symbolic proofs. Default: true. Off, steps are only evaluated at
+    /// points (exact evaluation, exhaustion, spot checks): the independent
+    /// path the mutation test uses as its oracle.
+    pub symbolic: bool,
 }
 
 impl Default for Config {
@@ -30,6 +34,7 @@ impl Default for Config {
             attempts: 400,
             cross_checks: 8,
             exhaustive_limit: 10_000,
+            symbolic: true,
         }
     }
 }
