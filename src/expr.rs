@@ -247,13 +247,46 @@ pub fn format_rational(q: &BigRational) -> String {
     }
 }
 
+/// The finite decimal form of a rational whose denominator has no prime
+/// factors but 2 and 5 (`0.4961`), or `None`.
+pub fn format_decimal(q: &BigRational) -> Option<String> {
+    let mut d = q.denom().clone();
+    let (two, five) = (BigInt::from(2), BigInt::from(5));
+    let mut places = 0usize;
+    let (mut twos, mut fives) = (0usize, 0usize);
+    while (&d % &two).is_zero() {
+        d /= &two;
+        twos += 1;
+    }
+    while (&d % &five).is_zero() {
+        d /= &five;
+        fives += 1;
+    }
+    if !d.is_one() {
+        return None;
+    }
+    places = places.max(twos).max(fives);
+    let scaled =
+        (q * BigRational::from_integer(num_traits::pow(BigInt::from(10), places))).to_integer();
+    let digits = scaled.abs().to_string();
+    let digits = format!("{:0>width$}", digits, width = places + 1);
+    let (int_part, frac) = digits.split_at(digits.len() - places);
+    let sign = if q.is_negative() { "-" } else { "" };
+    Some(if places == 0 {
+        format!("{sign}{int_part}")
+    } else {
+        format!("{sign}{int_part}.{frac}")
+    })
+}
+
 fn precedence(e: &Expr) -> u8 {
     match &e.kind {
         ExprKind::Compare(..) | ExprKind::And(_) => 0,
         ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => 1,
         ExprKind::Binary(BinOp::Mul | BinOp::Div, ..) => 2,
         ExprKind::Neg(_) => 3,
-        ExprKind::Number(q) if q.is_negative() || !q.is_integer() => 2,
+        ExprKind::Number(q) if q.is_negative() => 3,
+        ExprKind::Number(q) if format_decimal(q).is_none() => 2,
         ExprKind::Binary(BinOp::Pow, ..) => 4,
         _ => 5,
     }
@@ -273,7 +306,10 @@ fn write_grouped(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            ExprKind::Number(q) => write!(f, "{}", format_rational(q)),
+            ExprKind::Number(q) => match format_decimal(q) {
+                Some(d) => write!(f, "{d}"),
+                None => write!(f, "{}", format_rational(q)),
+            },
             ExprKind::Name(n) => write!(f, "{n}"),
             ExprKind::Str(s) => write!(f, "\"{s}\""),
             ExprKind::Neg(a) => {

