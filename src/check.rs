@@ -21,6 +21,15 @@ use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 use std::collections::BTreeMap;
 
+/// What the points tried so far showed.
+#[derive(Default)]
+struct Tally {
+    admissible: usize,
+    agreed: usize,
+    undecided: usize,
+    problem: Option<String>,
+}
+
 /// Everything one claim's steps share.
 struct ClaimScope<'a> {
     ctx: &'a Context,
@@ -172,7 +181,11 @@ impl ClaimScope<'_> {
         }
         let (l, r) = match (self.prepare(lhs), self.prepare(rhs)) {
             (Ok(l), Ok(r)) => (l, r),
-            (Err(m), _) | (_, Err(m)) => return self.spot_only(index, lhs, rhs, &test, Some(m)),
+            (Err(m), _) | (_, Err(m)) => {
+                // Recursive definitions cannot be expanded symbolically; induction may still apply.
+                let proof = self.by_induction(lhs, op, rhs);
+                return self.with_points(index, lhs, rhs, &test, proof, BTreeMap::new(), Some(m));
+            }
         };
         let mut expanded_names = Vec::new();
         names_in(&l, &mut expanded_names);
@@ -185,12 +198,24 @@ impl ClaimScope<'_> {
             return self.spot_only(index, lhs, rhs, &test, None);
         }
         let symbolic = self.symbolic(&l, &r, &test);
-        let (proof, roots, symbolic_note) = match symbolic {
+        let (mut proof, roots, symbolic_note) = match symbolic {
             Ok((verdict, roots)) => (verdict, roots, None),
             Err((note, roots)) => (None, roots, Some(note)),
         };
+        if proof.is_none() {
+            proof = self.by_induction(lhs, op, rhs);
+        }
         // 2. Points: exhaustive or sampled; cross-checks a proof.
         self.with_points(index, lhs, rhs, &test, proof, roots, symbolic_note)
+    }
+
+    fn by_induction(&self, lhs: &Expr, op: RelOp, rhs: &Expr) -> Option<StepVerdict> {
+        if op != RelOp::Eq || !self.cfg.symbolic {
+            return None;
+        }
+        let (ls, rs) = (substitute(lhs, &self.subs), substitute(rhs, &self.subs));
+        crate::induction::prove(self.ctx, &self.dom, &ls, &rs)
+            .map(|method| StepVerdict::new(VerdictKind::Proved, method, ""))
     }
 
     /// Proves an equality by normal form or an inequality by sign, if it can.
@@ -245,6 +270,69 @@ impl ClaimScope<'_> {
         self.with_points(index, lhs, rhs, test, None, BTreeMap::new(), note)
     }
 
+    /// Evaluates the step at one point and records the outcome; returns the
+    /// refutation if the point is a certified counterexample.
+    fn try_point(
+        &self,
+        ev: &Evaluator<'_>,
+        sides: (&Expr, &Expr),
+        test: &Test,
+        p: &Point,
+        tally: &mut Tally,
+    ) -> Option<StepVerdict> {
+        if !self.admissible(ev, p) {
+            return None;
+        }
+        tally.admissible += 1;
+        let (a, b) = match (ev.eval(sides.0, p), ev.eval(sides.1, p)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                match &e {
+                    EvalError::Unsupported(m) => tally.problem = Some(m.clone()),
+                    EvalError::Undefined(m) => {
+                        tally
+                            .problem
+                            .get_or_insert_with(|| format!("a side is undefined there ({m})"));
+                    }
+                    _ => {
+                        tally.undecided += 1;
+                        tally.problem.get_or_insert_with(|| e.to_string());
+                    }
+                }
+                return None;
+            }
+        };
+        match test.holds(&a, &b) {
+            Ok(true) => {
+                tally.agreed += 1;
+                None
+            }
+            Ok(false) => {
+                let method = if p.is_empty() {
+                    "exact evaluation"
+                } else {
+                    "certified counterexample (exact evaluation)"
+                };
+                let mut v = StepVerdict::new(VerdictKind::Refuted, method, "");
+                v.counterexample = Some(Counterexample {
+                    values: display_point(p),
+                    lhs: a.display(),
+                    rhs: b.display(),
+                    mismatches: Vec::new(),
+                });
+                Some(v)
+            }
+            Err(_) => {
+                tally.undecided += 1;
+                None
+            }
+        }
+    }
+
+    /// Decides a step at points: exact evaluation when it has no free
+    /// symbols, exhaustion of a finite domain, an ordered scan of a single
+    /// integer symbol, then seeded spot checks. A `proof` from the symbolic
+    /// method is cross-checked; a certified counterexample wins over it.
     #[allow(clippy::too_many_arguments)]
     fn with_points(
         &self,
@@ -257,79 +345,16 @@ impl ClaimScope<'_> {
         note: Option<String>,
     ) -> StepVerdict {
         let ev = Evaluator::new(self.ctx);
-        let l = substitute(lhs, &self.subs);
-        let r = substitute(rhs, &self.subs);
+        let (l, r) = (substitute(lhs, &self.subs), substitute(rhs, &self.subs));
+        let sides = (&l, &r);
         let symbols = self.symbols_of(&[lhs, rhs]);
-        let mut agreed = 0usize;
-        let mut last_problem: Option<String> = None;
-        let mut undecided = 0usize;
-        let mut try_point = |p: &Point, agreed: &mut usize| -> Option<StepVerdict> {
-            if !self.admissible(&ev, p) {
-                return None;
-            }
-            let a = ev.eval(&l, p);
-            let b = ev.eval(&r, p);
-            let (a, b) = match (a, b) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => {
-                    if let EvalError::Unsupported(m) = &e {
-                        last_problem = Some(m.clone());
-                    } else if let EvalError::Undefined(m) = &e {
-                        last_problem
-                            .get_or_insert_with(|| format!("a side is undefined there ({m})"));
-                    } else {
-                        undecided += 1;
-                        last_problem.get_or_insert_with(|| e.to_string());
-                    }
-                    return None;
-                }
-            };
-            match test.holds(&a, &b) {
-                Ok(true) => {
-                    *agreed += 1;
-                    None
-                }
-                Ok(false) => {
-                    let mut v = StepVerdict::new(
-                        VerdictKind::Refuted,
-                        if symbols.is_empty() {
-                            "exact evaluation"
-                        } else {
-                            "certified counterexample (exact evaluation)"
-                        },
-                        "",
-                    );
-                    v.counterexample = Some(Counterexample {
-                        values: display_point(p),
-                        lhs: a.display(),
-                        rhs: b.display(),
-                        mismatches: Vec::new(),
-                    });
-                    Some(v)
-                }
-                Err(_) => {
-                    undecided += 1;
-                    None
-                }
-            }
-        };
+        let mut tally = Tally::default();
         let mut refuted = None;
-        let mut method_points = None;
+        let mut by_points = None;
         if symbols.is_empty() {
-            let p = Point::new();
-            refuted = try_point(&p, &mut agreed);
-            if refuted.is_none()
-                && agreed == 1
-                && !matches!(test, Test::Approx { .. })
-                && proof.is_none()
-            {
-                method_points = Some(StepVerdict::new(
-                    VerdictKind::Proved,
-                    "exact evaluation",
-                    "",
-                ));
-            } else if refuted.is_none() && agreed == 1 {
-                method_points = Some(StepVerdict::new(
+            refuted = self.try_point(&ev, sides, test, &Point::new(), &mut tally);
+            if refuted.is_none() && tally.agreed == 1 {
+                by_points = Some(StepVerdict::new(
                     VerdictKind::Proved,
                     "exact evaluation",
                     "",
@@ -337,31 +362,32 @@ impl ClaimScope<'_> {
             }
         } else if let Some(points) = all_points(&self.dom, &symbols, self.cfg.exhaustive_limit) {
             let total = points.len();
-            let mut admissible = 0;
             for p in &points {
-                if self.admissible(&ev, p) {
-                    admissible += 1;
-                }
-                if let Some(v) = try_point(p, &mut agreed) {
-                    refuted = Some(v);
+                refuted = self.try_point(&ev, sides, test, p, &mut tally);
+                if refuted.is_some() {
                     break;
                 }
             }
-            if refuted.is_none() && agreed > 0 && agreed == admissible && undecided == 0 {
-                method_points = Some(StepVerdict::new(
+            if refuted.is_none()
+                && tally.agreed > 0
+                && tally.agreed == tally.admissible
+                && tally.undecided == 0
+            {
+                let excluded = total - tally.agreed;
+                by_points = Some(StepVerdict::new(
                     VerdictKind::Proved,
-                    format!("exhaustive check of all {agreed} admissible points"),
-                    if agreed < total {
-                        format!(
-                            "{} of {total} points excluded (conditions or undefined sides)",
-                            total - agreed
-                        )
+                    format!("exhaustive check of all {} admissible points", tally.agreed),
+                    if excluded > 0 {
+                        format!("{excluded} of {total} points excluded by the conditions")
                     } else {
                         String::new()
                     },
                 ));
             }
         } else {
+            if proof.is_none() {
+                refuted = self.scan_in_order(&ev, sides, test, &symbols, &mut tally);
+            }
             let wanted = if proof.is_some() {
                 self.cfg.cross_checks
             } else {
@@ -374,20 +400,13 @@ impl ClaimScope<'_> {
                 seed_for(self.seed, &self.show_text, index),
             );
             let mut drawn = 0;
-            while agreed < wanted && drawn < self.cfg.attempts {
-                let batch = sampler.points(wanted.max(8));
-                for p in &batch {
+            while refuted.is_none() && tally.agreed < wanted && drawn < self.cfg.attempts {
+                for p in sampler.points(wanted.max(8)) {
                     drawn += 1;
-                    if let Some(v) = try_point(p, &mut agreed) {
-                        refuted = Some(v);
+                    refuted = self.try_point(&ev, sides, test, &p, &mut tally);
+                    if refuted.is_some() || tally.agreed >= wanted {
                         break;
                     }
-                    if agreed >= wanted {
-                        break;
-                    }
-                }
-                if refuted.is_some() {
-                    break;
                 }
             }
         }
@@ -400,13 +419,13 @@ impl ClaimScope<'_> {
             return v;
         }
         if let Some(mut p) = proof {
-            if agreed == 0 && !symbols.is_empty() && !self.conditions.is_empty() {
+            if tally.agreed == 0 && !symbols.is_empty() && !self.conditions.is_empty() {
                 return StepVerdict::unsupported(
                     "proved symbolically, but no admissible point was found, so the domain may be empty",
                 );
             }
-            if agreed > 0 {
-                let cross = format!("cross-checked at {agreed} points");
+            if tally.agreed > 0 {
+                let cross = format!("cross-checked at {} points", tally.agreed);
                 p.detail = if p.detail.is_empty() {
                     cross
                 } else {
@@ -415,26 +434,57 @@ impl ClaimScope<'_> {
             }
             return p;
         }
-        if let Some(p) = method_points {
+        if let Some(p) = by_points {
             return p;
         }
-        if agreed > 0 {
+        if tally.agreed > 0 {
             let mut v = StepVerdict::new(
                 VerdictKind::Checked,
                 "spot checks with exact arithmetic (no proof method applied)",
-                note.clone().unwrap_or_default(),
+                note.unwrap_or_default(),
             );
-            v.checks = agreed;
+            v.checks = tally.agreed;
             return v;
         }
         let mut reason = String::from("no admissible point could be evaluated");
-        if let Some(m) = last_problem {
+        if let Some(m) = tally.problem {
             reason = format!("{reason}: {m}");
         }
         if let Some(n) = note {
             reason = format!("{reason}\n{n}");
         }
         StepVerdict::unsupported(reason)
+    }
+
+    /// With one integer symbol bounded below, checks its first values in
+    /// order, so that a refutation names the smallest failing value.
+    fn scan_in_order(
+        &self,
+        ev: &Evaluator<'_>,
+        sides: (&Expr, &Expr),
+        test: &Test,
+        symbols: &[String],
+        tally: &mut Tally,
+    ) -> Option<StepVerdict> {
+        let [x] = symbols else { return None };
+        if !self.dom.kinds.get(x).is_some_and(|k| k.is_integer()) {
+            return None;
+        }
+        let lo = self.dom.lower_bound(x)?;
+        let mut v = lo.value.to_integer();
+        for _ in 0..self.cfg.scan {
+            let value = BigRational::from_integer(v.clone());
+            if self.dom.upper_bound(x).is_some_and(|u| value > u.value) {
+                break;
+            }
+            let mut p = Point::new();
+            p.insert(x.clone(), Real::exact(value));
+            if let Some(r) = self.try_point(ev, sides, test, &p, tally) {
+                return Some(r);
+            }
+            v += 1;
+        }
+        None
     }
 
     fn check_logic(&self, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> StepVerdict {

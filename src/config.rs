@@ -19,6 +19,9 @@ pub struct Config {
     pub cross_checks: usize,
     /// Largest finite integer domain checked exhaustively (a proof). Default: 10 000.
     pub exhaustive_limit: u128,
+    /// Values scanned in order first when a step has one integer symbol
+    /// bounded below (so a refutation names the smallest failing value). Default: 32.
+    pub scan: usize,
     /// Try symbolic proofs. Default: true. Off, steps are only evaluated at
     /// points (exact evaluation, exhaustion, spot checks): the independent
     /// path the mutation test uses as its oracle.
@@ -34,6 +37,7 @@ impl Default for Config {
             attempts: 400,
             cross_checks: 8,
             exhaustive_limit: 10_000,
+            scan: 32,
             symbolic: true,
         }
     }

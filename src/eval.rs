@@ -124,6 +124,11 @@ impl<'a> Evaluator<'a> {
         if let Some(v) = point.get(name) {
             return Ok(v.clone());
         }
+        if name == "inf" {
+            return Err(EvalError::Unsupported(
+                "`inf` is only allowed as a bound of a sum".into(),
+            ));
+        }
         match self.ctx.symbols.get(name).map(|s| &s.kind) {
             Some(Kind::Scalar(_)) | None => {
                 Err(EvalError::Unsupported(format!("no value for `{name}`")))
@@ -292,6 +297,11 @@ impl<'a> Evaluator<'a> {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(EvalError::Unsupported("a sum needs an index name".into()));
                 };
+                if [&args[1], &args[2]].iter().any(|b| matches!(&b.kind, ExprKind::Name(n) if n == "inf") || matches!(&b.kind, ExprKind::Neg(a) if matches!(&a.kind, ExprKind::Name(n) if n == "inf"))) {
+                    // Infinite bounds: find the body's finite range first.
+                    let expanded = crate::expand::expand(whole, self.ctx, &BTreeMap::new()).map_err(EvalError::Unsupported)?;
+                    return self.value(&expanded, point, locals, depth + 1);
+                }
                 let lo = int_of(&arg(1, locals)?, "a sum's lower bound")?;
                 let hi = int_of(&arg(2, locals)?, "a sum's upper bound")?;
                 let mut acc = Real::exact(if name == "sum" {

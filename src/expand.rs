@@ -175,5 +175,6 @@ impl Expander<'_> {
 pub fn expand(e: &Expr, ctx: &Context, subs: &BTreeMap<String, Expr>) -> Result<Expr, String> {
     let mut x = Expander { ctx, nodes: 0 };
     let expanded = x.expand(e, 0)?;
-    Ok(substitute(&expanded, subs))
+    let finite = crate::sums::finite_bounds(&expanded)?;
+    Ok(substitute(&finite, subs))
 }

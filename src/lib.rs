@@ -31,6 +31,7 @@ pub mod domain;
 pub mod eval;
 pub mod expand;
 pub mod expr;
+pub mod induction;
 pub mod normal;
 pub mod parser;
 pub mod polynomial;
@@ -38,6 +39,7 @@ pub mod real;
 pub mod report;
 pub mod resolve;
 pub mod spot;
+pub mod sums;
 pub mod verdict;
 
 use config::Config;

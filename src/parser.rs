@@ -662,6 +662,10 @@ impl<'a> Parser<'a> {
             let end = self.expect(Tok::RBrack, "`]` closing `E[`")?;
             return Ok(Expr::new(ExprKind::Expect(Box::new(inner)), span.to(end)));
         }
+        if name == "inf" && class.is_none() {
+            // Only meaningful as a bound of `sum`/`prod`; checked later.
+            return Ok(Expr::new(ExprKind::Name(name), span));
+        }
         match class {
             None => {
                 let message = match split_suggestion(&name, self.names) {
