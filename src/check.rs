@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 #[derive(Default)]
 struct Tally {
     admissible: usize,
+    undefined: usize,
     agreed: usize,
     undecided: usize,
     problem: Option<String>,
@@ -290,6 +291,7 @@ impl ClaimScope<'_> {
                 match &e {
                     EvalError::Unsupported(m) => tally.problem = Some(m.clone()),
                     EvalError::Undefined(m) => {
+                        tally.undefined += 1;
                         tally
                             .problem
                             .get_or_insert_with(|| format!("a side is undefined there ({m})"));
@@ -370,7 +372,7 @@ impl ClaimScope<'_> {
             }
             if refuted.is_none()
                 && tally.agreed > 0
-                && tally.agreed == tally.admissible
+                && tally.agreed + tally.undefined == tally.admissible
                 && tally.undecided == 0
             {
                 let excluded = total - tally.agreed;
@@ -378,7 +380,7 @@ impl ClaimScope<'_> {
                     VerdictKind::Proved,
                     format!("exhaustive check of all {} admissible points", tally.agreed),
                     if excluded > 0 {
-                        format!("{excluded} of {total} points excluded by the conditions")
+                        format!("{excluded} of {total} points excluded (by the conditions, or a side undefined there)")
                     } else {
                         String::new()
                     },
@@ -419,7 +421,7 @@ impl ClaimScope<'_> {
             return v;
         }
         if let Some(mut p) = proof {
-            if tally.agreed == 0 && !symbols.is_empty() && !self.conditions.is_empty() {
+            if tally.agreed == 0 && !self.conditions.is_empty() {
                 return StepVerdict::unsupported(
                     "proved symbolically, but no admissible point was found, so the domain may be empty",
                 );
@@ -556,10 +558,12 @@ impl ClaimScope<'_> {
                 crate::polynomial::Alg::Pow(Box::new(dc), -1),
             ]);
             let rf = n.ratfun(&ratio)?;
-            let s = n.ratfun_sign(&rf);
+            // The factor relates the two differences everywhere only if it is
+            // never zero and never undefined: both its parts of strict sign.
+            let s = n.ratfun_strict_sign(&rf);
             let ok = match p.1 {
-                RelOp::Eq => s.nonzero(),
-                _ => s == Sign::Pos,
+                RelOp::Eq => s.is_some(),
+                _ => s == Some(Sign::Pos),
             };
             let rules = if n.rules.is_empty() {
                 String::new()
@@ -764,6 +768,34 @@ fn shifted_domain(dom: &Domain) -> Option<(Domain, BTreeMap<String, Expr>)> {
     Some((out, map))
 }
 
+/// The condition a value must meet to be of kind `k` (`None` for `real`).
+fn kind_condition(k: crate::resolve::ScalarKind, value: &Expr) -> Option<Expr> {
+    use crate::resolve::ScalarKind as K;
+    let cmp = |op: RelOp| {
+        Expr::new(
+            ExprKind::Compare(vec![value.clone(), Expr::int(0)], vec![op]),
+            value.span,
+        )
+    };
+    let integral = || {
+        let floor = Expr::call("floor", vec![value.clone()]);
+        Expr::new(
+            ExprKind::Compare(vec![floor, value.clone()], vec![RelOp::Eq]),
+            value.span,
+        )
+    };
+    let both = |a: Expr, b: Expr| Expr::new(ExprKind::And(vec![a, b]), value.span);
+    match k {
+        K::Real => None,
+        K::Positive => Some(cmp(RelOp::Gt)),
+        K::Nonnegative => Some(cmp(RelOp::Ge)),
+        K::Nonzero => Some(cmp(RelOp::Ne)),
+        K::Integer => Some(integral()),
+        K::PositiveInteger => Some(both(cmp(RelOp::Gt), integral())),
+        K::NonnegativeInteger => Some(both(cmp(RelOp::Ge), integral())),
+    }
+}
+
 /// Checks one claim of a file.
 pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
     let mut report = ClaimReport {
@@ -806,8 +838,13 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
                                 return report;
                             }
                         }
-                        // The substituted symbol's own kind must still hold: keep it as a condition.
-                        conditions.push(g.clone());
+                        // The substituted symbol's own kind must still hold, or the
+                        // domain is empty: keep it as a condition on the value.
+                        if let Some(Kind::Scalar(k)) = ctx.symbols.get(n).map(|s| &s.kind) {
+                            if let Some(c) = kind_condition(*k, &items[1]) {
+                                conditions.push(c);
+                            }
+                        }
                         continue;
                     }
                 }
@@ -827,6 +864,17 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
                 report.error = Some((claim.location, format!("in a condition: {m}")));
                 return report;
             }
+        }
+    }
+    // A condition with no free symbol that is false empties the domain.
+    let ev = Evaluator::new(ctx);
+    for c in &conditions {
+        if free_symbols(c, ctx).is_empty() && ev.holds(c, &Point::new()) == Ok(false) {
+            report.error = Some((
+                claim.location,
+                format!("the domain is empty: the condition `{c}` is false"),
+            ));
+            return report;
         }
     }
     for (name, lo) in &dom.lower {

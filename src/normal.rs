@@ -1120,11 +1120,16 @@ impl<'a> Normalizer<'a> {
                                 sa
                             }
                         }
-                        Some(_) => {
+                        Some(r) => {
+                            // A root: nonnegative for an even root (defined only
+                            // for a nonnegative base); an odd root keeps the
+                            // base's sign, unless the numerator is even.
                             if sa == Sign::Pos {
                                 Sign::Pos
-                            } else {
+                            } else if sa.nonneg() || r.denom().is_even() || r.numer().is_even() {
                                 Sign::NonNeg
+                            } else {
+                                sa
                             }
                         }
                         None => {
@@ -1180,8 +1185,30 @@ impl<'a> Normalizer<'a> {
         }
     }
 
+    /// Are the numerator and the denominator each of one strict sign
+    /// (never zero on the domain)? Returns the quotient's sign if so.
+    pub fn ratfun_strict_sign(&mut self, rf: &RatFun) -> Option<Sign> {
+        let strict = |s: Sign| matches!(s, Sign::Pos | Sign::Neg);
+        let one = Poly {
+            terms: vec![Term {
+                coeff: BigRational::one(),
+                exps: vec![0; self.gens.len()],
+            }],
+        };
+        let n = self.ratfun_sign(&RatFun {
+            num: rf.num.clone(),
+            den: one.clone(),
+        });
+        let d = self.ratfun_sign(&RatFun {
+            num: rf.den.clone(),
+            den: one,
+        });
+        (strict(n) && strict(d)).then(|| n.mul(d))
+    }
+
     /// The sign of a rational function over the generators, trying the
-    /// generators' own signs and then the domain's bounds as shifts.
+    /// generators' own signs and then the domain's bounds as shifts. The
+    /// denominator counts as nonzero: where the step's sides are defined it is.
     pub fn ratfun_sign(&mut self, rf: &RatFun) -> Sign {
         let signs = self.gen_signs();
         let direct = quotient_sign(poly_sign(&rf.num, &signs), poly_sign(&rf.den, &signs));
@@ -1261,7 +1288,9 @@ impl<'a> Normalizer<'a> {
             shifted_any = true;
         }
         // A power of a base > 1 to a nonnegative exponent is at least 1:
-        // substitute G = 1 + u with u >= 0.
+        // substitute G = 1 + u with u >= 0. (The exponent's sign is read
+        // from the generators' own signs, not the shifted offsets.)
+        let original = self.gen_signs();
         for (i, g) in self.gens.clone().iter().enumerate() {
             let GenKind::Power(base, key) = &g.kind else {
                 continue;
@@ -1274,7 +1303,7 @@ impl<'a> Normalizer<'a> {
                 f.strip_prefix('g')
                     .and_then(|r| r.split('^').next())
                     .and_then(|j| j.parse::<usize>().ok())
-                    .is_some_and(|j| signs.get(j).is_some_and(|s| s.nonneg()))
+                    .is_some_and(|j| original.get(j).is_some_and(|s| s.nonneg()))
             });
             if exponent_nonneg {
                 subst.insert(i, Alg::Add(vec![num(int(1)), Alg::Var(i)]));
