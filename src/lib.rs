@@ -21,6 +21,7 @@
 //! assert_eq!(config.samples, 40);
 //! ```
 
+pub mod arrays;
 pub mod cas;
 pub mod check;
 pub mod cli;
@@ -32,6 +33,7 @@ pub mod eval;
 pub mod expand;
 pub mod expr;
 pub mod induction;
+pub mod layers;
 pub mod normal;
 pub mod parser;
 pub mod polynomial;
