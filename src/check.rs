@@ -4,6 +4,7 @@
 //! method that decides it names the verdict. Proved steps are cross-checked
 //! on a few points too: a certified counterexample always wins.
 
+use crate::arrays::{involves_arrays, ArrayEval, ArrayIssue, Value};
 use crate::config::Config;
 use crate::domain::{as_literal, Domain, Sign};
 use crate::eval::{compare, EvalError, Evaluator};
@@ -15,7 +16,7 @@ use crate::real::Real;
 use crate::report::{ClaimReport, StepReport};
 use crate::resolve::{names_in, Claim, ClaimBody, Context, Kind};
 use crate::spot::{all_points, Point, Sampler};
-use crate::verdict::{Counterexample, StepVerdict, VerdictKind};
+use crate::verdict::{Counterexample, EntryMismatch, StepVerdict, VerdictKind};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
@@ -148,6 +149,9 @@ impl ClaimScope<'_> {
     }
 
     fn check_chain_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+        if involves_arrays(lhs, self.ctx) || involves_arrays(rhs, self.ctx) {
+            return self.check_array_step(index, lhs, op, rhs);
+        }
         let test = if op == RelOp::Approx {
             let lit = |e: &Expr| {
                 as_literal(e).and_then(|v| decimal_places(&self.show_text, e.span).map(|d| (v, d)))
@@ -489,6 +493,120 @@ impl ClaimScope<'_> {
         None
     }
 
+    /// A step between arrays: exact evaluation entry by entry, at every
+    /// admissible point of a finite domain or at sampled points.
+    fn check_array_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+        let mut used = Vec::new();
+        names_in(lhs, &mut used);
+        names_in(rhs, &mut used);
+        if let Some(reason) = non_scalar_use(&used, self.ctx) {
+            return StepVerdict::unsupported(reason);
+        }
+        match op {
+            RelOp::Eq => {}
+            RelOp::Approx if matches!(rhs.kind, ExprKind::Matrix(_)) => {}
+            RelOp::Approx => {
+                return StepVerdict::new(
+                    VerdictKind::Error,
+                    "none",
+                    "`≈` between arrays needs an array literal on the right (its digits give each entry's precision)",
+                )
+            }
+            _ => return StepVerdict::unsupported("arrays are compared with `=` or `≈` only"),
+        }
+        let ev = Evaluator::new(self.ctx);
+        let arrays = ArrayEval::new(self.ctx);
+        let (l, r) = (substitute(lhs, &self.subs), substitute(rhs, &self.subs));
+        let symbols = self.symbols_of(&[lhs, rhs]);
+        let exhaustive = all_points(&self.dom, &symbols, self.cfg.exhaustive_limit);
+        let finite = exhaustive.is_some();
+        let points = match exhaustive {
+            Some(p) => p,
+            None => Sampler::new(
+                &self.dom,
+                symbols.clone(),
+                BTreeMap::new(),
+                seed_for(self.seed, &self.show_text, index),
+            )
+            .points(self.cfg.samples),
+        };
+        let mut agreed = 0;
+        let mut problem = None;
+        for p in &points {
+            if !self.admissible(&ev, p) {
+                continue;
+            }
+            let (a, b) = match (arrays.value(&l, p, 0), arrays.value(&r, p, 0)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(issue), _) | (_, Err(issue)) => match issue {
+                    ArrayIssue::Error(span, message) => {
+                        let mut v = StepVerdict::new(VerdictKind::Error, "none", message);
+                        v.span = Some(span);
+                        return v;
+                    }
+                    ArrayIssue::Unsupported(m) => return StepVerdict::unsupported(m),
+                    ArrayIssue::Scalar(e) => {
+                        problem = Some(e.to_string());
+                        continue;
+                    }
+                },
+            };
+            match compare_values(&a, &b, op, rhs, &self.show_text) {
+                Ok(mismatches) if mismatches.is_empty() => agreed += 1,
+                Ok(mismatches) => {
+                    let mut v = StepVerdict::new(
+                        VerdictKind::Refuted,
+                        "exact evaluation, entry by entry",
+                        format!("{} of {} entries differ", mismatches.len(), entry_count(&a)),
+                    );
+                    let first = mismatches[0].clone();
+                    v.counterexample = Some(Counterexample {
+                        values: display_point(p),
+                        lhs: first.lhs.clone(),
+                        rhs: first.rhs.clone(),
+                        mismatches,
+                    });
+                    return v;
+                }
+                Err(shape) => {
+                    let mut v = StepVerdict::new(
+                        VerdictKind::Refuted,
+                        "exact evaluation (the shapes differ)",
+                        shape,
+                    );
+                    v.counterexample = Some(Counterexample {
+                        values: display_point(p),
+                        lhs: describe_shape(&a),
+                        rhs: describe_shape(&b),
+                        mismatches: Vec::new(),
+                    });
+                    return v;
+                }
+            }
+        }
+        if agreed == 0 {
+            return StepVerdict::unsupported(format!(
+                "no admissible point could be evaluated{}",
+                problem.map(|m| format!(": {m}")).unwrap_or_default()
+            ));
+        }
+        if symbols.is_empty() {
+            return StepVerdict::new(VerdictKind::Proved, "exact evaluation, entry by entry", "");
+        }
+        if finite {
+            let method =
+                format!("exhaustive check of all {agreed} admissible points, entry by entry");
+            return StepVerdict::new(VerdictKind::Proved, method, "");
+        }
+        let mut v = StepVerdict::new(
+            VerdictKind::Checked,
+            "spot checks with exact arithmetic, entry by entry",
+            "",
+        );
+        v.checks = agreed;
+        v
+    }
+
     fn check_logic(&self, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> StepVerdict {
         let single = |c: &[Chain]| -> Option<(Expr, RelOp, Expr)> {
             if c.len() == 1 && c[0].terms.len() == 2 {
@@ -768,6 +886,85 @@ fn shifted_domain(dom: &Domain) -> Option<(Domain, BTreeMap<String, Expr>)> {
     Some((out, map))
 }
 
+fn entry_count(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.rows * a.cols,
+        Value::Scalar(_) => 1,
+    }
+}
+
+fn describe_shape(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("a {} × {} array", a.rows, a.cols),
+        Value::Scalar(s) => format!("the scalar {}", s.display()),
+    }
+}
+
+/// The mismatching entries of two values (`Err` when their shapes differ).
+/// With `≈`, each entry of the right side's literal carries its own precision.
+fn compare_values(
+    a: &Value,
+    b: &Value,
+    op: RelOp,
+    rhs: &Expr,
+    show: &str,
+) -> Result<Vec<EntryMismatch>, String> {
+    let as_array = |v: &Value| -> Option<crate::layers::Array> {
+        match v {
+            Value::Array(x) => Some(x.clone()),
+            Value::Scalar(Real::Exact(q)) => crate::layers::Array::new(1, 1, vec![q.clone()]).ok(),
+            Value::Scalar(_) => None,
+        }
+    };
+    let (Some(x), Some(y)) = (as_array(a), as_array(b)) else {
+        return Err("an irrational scalar cannot be compared with an array".into());
+    };
+    if (x.rows, x.cols) != (y.rows, y.cols) {
+        let which = if x.rows != y.rows {
+            format!("the number of rows differs ({} against {})", x.rows, y.rows)
+        } else {
+            format!(
+                "the number of columns differs ({} against {})",
+                x.cols, y.cols
+            )
+        };
+        return Err(format!("the shapes differ: {which}"));
+    }
+    let entries: Vec<&Expr> = match &rhs.kind {
+        ExprKind::Matrix(rows) => rows.iter().flatten().collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for i in 0..x.rows {
+        for j in 0..x.cols {
+            let (p, q) = (x.get(i, j), y.get(i, j));
+            let same = match op {
+                RelOp::Approx => {
+                    let places = entries
+                        .get(i * x.cols + j)
+                        .and_then(|e| decimal_places(show, e.span))
+                        .unwrap_or(0);
+                    let tol = BigRational::new(
+                        BigInt::from(1),
+                        BigInt::from(2) * num_traits::pow(BigInt::from(10), places),
+                    );
+                    (p - q).abs() <= tol
+                }
+                RelOp::Eq => p == q,
+                _ => return Err("arrays are compared with `=` or `≈` only".into()),
+            };
+            if !same {
+                out.push(EntryMismatch {
+                    entry: (i + 1, j + 1),
+                    lhs: format_rational(p),
+                    rhs: format_rational(q),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The condition a value must meet to be of kind `k` (`None` for `real`).
 fn kind_condition(k: crate::resolve::ScalarKind, value: &Expr) -> Option<Expr> {
     use crate::resolve::ScalarKind as K;
@@ -958,7 +1155,11 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
             .iter()
             .find(|s| s.verdict.kind == VerdictKind::Error)
         {
-            report.error = Some((body.show.location, s.verdict.detail.clone()));
+            let at = s
+                .verdict
+                .span
+                .map_or(body.show.location, |span| body.locate(span));
+            report.error = Some((at, s.verdict.detail.clone()));
         }
     }
     report

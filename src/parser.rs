@@ -70,6 +70,8 @@ pub const BUILTINS: &[(&str, Option<usize>)] = &[
     ("flip", Some(1)),
     ("maxpool2d", Some(3)),
     ("avgpool2d", Some(3)),
+    ("relu", Some(1)),
+    ("flatten", Some(1)),
     ("Var", Some(1)),
     ("Cov", Some(2)),
     ("Std", Some(1)),

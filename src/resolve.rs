@@ -175,6 +175,25 @@ pub struct ClaimBody {
     pub given: Vec<Expr>,
     /// The text of `show`, for locating spans in reports.
     pub show: Located,
+    /// Where the content of `show` starts (after its quote).
+    pub show_start: Location,
+}
+
+impl ClaimBody {
+    /// The file location of a span of the `show` text.
+    pub fn locate(&self, span: Span) -> Location {
+        let before = self.show.text.get(..span.start).unwrap_or("");
+        match before.rfind('\n') {
+            None => Location {
+                line: self.show_start.line,
+                column: self.show_start.column + before.chars().count(),
+            },
+            Some(nl) => Location {
+                line: self.show_start.line + before.matches('\n').count(),
+                column: before[nl + 1..].chars().count() + 1,
+            },
+        }
+    }
 }
 
 fn locate(d: &Derivation, l: &Located, span: Span) -> Location {
@@ -566,11 +585,13 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
             }
         }
     }
+    let show_start = d.source.location(show.offset);
     claim.body = Ok(ClaimBody {
         statement,
         conditions,
         given,
         show,
+        show_start,
     });
     claim
 }

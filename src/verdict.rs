@@ -86,6 +86,8 @@ pub struct StepVerdict {
     pub counterexample: Option<Counterexample>,
     /// How many spot checks agreed (for `checked`).
     pub checks: usize,
+    /// For an `error`: the piece of the `show` text at fault.
+    pub span: Option<crate::expr::Span>,
 }
 
 impl StepVerdict {
@@ -101,6 +103,7 @@ impl StepVerdict {
             detail: detail.into(),
             counterexample: None,
             checks: 0,
+            span: None,
         }
     }
 
