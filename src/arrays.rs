@@ -22,7 +22,17 @@ pub const ARRAY_FUNCTIONS: &[&str] = &[
     "avgpool2d",
     "relu",
     "flatten",
+    "gap",
+    "rows",
+    "cols",
+    "numel",
+    "ones",
+    "zeros",
 ];
+
+/// The largest size (rows or columns) an array built from a sampled size may
+/// have; larger sample points are skipped, not errors. Default: 512.
+pub const MAX_SIZE: usize = 512;
 
 /// A value: a scalar or an exact array.
 #[derive(Clone, Debug)]
@@ -331,6 +341,37 @@ impl<'a> ArrayEval<'a> {
                 r.map(Value::Array).map_err(|err| layer_error(e.span, err))
             }
             "flip" => Ok(Value::Array(layers::flip(&arg(0, "h")?))),
+            "gap" => Ok(Value::Scalar(Real::exact(layers::global_avg_pool(&arg(
+                0, "x",
+            )?)))),
+            "rows" | "cols" | "numel" => {
+                let x = arg(0, "x")?;
+                let n = match name {
+                    "rows" => x.rows,
+                    "cols" => x.cols,
+                    _ => x.rows * x.cols,
+                };
+                Ok(Value::Scalar(Real::exact(BigRational::from_integer(
+                    n.into(),
+                ))))
+            }
+            "ones" | "zeros" => {
+                let r = self.count(&args[0], point, "rows", 1)?;
+                let c = self.count(&args[1], point, "columns", 1)?;
+                if r > MAX_SIZE || c > MAX_SIZE {
+                    return Err(ArrayIssue::Scalar(EvalError::Budget(format!(
+                        "a {r} × {c} array is over the size budget of {MAX_SIZE} for sampled sizes"
+                    ))));
+                }
+                let fill = if name == "ones" {
+                    BigRational::from_integer(1.into())
+                } else {
+                    BigRational::zero()
+                };
+                Array::new(r, c, vec![fill; r * c])
+                    .map(Value::Array)
+                    .map_err(|err| layer_error(e.span, err))
+            }
             "relu" => Ok(Value::Array(layers::relu(&arg(0, "x")?))),
             "flatten" => Ok(Value::Array(layers::flatten(&arg(0, "x")?))),
             "maxpool2d" | "avgpool2d" => {
