@@ -23,6 +23,7 @@ pub const ARRAY_FUNCTIONS: &[&str] = &[
     "relu",
     "flatten",
     "gap",
+    "roll",
     "rows",
     "cols",
     "numel",
@@ -64,6 +65,14 @@ pub fn involves_arrays(e: &Expr, ctx: &Context) -> bool {
     while let Some(x) = stack.pop() {
         x.walk(&mut |n| match &n.kind {
             ExprKind::Matrix(_) => found = true,
+            ExprKind::Name(name) | ExprKind::Call { name, .. }
+                if matches!(
+                    ctx.symbols.get(name).map(|s| &s.kind),
+                    Some(Kind::Array(..))
+                ) =>
+            {
+                found = true
+            }
             ExprKind::Call { name, .. }
                 if ARRAY_FUNCTIONS.contains(&name.as_str()) && !ctx.symbols.contains_key(name) =>
             {
@@ -99,6 +108,14 @@ impl<'a> ArrayEval<'a> {
         ArrayEval {
             ctx,
             scalars: Evaluator::new(ctx),
+        }
+    }
+
+    /// The same, with values for array symbols (sampled arrays).
+    pub fn with_arrays(ctx: &'a Context, arrays: BTreeMap<String, Array>) -> ArrayEval<'a> {
+        ArrayEval {
+            ctx,
+            scalars: Evaluator::new(ctx).with_arrays(arrays),
         }
     }
 
@@ -161,7 +178,10 @@ impl<'a> ArrayEval<'a> {
             }
             ExprKind::Name(n) => match self.ctx.definitions.get(n) {
                 Some(d) if d.params.is_empty() => self.value(&d.body, point, depth + 1),
-                _ => Err(ArrayIssue::Unsupported(format!("`{n}` has no array value"))),
+                _ => match self.scalars.array(n) {
+                    Some(a) => Ok(Value::Array(a.clone())),
+                    None => Err(ArrayIssue::Unsupported(format!("`{n}` has no array value"))),
+                },
             },
             ExprKind::Neg(a) => match self.value(a, point, depth)? {
                 Value::Array(x) => Ok(Value::Array(x.map(|v| -v))),
@@ -194,7 +214,11 @@ impl<'a> ArrayEval<'a> {
                     let body = crate::expand::substitute(&d.body, &map);
                     return self.value(&body, point, depth + 1);
                 }
-                self.layer(e, name, args, options, point, depth)
+                if ARRAY_FUNCTIONS.contains(&name.as_str()) {
+                    return self.layer(e, name, args, options, point, depth);
+                }
+                // A scalar-valued call (an entry, `diff`, a sum of entries...).
+                Ok(Value::Scalar(self.scalar(e, point)?))
             }
             _ => Err(ArrayIssue::Unsupported(format!(
                 "`{e}` is not supported with arrays yet"
@@ -341,6 +365,14 @@ impl<'a> ArrayEval<'a> {
                 r.map(Value::Array).map_err(|err| layer_error(e.span, err))
             }
             "flip" => Ok(Value::Array(layers::flip(&arg(0, "h")?))),
+            "roll" => {
+                let x = arg(0, "x")?;
+                let dr = self.count(&args[1], point, "rows", 0)?;
+                let dc = self.count(&args[2], point, "columns", 0)?;
+                layers::roll(&x, dr, dc)
+                    .map(Value::Array)
+                    .map_err(|err| layer_error(e.span, err))
+            }
             "gap" => Ok(Value::Scalar(Real::exact(layers::global_avg_pool(&arg(
                 0, "x",
             )?)))),
@@ -390,6 +422,69 @@ impl<'a> ArrayEval<'a> {
             ))),
         }
     }
+}
+
+/// The array symbols an expression uses, directly or through definitions.
+pub fn array_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut stack = vec![e.clone()];
+    while let Some(x) = stack.pop() {
+        x.walk(&mut |n| match &n.kind {
+            ExprKind::Name(name) | ExprKind::Call { name, .. } => {
+                if matches!(
+                    ctx.symbols.get(name).map(|s| &s.kind),
+                    Some(Kind::Array(..))
+                ) && !out.contains(name)
+                {
+                    out.push(name.clone());
+                }
+                if let Some(d) = ctx.definitions.get(name) {
+                    if !seen.contains(name) {
+                        seen.push(name.clone());
+                        stack.push(d.body.clone());
+                    }
+                }
+            }
+            _ => {}
+        });
+    }
+    out.sort();
+    out
+}
+
+/// Random arrays for the array symbols at a point: sizes from their
+/// declarations, small integer entries from `rng`. `None` when a size is
+/// not a positive integer there or is over [`MAX_SIZE`].
+pub fn sample_arrays(
+    names: &[String],
+    ctx: &Context,
+    point: &BTreeMap<String, Real>,
+    rng: &mut crate::spot::Rng,
+) -> Option<BTreeMap<String, Array>> {
+    let ev = Evaluator::new(ctx);
+    let mut out = BTreeMap::new();
+    for n in names {
+        let Some(Kind::Array(r, c)) = ctx.symbols.get(n).map(|s| &s.kind) else {
+            continue;
+        };
+        let size = |e: &Expr| -> Option<usize> {
+            let v = ev.eval(e, point).ok()?;
+            let q = v.as_exact()?;
+            let k = if q.is_integer() {
+                q.to_integer().to_usize()?
+            } else {
+                return None;
+            };
+            (1..=MAX_SIZE).contains(&k).then_some(k)
+        };
+        let (r, c) = (size(r)?, size(c)?);
+        let data = (0..r * c)
+            .map(|_| BigRational::from_integer(rng.range(-4, 4).into()))
+            .collect();
+        out.insert(n.clone(), Array::new(r, c, data).ok()?);
+    }
+    Some(out)
 }
 
 /// True when a declared symbol is an array or matrix (so not a concrete value).

@@ -4,7 +4,7 @@
 //! method that decides it names the verdict. Proved steps are cross-checked
 //! on a few points too: a certified counterexample always wins.
 
-use crate::arrays::{involves_arrays, ArrayEval, ArrayIssue, Value};
+use crate::arrays::{array_symbols, involves_arrays, sample_arrays, ArrayEval, ArrayIssue, Value};
 use crate::config::Config;
 use crate::domain::{as_literal, Domain, Sign};
 use crate::eval::{compare, EvalError, Evaluator};
@@ -494,11 +494,19 @@ impl ClaimScope<'_> {
     }
 
     /// A step between arrays: exact evaluation entry by entry, at every
-    /// admissible point of a finite domain or at sampled points.
+    /// admissible point of a finite domain or at sampled points. Array
+    /// symbols get random exact entries at each point, so a step that uses
+    /// them is at best `checked`.
     fn check_array_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
         let mut used = Vec::new();
         names_in(lhs, &mut used);
         names_in(rhs, &mut used);
+        used.retain(|n| {
+            !matches!(
+                self.ctx.symbols.get(n).map(|s| &s.kind),
+                Some(Kind::Array(..))
+            )
+        });
         if let Some(reason) = non_scalar_use(&used, self.ctx) {
             return StepVerdict::unsupported(reason);
         }
@@ -515,73 +523,132 @@ impl ClaimScope<'_> {
             _ => return StepVerdict::unsupported("arrays are compared with `=` or `≈` only"),
         }
         let ev = Evaluator::new(self.ctx);
-        let arrays = ArrayEval::new(self.ctx);
         let (l, r) = (substitute(lhs, &self.subs), substitute(rhs, &self.subs));
-        let symbols = self.symbols_of(&[lhs, rhs]);
+        let mut symbols = self.symbols_of(&[lhs, rhs]);
+        let mut random = array_symbols(&l, self.ctx);
+        random.extend(array_symbols(&r, self.ctx));
+        random.sort();
+        random.dedup();
+        symbols.retain(|s| !random.contains(s));
+        // Array sizes may mention symbols the step itself does not.
+        for name in &random {
+            if let Some(Kind::Array(rows, cols)) = self.ctx.symbols.get(name).map(|s| &s.kind) {
+                for n in free_symbols(rows, self.ctx)
+                    .into_iter()
+                    .chain(free_symbols(cols, self.ctx))
+                {
+                    if !symbols.contains(&n) && !random.contains(&n) {
+                        symbols.push(n);
+                    }
+                }
+            }
+        }
+        symbols.sort();
+        let seed = seed_for(self.seed, &self.show_text, index);
         let exhaustive = all_points(&self.dom, &symbols, self.cfg.exhaustive_limit);
         let finite = exhaustive.is_some();
         let points = match exhaustive {
             Some(p) => p,
-            None => Sampler::new(
-                &self.dom,
-                symbols.clone(),
-                BTreeMap::new(),
-                seed_for(self.seed, &self.show_text, index),
-            )
-            .points(self.cfg.samples),
+            None => Sampler::new(&self.dom, symbols.clone(), BTreeMap::new(), seed)
+                .points(self.cfg.attempts),
+        };
+        let mut rng = crate::spot::Rng::new(seed);
+        // Random arrays: several draws per point, about `samples` draws in all.
+        let rounds = if random.is_empty() {
+            1
+        } else {
+            (self.cfg.samples / points.len().max(1)).clamp(2, self.cfg.samples)
         };
         let mut agreed = 0;
         let mut problem = None;
-        for p in &points {
+        'points: for p in &points {
             if !self.admissible(&ev, p) {
                 continue;
             }
-            let (a, b) = match (arrays.value(&l, p, 0), arrays.value(&r, p, 0)) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(issue), _) | (_, Err(issue)) => match issue {
-                    ArrayIssue::Error(span, message) => {
-                        let mut v = StepVerdict::new(VerdictKind::Error, "none", message);
-                        v.span = Some(span);
+            for _ in 0..rounds {
+                let Some(sampled) = sample_arrays(&random, self.ctx, p, &mut rng) else {
+                    problem.get_or_insert_with(|| {
+                        "an array size is not a positive integer here, or over the size budget"
+                            .to_string()
+                    });
+                    continue 'points;
+                };
+                let arrays = ArrayEval::with_arrays(self.ctx, sampled.clone());
+                let (a, b) = match (arrays.value(&l, p, 0), arrays.value(&r, p, 0)) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    (Err(issue), _) | (_, Err(issue)) => match issue {
+                        ArrayIssue::Error(span, message) => {
+                            let mut v = StepVerdict::new(VerdictKind::Error, "none", message);
+                            v.span = Some(span);
+                            return v;
+                        }
+                        ArrayIssue::Unsupported(m) => return StepVerdict::unsupported(m),
+                        ArrayIssue::Scalar(e) => {
+                            problem = Some(e.to_string());
+                            continue;
+                        }
+                    },
+                };
+                let mut values = display_point(p);
+                for (name, arr) in &sampled {
+                    values.insert(name.clone(), arr.to_string());
+                }
+                if let (Value::Scalar(x), Value::Scalar(y)) = (&a, &b) {
+                    match compare(x, if op == RelOp::Approx { RelOp::Eq } else { op }, y) {
+                        Ok(true) => agreed += 1,
+                        Ok(false) => {
+                            let mut v = StepVerdict::new(
+                                VerdictKind::Refuted,
+                                "certified counterexample (exact evaluation)",
+                                "",
+                            );
+                            v.counterexample = Some(Counterexample {
+                                values,
+                                lhs: x.display(),
+                                rhs: y.display(),
+                                mismatches: Vec::new(),
+                            });
+                            return v;
+                        }
+                        Err(e) => problem = Some(e.to_string()),
+                    }
+                    continue;
+                }
+                match compare_values(&a, &b, op, rhs, &self.show_text) {
+                    Ok(mismatches) if mismatches.is_empty() => agreed += 1,
+                    Ok(mismatches) => {
+                        let mut v = StepVerdict::new(
+                            VerdictKind::Refuted,
+                            "exact evaluation, entry by entry",
+                            format!("{} of {} entries differ", mismatches.len(), entry_count(&a)),
+                        );
+                        let first = mismatches[0].clone();
+                        v.counterexample = Some(Counterexample {
+                            values,
+                            lhs: first.lhs.clone(),
+                            rhs: first.rhs.clone(),
+                            mismatches,
+                        });
                         return v;
                     }
-                    ArrayIssue::Unsupported(m) => return StepVerdict::unsupported(m),
-                    ArrayIssue::Scalar(e) => {
-                        problem = Some(e.to_string());
-                        continue;
+                    Err(shape) => {
+                        let mut v = StepVerdict::new(
+                            VerdictKind::Refuted,
+                            "exact evaluation (the shapes differ)",
+                            shape,
+                        );
+                        v.counterexample = Some(Counterexample {
+                            values,
+                            lhs: describe_shape(&a),
+                            rhs: describe_shape(&b),
+                            mismatches: Vec::new(),
+                        });
+                        return v;
                     }
-                },
-            };
-            match compare_values(&a, &b, op, rhs, &self.show_text) {
-                Ok(mismatches) if mismatches.is_empty() => agreed += 1,
-                Ok(mismatches) => {
-                    let mut v = StepVerdict::new(
-                        VerdictKind::Refuted,
-                        "exact evaluation, entry by entry",
-                        format!("{} of {} entries differ", mismatches.len(), entry_count(&a)),
-                    );
-                    let first = mismatches[0].clone();
-                    v.counterexample = Some(Counterexample {
-                        values: display_point(p),
-                        lhs: first.lhs.clone(),
-                        rhs: first.rhs.clone(),
-                        mismatches,
-                    });
-                    return v;
                 }
-                Err(shape) => {
-                    let mut v = StepVerdict::new(
-                        VerdictKind::Refuted,
-                        "exact evaluation (the shapes differ)",
-                        shape,
-                    );
-                    v.counterexample = Some(Counterexample {
-                        values: display_point(p),
-                        lhs: describe_shape(&a),
-                        rhs: describe_shape(&b),
-                        mismatches: Vec::new(),
-                    });
-                    return v;
-                }
+            }
+            if !finite && agreed >= self.cfg.samples {
+                break;
             }
         }
         if agreed == 0 {
@@ -589,6 +656,20 @@ impl ClaimScope<'_> {
                 "no admissible point could be evaluated{}",
                 problem.map(|m| format!(": {m}")).unwrap_or_default()
             ));
+        }
+        if !random.is_empty() {
+            let mut v = StepVerdict::new(
+                VerdictKind::Checked,
+                format!(
+                    "spot checks with exact arithmetic on random integer arrays for {}",
+                    random.join(", ")
+                ),
+                problem
+                    .map(|m| format!("some points could not be evaluated: {m}"))
+                    .unwrap_or_default(),
+            );
+            v.checks = agreed;
+            return v;
         }
         if symbols.is_empty() {
             return StepVerdict::new(VerdictKind::Proved, "exact evaluation, entry by entry", "");
@@ -1074,6 +1155,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
             return report;
         }
     }
+    dom.propagate();
     for (name, lo) in &dom.lower {
         if let Some(hi) = dom.upper.get(name) {
             if lo.value > hi.value || (lo.value == hi.value && (lo.strict || hi.strict)) {

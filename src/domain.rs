@@ -282,6 +282,22 @@ impl Domain {
         }
     }
 
+    /// Tightens bounds through the linear facts (`h <= k` and `k <= 6` give
+    /// `h <= 6`), a few rounds.
+    pub fn propagate(&mut self) {
+        for _ in 0..4 {
+            for f in self.facts.clone() {
+                // big - small >= offset
+                if let Some(u) = self.upper_bound(&f.big) {
+                    self.tighten_upper(&f.small, u.value - &f.offset, u.strict || f.strict);
+                }
+                if let Some(l) = self.lower_bound(&f.small) {
+                    self.tighten_lower(&f.big, l.value + &f.offset, l.strict || f.strict);
+                }
+            }
+        }
+    }
+
     /// The effective lower bound of a symbol (kind and conditions together).
     pub fn lower_bound(&self, x: &str) -> Option<Bound> {
         let from_kind = self.kinds.get(x).and_then(|k| match k {

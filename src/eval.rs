@@ -4,6 +4,7 @@
 //! without any of the symbolic rewriting rules.
 
 use crate::expr::{BinOp, Expr, ExprKind, RelOp};
+use crate::layers::Array;
 use crate::real::{Real, RealError};
 use crate::resolve::{Context, Kind};
 use num_bigint::BigInt;
@@ -61,6 +62,7 @@ type R<T> = Result<T, EvalError>;
 pub struct Evaluator<'a> {
     ctx: &'a Context,
     work: Cell<usize>,
+    arrays: BTreeMap<String, Array>,
 }
 
 fn int_of(v: &Real, what: &str) -> R<BigInt> {
@@ -77,7 +79,52 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             ctx,
             work: Cell::new(0),
+            arrays: BTreeMap::new(),
         }
+    }
+
+    /// Gives array symbols values (sampled arrays), for entries `x(i, j)`.
+    pub fn with_arrays(mut self, arrays: BTreeMap<String, Array>) -> Evaluator<'a> {
+        self.arrays = arrays;
+        self
+    }
+
+    /// The value of array symbol `name`, if it has one.
+    pub fn array(&self, name: &str) -> Option<&Array> {
+        self.arrays.get(name)
+    }
+
+    /// The entry `name(i, j)` (1-based; a vector's entries take one index).
+    pub fn entry(&self, name: &str, indices: &[Real]) -> R<Real> {
+        let a = self
+            .arrays
+            .get(name)
+            .ok_or_else(|| EvalError::Unsupported(format!("`{name}` has no sampled value")))?;
+        let idx: Vec<BigInt> = indices
+            .iter()
+            .map(|v| int_of(v, "an index"))
+            .collect::<R<_>>()?;
+        let (i, j) = match idx.as_slice() {
+            [i, j] => (i.clone(), j.clone()),
+            [i] if a.cols == 1 => (i.clone(), BigInt::from(1)),
+            _ => {
+                return Err(EvalError::Unsupported(format!(
+                    "`{name}` takes two indices"
+                )))
+            }
+        };
+        let (Some(i), Some(j)) = (i.to_usize(), j.to_usize()) else {
+            return Err(EvalError::Undefined(format!(
+                "index out of range for `{name}`"
+            )));
+        };
+        if i == 0 || j == 0 || i > a.rows || j > a.cols {
+            return Err(EvalError::Undefined(format!(
+                "`{name}({i}, {j})` is outside its {} × {} range",
+                a.rows, a.cols
+            )));
+        }
+        Ok(Real::exact(a.get(i - 1, j - 1).clone()))
     }
 
     /// The value of `e` where each free symbol has the value in `point`.
@@ -85,6 +132,22 @@ impl<'a> Evaluator<'a> {
         self.work.set(0);
         let mut locals = Vec::new();
         self.value(e, point, &mut locals, 0)
+    }
+
+    /// The declarations and definitions this evaluator reads.
+    pub fn context(&self) -> &'a Context {
+        self.ctx
+    }
+
+    /// The value of `e` with some bound names (sum indices) already set.
+    pub fn eval_with_locals(
+        &self,
+        e: &Expr,
+        point: &BTreeMap<String, Real>,
+        locals: &[(String, Real)],
+    ) -> R<Real> {
+        let mut l = locals.to_vec();
+        self.value(e, point, &mut l, 0)
     }
 
     /// The truth of a condition (a comparison chain or `and`) at `point`.
@@ -244,6 +307,16 @@ impl<'a> Evaluator<'a> {
                 inner.push((p.clone(), self.value(a, point, locals, depth)?));
             }
             return self.value(&def.body, point, &mut inner, depth + 1);
+        }
+        if self.arrays.contains_key(name) {
+            let mut idx = Vec::with_capacity(args.len());
+            for a in args {
+                idx.push(self.value(a, point, locals, depth)?);
+            }
+            return self.entry(name, &idx);
+        }
+        if name == "diff" {
+            return crate::diff::derivative(self, &args[0], &args[1], point, locals);
         }
         if self.ctx.symbols.contains_key(name) {
             return Err(EvalError::Unsupported(format!(

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod derivation;
 pub mod diagnostic;
+pub mod diff;
 pub mod domain;
 pub mod eval;
 pub mod expand;

@@ -73,6 +73,7 @@ pub const BUILTINS: &[(&str, Option<usize>)] = &[
     ("relu", Some(1)),
     ("flatten", Some(1)),
     ("gap", Some(1)),
+    ("roll", Some(3)),
     ("rows", Some(1)),
     ("cols", Some(1)),
     ("numel", Some(1)),
