@@ -12,8 +12,9 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 
-/// How deeply expressions may nest before the parser gives up. Default: 200.
-pub const MAX_NESTING: usize = 200;
+/// How deeply expressions may nest (parentheses, calls, brackets, prefix signs,
+/// exponents) before the parser gives up. Default: 100.
+pub const MAX_NESTING: usize = 100;
 
 /// What a name stands for, as far as parsing is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -484,22 +485,24 @@ impl<'a> Parser<'a> {
 
     /// unary := ('-' | '+') unary | power
     fn unary(&mut self) -> PResult<Expr> {
-        self.enter()?;
-        let result = match self.peek() {
+        match self.peek() {
             Some(Tok::Minus) => {
                 let (_, span) = self.bump();
+                self.enter()?;
                 let inner = self.unary()?;
+                self.depth -= 1;
                 let span = span.to(inner.span);
-                Expr::new(ExprKind::Neg(Box::new(inner)), span)
+                Ok(Expr::new(ExprKind::Neg(Box::new(inner)), span))
             }
             Some(Tok::Plus) => {
                 self.bump();
-                self.unary()?
+                self.enter()?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(inner)
             }
-            _ => self.power()?,
-        };
-        self.depth -= 1;
-        Ok(result)
+            _ => self.power(),
+        }
     }
 
     /// power := postfix ('^' signed-power)?, right-associative.
@@ -575,7 +578,6 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
-        self.enter()?;
         let span = self.span_here();
         let Some(tok) = self.peek().cloned() else {
             return self.error("expected an expression, found the end of the text", span);
@@ -658,7 +660,6 @@ impl<'a> Parser<'a> {
                 );
             }
         };
-        self.depth -= 1;
         Ok(result)
     }
 
