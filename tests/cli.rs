@@ -177,3 +177,27 @@ fn bad_claims_are_located_errors_and_the_rest_is_checked() {
         .contains("did you mean `W W`?"));
     assert_eq!(v["files"][0]["claims"][1]["verdict"], "proved");
 }
+
+#[test]
+fn concurrent_runs_wait_for_each_other_instead_of_aborting() {
+    // Symbolica's restricted mode aborts a second process that uses it at the
+    // same time; the per-user lock makes the second one wait instead.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.toml", GOOD);
+    let spawn = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_derive-check"))
+            .current_dir(dir.path())
+            .args(["good.toml", "--output", out])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = (0..4).map(|i| spawn(&format!("r{i}.txt"))).collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "run {i}: {}", String::from_utf8_lossy(&out.stderr));
+        let report = std::fs::read_to_string(dir.path().join(format!("r{i}.txt"))).unwrap();
+        assert!(report.contains("[proved] square"));
+    }
+}
