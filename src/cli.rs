@@ -4,7 +4,7 @@
 
 use crate::config::{Config, DEFAULT_SEED};
 use crate::report::{render_human, render_json, FileReport, Report};
-use clap::{Parser, ValueEnum};
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
 /// Report formats.
@@ -18,8 +18,17 @@ pub enum Format {
 
 /// Checks derivation-style math answers: proves, refutes or spot-checks each step.
 #[derive(Debug, Parser)]
-#[command(name = "derive-check", version, about)]
+#[command(
+    name = "derive-check",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Args {
+    /// `grade`: grade answers against a key (see `derive-check grade --help`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Derivation files, or folders of *.toml files.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -35,6 +44,51 @@ pub struct Args {
     /// Check only the claim with this id (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Grade answer files against a key: per-part scores, feedback and CI outputs.
+    Grade(GradeArgs),
+}
+
+/// Grading formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GradeFormat {
+    /// The human report.
+    Human,
+    /// JSON.
+    Json,
+    /// Gradescope's autograder results.json.
+    Gradescope,
+    /// JUnit XML.
+    Junit,
+    /// A CSV gradebook, one row per submission.
+    Csv,
+}
+
+/// Options of `derive-check grade`.
+#[derive(Debug, ClapArgs)]
+pub struct GradeArgs {
+    /// The key file: the derivation format plus `[[answer]]` tables.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// Grade each entry (file or folder) of DIR as a submission of its own.
+    #[arg(long, value_name = "DIR")]
+    pub batch: Option<PathBuf>,
+    /// The answer files and folders of one submission.
+    #[arg(value_name = "ANSWER")]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: GradeFormat,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Spot-check seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
 }
 
 /// A file to check, or a path that could not be turned into files.
@@ -128,8 +182,143 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
     }
 }
 
+fn read_text(p: &Path) -> Result<String, String> {
+    let bytes =
+        std::fs::read(p).map_err(|e| format!("{}: cannot read the file: {e}", display_path(p)))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
+        let loc = crate::diagnostic::SourceText::new(text).location(at);
+        format!(
+            "{}:{}:{}: the file is not valid UTF-8",
+            display_path(p),
+            loc.line,
+            loc.column
+        )
+    })
+}
+
+fn write_output(path: Option<&PathBuf>, text: &str) -> bool {
+    match path {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("derive-check: cannot write {}: {e}", path.display());
+                return false;
+            }
+        }
+        None => print!("{text}"),
+    }
+    true
+}
+
+/// Runs `derive-check grade` and returns the exit status: 0 full marks
+/// everywhere, 1 some points lost, 2 the key or the inputs are unusable.
+pub fn run_grade(args: GradeArgs) -> i32 {
+    use crate::grade;
+    let key_name = display_path(&args.key);
+    let key = match read_text(&args.key)
+        .map_err(|m| m)
+        .and_then(|t| grade::load_key(&key_name, t).map_err(|d| d.to_string()))
+    {
+        Ok(k) => k,
+        Err(m) => {
+            eprintln!("derive-check: bad key: {m}");
+            return 2;
+        }
+    };
+    // Each submission: a name and its input paths.
+    let mut submissions: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    if let Some(dir) = &args.batch {
+        match std::fs::read_dir(dir) {
+            Ok(entries) => {
+                let mut v: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_dir() || p.extension().is_some_and(|x| x == "toml"))
+                    .collect();
+                v.sort();
+                submissions.extend(v.into_iter().map(|p| (display_path(&p), vec![p])));
+            }
+            Err(e) => {
+                eprintln!(
+                    "derive-check: cannot read the batch folder {}: {e}",
+                    dir.display()
+                );
+                return 2;
+            }
+        }
+    }
+    if !args.paths.is_empty() {
+        let name = args
+            .paths
+            .iter()
+            .map(|p| display_path(p))
+            .collect::<Vec<_>>()
+            .join(" ");
+        submissions.push((name, args.paths.clone()));
+    }
+    if submissions.is_empty() {
+        eprintln!("derive-check: nothing to grade: give answer files, or --batch DIR");
+        return 2;
+    }
+    let config = Config {
+        seed: args.seed,
+        ..Config::default()
+    };
+    let mut memo = grade::Memo::default();
+    let progress = submissions.len() > 1 && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let total = submissions.len();
+    let mut graded = Vec::new();
+    for (i, (name, paths)) in submissions.iter().enumerate() {
+        if progress {
+            eprint!("\rgrading {}/{total}: {name}\x1b[K", i + 1);
+        }
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        for input in collect(paths) {
+            match input {
+                Input::Unreadable(p, m) => problems.push(format!("{}: {m}", display_path(&p))),
+                Input::File(p) => match read_text(&p) {
+                    Ok(t) => files.push((display_path(&p), t)),
+                    Err(m) => problems.push(m),
+                },
+            }
+        }
+        let mut g = grade::grade_submission(&key, name, &files, &config, &mut memo);
+        problems.append(&mut g.problems);
+        g.problems = problems;
+        graded.push(g);
+    }
+    if progress {
+        eprintln!("\rgraded {total} submissions\x1b[K");
+    }
+    let book = grade::Gradebook {
+        key: key_name,
+        seed: args.seed,
+        part_ids: key.parts.iter().map(|p| p.id.clone()).collect(),
+        submissions: graded,
+    };
+    let text = match args.format {
+        GradeFormat::Human => grade::render_human(&book),
+        GradeFormat::Json => grade::render_json(&book),
+        GradeFormat::Gradescope => grade::render_gradescope(&book),
+        GradeFormat::Junit => grade::render_junit(&book),
+        GradeFormat::Csv => grade::render_csv(&book),
+    };
+    if !write_output(args.output.as_ref(), &text) {
+        return 2;
+    }
+    if book.submissions.iter().all(|s| s.score() >= s.max_score()) {
+        0
+    } else {
+        1
+    }
+}
+
 /// Runs the command line and returns the exit status.
 pub fn run(args: Args) -> i32 {
+    if let Some(Command::Grade(g)) = args.command {
+        return run_grade(g);
+    }
     let config = Config {
         seed: args.seed,
         only: args.only.clone(),

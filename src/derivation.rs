@@ -146,8 +146,44 @@ fn type_name(v: &DeValue<'_>) -> &'static str {
     v.type_str()
 }
 
+/// One `[[answer]]` of a key file: the expected final result of a part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnswerSource {
+    /// The part's id (the answer's claim id).
+    pub id: String,
+    /// Where the table starts.
+    pub location: Location,
+    /// The expected final result.
+    pub result: Located,
+    /// The part's points.
+    pub points: f64,
+    /// The scoring rule, if the part names one.
+    pub rule: Option<Located>,
+}
+
+/// A loaded key file: a derivation (symbols and definitions for the
+/// results) plus its answers and default rule.
+#[derive(Clone, Debug)]
+pub struct KeySource {
+    /// The derivation part of the key.
+    pub derivation: Derivation,
+    /// The `[[answer]]` tables.
+    pub answers: Vec<AnswerSource>,
+    /// The top-level `rule`, if any.
+    pub rule: Option<Located>,
+}
+
 /// Loads a derivation from its text; `Err` when the file cannot be checked at all.
 pub fn load(path: &str, text: String) -> Result<Derivation, Diagnostic> {
+    load_with(path, text, false).map(|k| k.derivation)
+}
+
+/// Loads a key file: the derivation format plus `[[answer]]` and `rule`.
+pub fn load_key(path: &str, text: String) -> Result<KeySource, Diagnostic> {
+    load_with(path, text, true)
+}
+
+fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnostic> {
     let source = SourceText::new(text);
     let loader = Loader {
         path,
@@ -162,17 +198,20 @@ pub fn load(path: &str, text: String) -> Result<Derivation, Diagnostic> {
         }
     };
     let table = root.get_ref();
-    for (key, value) in table.iter() {
-        if !TOP_KEYS.contains(&key.get_ref().as_ref()) {
+    for (name, _) in table.iter() {
+        let n = name.get_ref().as_ref();
+        let allowed = TOP_KEYS.contains(&n) || (key && (n == "answer" || n == "rule"));
+        if !allowed {
+            let expected = if key {
+                "title, source, rule, [symbols], [define], [[claim]], [[answer]]"
+            } else {
+                "title, source, [symbols], [define], [[claim]]"
+            };
             return Err(loader.diag(
-                key.span().start,
-                format!(
-                    "unknown top-level key `{}` (expected one of: title, source, [symbols], [define], [[claim]])",
-                    key.get_ref()
-                ),
+                name.span().start,
+                format!("unknown top-level key `{n}` (expected one of: {expected})"),
             ));
         }
-        let _ = value;
     }
     let get = |name: &str| {
         table
@@ -291,15 +330,95 @@ pub fn load(path: &str, text: String) -> Result<Derivation, Diagnostic> {
             }
         }
     }
-    Ok(Derivation {
-        path: path.to_string(),
-        title,
-        source_note,
-        symbols,
-        definitions,
-        claims,
-        problems,
-        source,
+    let mut answers = Vec::new();
+    let mut rule = None;
+    if key {
+        if let Some(v) = get("rule") {
+            rule = Some(
+                loader
+                    .located(v)
+                    .ok_or_else(|| loader.diag(v.span().start, "`rule` must be a string"))?,
+            );
+        }
+        if let Some(v) = get("answer") {
+            let DeValue::Array(items) = v.get_ref() else {
+                return Err(loader.diag(
+                    v.span().start,
+                    "`answer` must be an array of tables (`[[answer]]`)",
+                ));
+            };
+            for item in items.iter() {
+                answers.push(load_answer(&loader, item)?);
+            }
+        }
+    }
+    Ok(KeySource {
+        derivation: Derivation {
+            path: path.to_string(),
+            title,
+            source_note,
+            symbols,
+            definitions,
+            claims,
+            problems,
+            source,
+        },
+        answers,
+        rule,
+    })
+}
+
+fn load_answer(
+    loader: &Loader<'_>,
+    item: &Spanned<DeValue<'_>>,
+) -> Result<AnswerSource, Diagnostic> {
+    let DeValue::Table(t) = item.get_ref() else {
+        return Err(loader.diag(item.span().start, "an answer must be a table"));
+    };
+    let at = loader.at(item.span().start);
+    let (mut id, mut result, mut points, mut rule) = (None, None, None, None);
+    for (k, v) in t.iter() {
+        let key = k.get_ref().as_ref();
+        match key {
+            "id" | "result" | "rule" => {
+                let l = loader.located(v).ok_or_else(|| {
+                    loader.diag(v.span().start, format!("`{key}` must be a string"))
+                })?;
+                match key {
+                    "id" => id = Some(l.text),
+                    "result" => result = Some(l),
+                    _ => rule = Some(l),
+                }
+            }
+            "points" => {
+                points = Some(
+                    match v.get_ref() {
+                        DeValue::Integer(i) => i.as_str().parse::<f64>().ok(),
+                        DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+                        _ => None,
+                    }
+                    .filter(|p| p.is_finite() && *p >= 0.0)
+                    .ok_or_else(|| {
+                        loader.diag(v.span().start, "`points` must be a nonnegative number")
+                    })?,
+                );
+            }
+            other => {
+                return Err(loader.diag(
+                    k.span().start,
+                    format!("unknown answer key `{other}` (answer keys: id, result, points, rule)"),
+                ))
+            }
+        }
+    }
+    let missing =
+        |what: &str| loader.diag(item.span().start, format!("the answer has no `{what}`"));
+    Ok(AnswerSource {
+        id: id.ok_or_else(|| missing("id"))?,
+        location: at,
+        result: result.ok_or_else(|| missing("result"))?,
+        points: points.ok_or_else(|| missing("points"))?,
+        rule,
     })
 }
 

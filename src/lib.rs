@@ -33,6 +33,7 @@ pub mod domain;
 pub mod eval;
 pub mod expand;
 pub mod expr;
+pub mod grade;
 pub mod induction;
 pub mod layers;
 pub mod normal;

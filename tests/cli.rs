@@ -196,8 +196,65 @@ fn concurrent_runs_wait_for_each_other_instead_of_aborting() {
     let children: Vec<_> = (0..4).map(|i| spawn(&format!("r{i}.txt"))).collect();
     for (i, c) in children.into_iter().enumerate() {
         let out = c.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "run {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let report = std::fs::read_to_string(dir.path().join(format!("r{i}.txt"))).unwrap();
         assert!(report.contains("[proved] square"));
     }
+}
+
+#[test]
+fn grade_exit_statuses_and_formats() {
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/grade");
+    let key = data.join("key.toml");
+    let key = key.to_str().unwrap();
+    let alice = data.join("batch/alice.toml");
+    let r = run(
+        &data,
+        &[
+            "grade",
+            "--key",
+            key,
+            alice.to_str().unwrap(),
+            "--format",
+            "gradescope",
+        ],
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.report).unwrap();
+    assert_eq!(v["score"], 5.0);
+    assert_eq!(v["tests"][0]["name"], "2d");
+    let r = run(
+        &data,
+        &["grade", "--key", key, "--batch", "batch", "--format", "csv"],
+    );
+    assert_eq!(r.status, 1, "some submissions lost points: {}", r.stderr);
+    assert!(
+        r.report
+            .starts_with("submission,2d,square,final-only,array,total,max\n"),
+        "{}",
+        r.report
+    );
+    assert_eq!(r.report.lines().count(), 5);
+    assert!(
+        !r.stderr.contains("grading 1/"),
+        "no progress bar when stderr is not a terminal"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "k.toml",
+        "title = \"k\"\n[[answer]]\nid = \"a\"\n",
+    );
+    let r = run(dir.path(), &["grade", "--key", "k.toml", "x.toml"]);
+    assert_eq!(r.status, 2);
+    assert!(
+        r.stderr.contains("k.toml:2:1: the answer has no `result`"),
+        "{}",
+        r.stderr
+    );
 }
