@@ -168,7 +168,21 @@ impl<'a> ArrayEval<'a> {
                 for row in rows {
                     let mut r = Vec::new();
                     for x in row {
-                        r.push(self.exact(x, point)?);
+                        // An entry may itself involve arrays (`gap(conv2d(...))`).
+                        let q = match self.value(x, point, depth + 1)? {
+                            Value::Scalar(Real::Exact(q)) => q,
+                            Value::Scalar(other) => return Err(ArrayIssue::Unsupported(format!(
+                                "the entry `{x}` is irrational ({}); arrays are compared exactly",
+                                other.display()
+                            ))),
+                            Value::Array(_) => {
+                                return Err(ArrayIssue::Error(
+                                    x.span,
+                                    format!("the entry `{x}` is an array, not a number"),
+                                ))
+                            }
+                        };
+                        r.push(q);
                     }
                     data.push(r);
                 }
@@ -480,7 +494,7 @@ pub fn sample_arrays(
         };
         let (r, c) = (size(r)?, size(c)?);
         let data = (0..r * c)
-            .map(|_| BigRational::from_integer(rng.range(-4, 4).into()))
+            .map(|_| BigRational::from_integer(rng.range(-9, 9).into()))
             .collect();
         out.insert(n.clone(), Array::new(r, c, data).ok()?);
     }

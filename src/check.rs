@@ -124,6 +124,22 @@ impl ClaimScope<'_> {
             .all(|c| ev.holds(c, p).unwrap_or(false))
     }
 
+    /// The point with the `given` substitutions' values added, so that
+    /// definitions mentioning a substituted symbol evaluate too.
+    fn with_subs(&self, ev: &Evaluator<'_>, p: &Point) -> Point {
+        let mut full = p.clone();
+        for _ in 0..2 {
+            for (name, e) in &self.subs {
+                if !full.contains_key(name) {
+                    if let Ok(v) = ev.eval(e, &full) {
+                        full.insert(name.clone(), v);
+                    }
+                }
+            }
+        }
+        full
+    }
+
     /// The symbols to sample for a step.
     fn symbols_of(&self, exprs: &[&Expr]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -289,7 +305,8 @@ impl ClaimScope<'_> {
             return None;
         }
         tally.admissible += 1;
-        let (a, b) = match (ev.eval(sides.0, p), ev.eval(sides.1, p)) {
+        let full = self.with_subs(ev, p);
+        let (a, b) = match (ev.eval(sides.0, &full), ev.eval(sides.1, &full)) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
                 match &e {
@@ -424,6 +441,10 @@ impl ClaimScope<'_> {
             }
             return v;
         }
+        // With no free symbols, exact evaluation is the plainer proof.
+        if let (Some(p), true) = (&by_points, symbols.is_empty()) {
+            return p.clone();
+        }
         if let Some(mut p) = proof {
             if tally.agreed == 0 && !self.conditions.is_empty() {
                 return StepVerdict::unsupported(
@@ -431,7 +452,11 @@ impl ClaimScope<'_> {
                 );
             }
             if tally.agreed > 0 {
-                let cross = format!("cross-checked at {} points", tally.agreed);
+                let cross = format!(
+                    "cross-checked at {} point{}",
+                    tally.agreed,
+                    if tally.agreed == 1 { "" } else { "s" }
+                );
                 p.detail = if p.detail.is_empty() {
                     cross
                 } else {
@@ -574,7 +599,8 @@ impl ClaimScope<'_> {
                     continue 'points;
                 };
                 let arrays = ArrayEval::with_arrays(self.ctx, sampled.clone());
-                let (a, b) = match (arrays.value(&l, p, 0), arrays.value(&r, p, 0)) {
+                let full = self.with_subs(&ev, p);
+                let (a, b) = match (arrays.value(&l, &full, 0), arrays.value(&r, &full, 0)) {
                     (Ok(a), Ok(b)) => (a, b),
                     (Err(issue), _) | (_, Err(issue)) => match issue {
                         ArrayIssue::Error(span, message) => {

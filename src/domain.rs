@@ -228,6 +228,24 @@ impl Domain {
                     self.tighten_upper(x, v, false);
                     return;
                 }
+                if let (Some((p, c1)), Some((q, c2))) = (as_shifted_symbol(a), as_shifted_symbol(b))
+                {
+                    // p + c1 = q + c2: two linear facts.
+                    let d = c1 - c2;
+                    self.facts.push(LinearFact {
+                        big: q.to_string(),
+                        small: p.to_string(),
+                        offset: d.clone(),
+                        strict: false,
+                    });
+                    self.facts.push(LinearFact {
+                        big: p.to_string(),
+                        small: q.to_string(),
+                        offset: -d,
+                        strict: false,
+                    });
+                    return;
+                }
                 self.other.push(whole.clone());
             }
             _ => self.other.push(whole.clone()),
