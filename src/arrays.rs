@@ -171,10 +171,12 @@ impl<'a> ArrayEval<'a> {
                         // An entry may itself involve arrays (`gap(conv2d(...))`).
                         let q = match self.value(x, point, depth + 1)? {
                             Value::Scalar(Real::Exact(q)) => q,
-                            Value::Scalar(other) => return Err(ArrayIssue::Unsupported(format!(
+                            Value::Scalar(other) => {
+                                return Err(ArrayIssue::Unsupported(format!(
                                 "the entry `{x}` is irrational ({}); arrays are compared exactly",
                                 other.display()
-                            ))),
+                            )))
+                            }
                             Value::Array(_) => {
                                 return Err(ArrayIssue::Error(
                                     x.span,
@@ -468,13 +470,14 @@ pub fn array_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
 }
 
 /// Random arrays for the array symbols at a point: sizes from their
-/// declarations, small integer entries from `rng`. `None` when a size is
-/// not a positive integer there or is over [`MAX_SIZE`].
+/// declarations, integer entries in `[-magnitude, magnitude]` from `rng`.
+/// `None` when a size is not a positive integer there or is over [`MAX_SIZE`].
 pub fn sample_arrays(
     names: &[String],
     ctx: &Context,
     point: &BTreeMap<String, Real>,
     rng: &mut crate::spot::Rng,
+    magnitude: i64,
 ) -> Option<BTreeMap<String, Array>> {
     let ev = Evaluator::new(ctx);
     let mut out = BTreeMap::new();
@@ -494,7 +497,7 @@ pub fn sample_arrays(
         };
         let (r, c) = (size(r)?, size(c)?);
         let data = (0..r * c)
-            .map(|_| BigRational::from_integer(rng.range(-9, 9).into()))
+            .map(|_| BigRational::from_integer(rng.range(-magnitude, magnitude).into()))
             .collect();
         out.insert(n.clone(), Array::new(r, c, data).ok()?);
     }

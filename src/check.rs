@@ -468,6 +468,15 @@ impl ClaimScope<'_> {
         if let Some(p) = by_points {
             return p;
         }
+        if tally.agreed > 0 && tally.agreed < self.cfg.min_checks {
+            return StepVerdict::unsupported(format!(
+                "only {} admissible point{} could be evaluated, fewer than the {} spot checks a `checked` needs{}",
+                tally.agreed,
+                if tally.agreed == 1 { "" } else { "s" },
+                self.cfg.min_checks,
+                tally.problem.map(|m| format!(": {m}")).unwrap_or_default()
+            ));
+        }
         if tally.agreed > 0 {
             let mut v = StepVerdict::new(
                 VerdictKind::Checked,
@@ -579,19 +588,28 @@ impl ClaimScope<'_> {
         };
         let mut rng = crate::spot::Rng::new(seed);
         // Random arrays: several draws per point, about `samples` draws in all.
+        // Random arrays: several draws per point, about `array_draws` in all,
+        // so that a claim false only where a random entry is extreme is caught.
         let rounds = if random.is_empty() {
             1
         } else {
-            (self.cfg.samples / points.len().max(1)).clamp(2, self.cfg.samples)
+            self.cfg
+                .array_draws
+                .div_ceil(points.len().max(1))
+                .clamp(2, self.cfg.array_draws)
         };
         let mut agreed = 0;
+        let mut draws = 0usize;
         let mut problem = None;
         'points: for p in &points {
             if !self.admissible(&ev, p) {
                 continue;
             }
             for _ in 0..rounds {
-                let Some(sampled) = sample_arrays(&random, self.ctx, p, &mut rng) else {
+                // Small entries first (readable counterexamples), larger later (fewer ties).
+                draws += 1;
+                let magnitude = (2 + draws / 4).min(99) as i64;
+                let Some(sampled) = sample_arrays(&random, self.ctx, p, &mut rng, magnitude) else {
                     problem.get_or_insert_with(|| {
                         "an array size is not a positive integer here, or over the size budget"
                             .to_string()
@@ -677,9 +695,17 @@ impl ClaimScope<'_> {
                 break;
             }
         }
-        if agreed == 0 {
+        // Exact evaluation or exhaustion needs one point; spot checks need enough.
+        let needed = if random.is_empty() && (symbols.is_empty() || finite) {
+            1
+        } else {
+            self.cfg.min_checks
+        };
+        if agreed < needed {
             return StepVerdict::unsupported(format!(
-                "no admissible point could be evaluated{}",
+                "only {agreed} admissible point{} could be evaluated, fewer than the {} spot checks a `checked` needs{}",
+                if agreed == 1 { "" } else { "s" },
+                self.cfg.min_checks,
                 problem.map(|m| format!(": {m}")).unwrap_or_default()
             ));
         }

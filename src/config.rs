@@ -22,6 +22,11 @@ pub struct Config {
     /// Values scanned in order first when a step has one integer symbol
     /// bounded below (so a refutation names the smallest failing value). Default: 32.
     pub scan: usize,
+    /// The fewest agreeing spot checks that make a step `checked`; fewer is
+    /// `unsupported`. Default: 20.
+    pub min_checks: usize,
+    /// Random draws of `array(r, c)` symbols per step, spread over the points. Default: 200.
+    pub array_draws: usize,
     /// Try symbolic proofs. Default: true. Off, steps are only evaluated at
     /// points (exact evaluation, exhaustion, spot checks): the independent
     /// path the mutation test uses as its oracle.
@@ -38,6 +43,8 @@ impl Default for Config {
             cross_checks: 8,
             exhaustive_limit: 10_000,
             scan: 32,
+            min_checks: 20,
+            array_draws: 200,
             symbolic: true,
         }
     }
