@@ -331,10 +331,12 @@ impl ClaimScope<'_> {
                 None
             }
             Ok(false) => {
-                let method = if p.is_empty() {
-                    "exact evaluation"
-                } else {
-                    "certified counterexample (exact evaluation)"
+                let exact = a.as_exact().is_some() && b.as_exact().is_some();
+                let method = match (p.is_empty(), exact) {
+                    (true, true) => "exact evaluation",
+                    (false, true) => "certified counterexample (exact evaluation)",
+                    (true, false) => "evaluation with certified enclosures (disjoint)",
+                    (false, false) => "certified counterexample (disjoint certified enclosures)",
                 };
                 let mut v = StepVerdict::new(VerdictKind::Refuted, method, "");
                 v.counterexample = Some(Counterexample {
