@@ -57,6 +57,8 @@ pub struct Part {
     pub points: f64,
     /// Its scoring rule.
     pub rule: Rule,
+    /// The key's names the result uses (through definitions too).
+    pub names: Vec<String>,
 }
 
 /// A loaded key.
@@ -131,19 +133,31 @@ pub fn load_key(path: &str, text: String) -> Result<Key, Diagnostic> {
                 )
             })?,
         };
-        if let Err(e) = crate::parser::parse_expr(&a.result.text, &ctx, &[]) {
-            let at = d.source.location(a.result.offset + e.span.start);
-            return Err(diag(
-                path,
-                at,
-                format!("in the result of `{}`: {}", a.id, e.message),
-            ));
+        let parsed = match crate::parser::parse_expr(&a.result.text, &ctx, &[]) {
+            Ok(e) => e,
+            Err(e) => {
+                let at = d.source.location(a.result.offset + e.span.start);
+                let message = format!("in the result of `{}`: {}", a.id, e.message);
+                return Err(diag(path, at, message));
+            }
+        };
+        // The key's names the result uses, through definitions too.
+        let mut names = Vec::new();
+        resolve::names_in(&parsed, &mut names);
+        let mut i = 0;
+        while i < names.len() {
+            if let Some(def) = ctx.definitions.get(&names[i]) {
+                resolve::names_in(&def.body, &mut names);
+            }
+            i += 1;
         }
+        names.retain(|n| ctx.symbols.contains_key(n) || ctx.definitions.contains_key(n));
         parts.push(Part {
             id: a.id.clone(),
             result: a.result.text.clone(),
             points: a.points,
             rule,
+            names,
         });
     }
     let table: toml::Table = toml::from_str(&text)
@@ -449,14 +463,35 @@ fn check_final(
     memo: &mut Memo,
 ) -> Option<StepReport> {
     let mut table: toml::Table = toml::from_str(text).ok()?;
-    for (section, from_key) in [("symbols", &key.symbols), ("define", &key.define)] {
+    // Add only the key's names that the result uses and the answer lacks,
+    // so the answer's own declarations and definitions stay as they are.
+    let head = |k: &str| k.split('(').next().map(str::trim).unwrap_or("").to_string();
+    let declared = |t: &toml::Table, name: &str| {
+        ["symbols", "define"].iter().any(|section| {
+            t.get(*section)
+                .and_then(|s| s.as_table())
+                .is_some_and(|s| s.keys().any(|k| head(k) == name))
+        })
+    };
+    let mut additions: Vec<(&str, String, toml::Value)> = Vec::new();
+    for name in &part.names {
+        if declared(&table, name) {
+            continue;
+        }
+        if let Some(v) = key.symbols.get(name) {
+            additions.push(("symbols", name.clone(), v.clone()));
+        }
+        for (k, v) in &key.define {
+            if head(k) == *name {
+                additions.push(("define", k.clone(), v.clone()));
+            }
+        }
+    }
+    for (section, k, v) in additions {
         let entry = table
             .entry(section.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        let t = entry.as_table_mut()?;
-        for (k, v) in from_key {
-            t.entry(k.clone()).or_insert_with(|| v.clone());
-        }
+        entry.as_table_mut()?.insert(k, v);
     }
     let mut claim = toml::Table::new();
     claim.insert(

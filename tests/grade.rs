@@ -158,3 +158,68 @@ fn bad_keys_are_located_errors() {
     let e = bad("title = \"k\"\n[[answer]]\nid = \"a\"\nresult = \"1\"\npoints = 1\nbonus = 2\n");
     assert!(e.message.contains("unknown answer key `bonus`"), "{e}");
 }
+
+#[test]
+fn the_hw4_answer_gets_full_marks_except_3d() {
+    let base = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let key = grade::load_key("keys/hw4.toml", read(&base.join("keys/hw4.toml")))
+        .expect("the HW4 key loads");
+    let mut files = Vec::new();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(base.join("derivations"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    for p in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+    {
+        files.push((
+            format!("derivations/{}", p.file_name().unwrap().to_string_lossy()),
+            read(p),
+        ));
+    }
+    let g = grade::grade_submission(
+        &key,
+        "derivations/",
+        &files,
+        &Config::default(),
+        &mut Memo::default(),
+    );
+    for p in &g.parts {
+        if p.id.starts_with("3d.") {
+            assert_eq!(p.score, 0.0, "{}", grade::feedback(p));
+            let mismatches = p
+                .final_check
+                .as_ref()
+                .and_then(|f| f.verdict.counterexample.as_ref())
+                .map(|c| c.mismatches.len());
+            let want = if p.id == "3d.pad1" { 21 } else { 8 };
+            assert_eq!(mismatches, Some(want), "{}", grade::feedback(p));
+        } else {
+            assert_eq!(
+                p.score,
+                p.max_score,
+                "part {} lost points:\n{}",
+                p.id,
+                grade::feedback(p)
+            );
+        }
+    }
+    assert!(g.parts.len() >= 20);
+    let book = Gradebook {
+        key: "keys/hw4.toml".into(),
+        seed: 1,
+        part_ids: key.parts.iter().map(|p| p.id.clone()).collect(),
+        submissions: vec![g],
+    };
+    let v: serde_json::Value = serde_json::from_str(&grade::render_gradescope(&book)).unwrap();
+    let lost: Vec<&str> = v["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["score"] != t["max_score"])
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(lost, ["3d.pad1", "3d.stride2"]);
+}
