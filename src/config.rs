@@ -25,7 +25,7 @@ pub struct Config {
     /// The fewest agreeing spot checks that make a step `checked`; fewer is
     /// `unsupported`. Default: 20.
     pub min_checks: usize,
-    /// Random draws of `array(r, c)` symbols per step, spread over the points. Default: 200.
+    /// Random draws of `array(r, c)` symbols per step, spread over the points. Default: 100.
     pub array_draws: usize,
     /// Try symbolic proofs. Default: true. Off, steps are only evaluated at
     /// points (exact evaluation, exhaustion, spot checks): the independent
@@ -44,7 +44,7 @@ impl Default for Config {
             exhaustive_limit: 10_000,
             scan: 32,
             min_checks: 20,
-            array_draws: 200,
+            array_draws: 100,
             symbolic: true,
         }
     }

@@ -15,7 +15,7 @@ use std::fmt;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::{Signed, ToPrimitive, Zero};
 
 /// The most entries an array produced by this module may have.
 pub const MAX_ENTRIES: usize = 1 << 22;
@@ -400,6 +400,47 @@ pub fn flip(h: &Array) -> Array {
     }
 }
 
+/// Sums exact products, in machine integers while every term is a small
+/// integer (no gcd per step), and in exact rationals from the first term that
+/// is not.
+struct DotAcc {
+    small: i128,
+    big: Option<BigRational>,
+}
+
+impl DotAcc {
+    fn new() -> DotAcc {
+        DotAcc {
+            small: 0,
+            big: None,
+        }
+    }
+
+    fn add_product(&mut self, a: &BigRational, b: &BigRational) {
+        if self.big.is_none() && a.is_integer() && b.is_integer() {
+            if let (Some(x), Some(y)) = (a.numer().to_i64(), b.numer().to_i64()) {
+                if let Some(s) = (x as i128)
+                    .checked_mul(y as i128)
+                    .and_then(|p| self.small.checked_add(p))
+                {
+                    self.small = s;
+                    return;
+                }
+            }
+        }
+        let small = self.small;
+        let big = self
+            .big
+            .get_or_insert_with(|| BigRational::from_integer(BigInt::from(small)));
+        *big += a * b;
+    }
+
+    fn finish(self) -> BigRational {
+        self.big
+            .unwrap_or_else(|| BigRational::from_integer(BigInt::from(self.small)))
+    }
+}
+
 /// The output length ⌊(n + 2·pad − k)/stride⌋ + 1 of one dimension, or an error.
 fn out_len(n: usize, k: usize, pad: usize, stride: usize, dim: &str) -> Result<usize, LayerError> {
     let padded = checked(
@@ -441,7 +482,7 @@ fn correlate_zero(
     let mut data = Vec::with_capacity(entries);
     for i in 0..out_r {
         for j in 0..out_c {
-            let mut s = BigRational::zero();
+            let mut s = DotAcc::new();
             for a in 0..h.rows {
                 // Row in padded coordinates; it is at most rows + 2·pad − 1, so no overflow.
                 let u = i * stride + a;
@@ -455,11 +496,11 @@ fn correlate_zero(
                     }
                     let w = h.at(a, b);
                     if !w.is_zero() {
-                        s += x.at(u - pad_r, v - pad_c) * w;
+                        s.add_product(x.at(u - pad_r, v - pad_c), w);
                     }
                 }
             }
-            data.push(s);
+            data.push(s.finish());
         }
     }
     Ok(Array {
@@ -479,7 +520,7 @@ fn circular(x: &Array, h: &Array, correlate: bool) -> Result<Array, LayerError> 
     let mut data = Vec::with_capacity(entries);
     for i in 0..r {
         for j in 0..c {
-            let mut s = BigRational::zero();
+            let mut s = DotAcc::new();
             for a in 0..h.rows {
                 let ar = a % r;
                 let u = if correlate {
@@ -496,11 +537,11 @@ fn circular(x: &Array, h: &Array, correlate: bool) -> Result<Array, LayerError> 
                     };
                     let w = h.at(a, b);
                     if !w.is_zero() {
-                        s += x.at(u, v) * w;
+                        s.add_product(x.at(u, v), w);
                     }
                 }
             }
-            data.push(s);
+            data.push(s.finish());
         }
     }
     Ok(Array {
