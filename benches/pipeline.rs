@@ -98,6 +98,11 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     process_runs(&root, "derivations/");
     let mut per_step = Vec::new();
+    let mut by_kind: Vec<(&str, Vec<f64>)> = vec![
+        ("scalar", Vec::new()),
+        ("sum or sequence", Vec::new()),
+        ("array", Vec::new()),
+    ];
     let mut slowest = (0.0f64, String::new());
     for path in toml_files(&root.join("derivations")) {
         let text = std::fs::read_to_string(&path).unwrap();
@@ -122,6 +127,25 @@ fn main() {
             }
             let m = median(&mut times);
             per_step.push(m);
+            let shown: String = claim
+                .steps
+                .iter()
+                .map(|s| format!("{} {}", s.lhs, s.rhs))
+                .collect();
+            let array = ["[", "conv", "pool", "diff(", "rows(", "numel(", "net("]
+                .iter()
+                .any(|k| shown.contains(k));
+            let sum = ["sum(", "y(", "RF(", "y2("]
+                .iter()
+                .any(|k| shown.contains(k));
+            let kind = if array {
+                2
+            } else if sum {
+                1
+            } else {
+                0
+            };
+            by_kind[kind].1.push(m);
             if m > slowest.0 {
                 slowest = (m, format!("{name} {}", claim.id));
             }
@@ -137,5 +161,115 @@ fn main() {
         median(&mut per_step),
         slowest.0,
         slowest.1
+    );
+    for (kind, mut v) in by_kind {
+        if !v.is_empty() {
+            let k = v.len();
+            println!(
+                "  {kind} steps: median {:.3} ms over {k} claims",
+                median(&mut v)
+            );
+        }
+    }
+    synthetic(&root);
+}
+
+fn time_ms<T>(f: impl FnOnce() -> T) -> (f64, T) {
+    let t = Instant::now();
+    let r = f();
+    (t.elapsed().as_secs_f64() * 1000.0, r)
+}
+
+fn synthetic(root: &Path) {
+    // An exhaustive check of 10^4 points (symbolic proofs off, so the points decide).
+    let text = "title = \"bench\"\n[symbols]\nn = \"positive integer\"\nm = \"positive integer\"\n[[claim]]\nid = \"grid\"\nshow = \"(n + m)^2 = n^2 + 2 n m + m^2\"\nwhere = \"n <= 100 and m <= 100\"\n";
+    let config = Config {
+        symbolic: false,
+        ..Config::default()
+    };
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let (ms, r) =
+            time_ms(|| derive_check::check_source("grid.toml", text.to_string(), &config));
+        assert!(
+            r.claims[0].steps[0].verdict.method.contains("10000"),
+            "{:?}",
+            r.claims[0].steps[0].verdict
+        );
+        times.push(ms);
+    }
+    println!(
+        "exhaustive check of 10^4 points: median {:.1} ms",
+        median(&mut times)
+    );
+
+    // A 64 × 64 convolution with a 5 × 5 kernel.
+    let row = |i: usize, n: usize| {
+        (0..n)
+            .map(|j| ((i * 7 + j * 3) % 11).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let lit = |n: usize| {
+        format!(
+            "[{}]",
+            (0..n)
+                .map(|i| format!("[{}]", row(i, n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let text = format!(
+        "title = \"bench\"\n[define]\nX = \"{}\"\nK = \"{}\"\n[[claim]]\nid = \"conv\"\nshow = \"conv2d(X, K, pad = 2) = correlate2d(X, flip(K), pad = 2)\"\n",
+        lit(64),
+        lit(5)
+    );
+    let mut times = Vec::new();
+    for _ in 0..9 {
+        let (ms, r) =
+            time_ms(|| derive_check::check_source("conv.toml", text.clone(), &Config::default()));
+        assert_eq!(
+            r.claims[0].verdict,
+            derive_check::verdict::VerdictKind::Proved
+        );
+        times.push(ms);
+    }
+    println!(
+        "64 × 64 convolution claim with a 5 × 5 kernel: median {:.1} ms",
+        median(&mut times)
+    );
+
+    // Grading 200 distinct submissions of the HW4 size.
+    let key_text = std::fs::read_to_string(root.join("keys/hw4.toml")).unwrap();
+    let key = derive_check::grade::load_key("keys/hw4.toml", key_text).unwrap();
+    let files: Vec<(String, String)> = toml_files(&root.join("derivations"))
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().to_string(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .collect();
+    let mut memo = derive_check::grade::Memo::default();
+    let (ms, _) = time_ms(|| {
+        for i in 0..200 {
+            // A comment makes every file of every submission distinct: nothing is reused.
+            let sub: Vec<(String, String)> = files
+                .iter()
+                .map(|(n, t)| (n.clone(), format!("# student {i}\n{t}")))
+                .collect();
+            derive_check::grade::grade_submission(
+                &key,
+                &format!("s{i}"),
+                &sub,
+                &Config::default(),
+                &mut memo,
+            );
+        }
+    });
+    println!(
+        "grading 200 distinct HW4-size submissions: {:.1} s in one process",
+        ms / 1000.0
     );
 }

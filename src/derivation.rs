@@ -61,6 +61,8 @@ pub struct ClaimSource {
     pub expect: Option<Located>,
     /// Problems found while loading (unknown key, wrong type, duplicate id...).
     pub problems: Vec<(Location, String)>,
+    /// Where the `id` value is written.
+    pub id_location: Option<Location>,
 }
 
 /// A loaded derivation file.
@@ -321,11 +323,14 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
     for i in 0..claims.len() {
         if let Some(id) = claims[i].id.clone() {
             if let Some(first) = claims[..i].iter().find(|c| c.id.as_deref() == Some(&id)) {
-                let loc = first.location;
-                let here = claims[i].location;
+                let loc = first.id_location.unwrap_or(first.location);
+                let here = claims[i].id_location.unwrap_or(claims[i].location);
                 claims[i].problems.push((
                     here,
-                    format!("duplicate id `{id}` (first used at line {})", loc.line),
+                    format!(
+                        "duplicate id `{id}` (first used at line {}, column {})",
+                        loc.line, loc.column
+                    ),
                 ));
             }
         }
@@ -437,9 +442,12 @@ fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
         ));
         return claim;
     };
-    // A header `[[claim]]` spans from its first key; point at the first key if any.
+    // The claim starts at its `[[claim]]` header: the last one before its first key.
     if let Some((k, _)) = t.iter().next() {
-        claim.location = loader.at(k.span().start);
+        let first_key = k.span().start;
+        let before = loader.source.text().get(..first_key).unwrap_or("");
+        let header = before.rfind("[[claim]]").unwrap_or(first_key);
+        claim.location = loader.at(header);
     }
     for (k, v) in t.iter() {
         let key = k.get_ref().as_ref();
@@ -457,6 +465,7 @@ fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
         };
         match key {
             "id" => {
+                claim.id_location = Some(value_at);
                 if let Some(l) = want_string(&mut claim) {
                     if l.text.trim().is_empty() {
                         claim
