@@ -116,6 +116,7 @@ fn main() {
             let steps = claim.steps.len().max(1) as f64;
             let config = Config {
                 only: vec![claim.id.clone()],
+                memo: false,
                 ..Config::default()
             };
             let mut times = Vec::new();
@@ -185,6 +186,7 @@ fn synthetic(root: &Path) {
     let text = "title = \"bench\"\n[symbols]\nn = \"positive integer\"\nm = \"positive integer\"\n[[claim]]\nid = \"grid\"\nshow = \"(n + m)^2 = n^2 + 2 n m + m^2\"\nwhere = \"n <= 100 and m <= 100\"\n";
     let config = Config {
         symbolic: false,
+        memo: false,
         ..Config::default()
     };
     let mut times = Vec::new();
@@ -225,9 +227,12 @@ fn synthetic(root: &Path) {
         lit(5)
     );
     let mut times = Vec::new();
+    let no_memo = Config {
+        memo: false,
+        ..Config::default()
+    };
     for _ in 0..9 {
-        let (ms, r) =
-            time_ms(|| derive_check::check_source("conv.toml", text.clone(), &Config::default()));
+        let (ms, r) = time_ms(|| derive_check::check_source("conv.toml", text.clone(), &no_memo));
         assert_eq!(
             r.claims[0].verdict,
             derive_check::verdict::VerdictKind::Proved
@@ -251,25 +256,34 @@ fn synthetic(root: &Path) {
             )
         })
         .collect();
-    let mut memo = derive_check::grade::Memo::default();
-    let (ms, _) = time_ms(|| {
-        for i in 0..200 {
-            // A comment makes every file of every submission distinct: nothing is reused.
-            let sub: Vec<(String, String)> = files
-                .iter()
-                .map(|(n, t)| (n.clone(), format!("# student {i}\n{t}")))
-                .collect();
-            derive_check::grade::grade_submission(
-                &key,
-                &format!("s{i}"),
-                &sub,
-                &Config::default(),
-                &mut memo,
-            );
-        }
-    });
-    println!(
-        "grading 200 distinct HW4-size submissions: {:.1} s in one process",
-        ms / 1000.0
-    );
+    for (label, memo_on) in [
+        ("claims reused across submissions", true),
+        ("every claim checked anew", false),
+    ] {
+        let config = Config {
+            memo: memo_on,
+            ..Config::default()
+        };
+        let mut memo = derive_check::grade::Memo::default();
+        let (ms, _) = time_ms(|| {
+            for i in 0..200 {
+                // A comment makes every file of every submission distinct.
+                let sub: Vec<(String, String)> = files
+                    .iter()
+                    .map(|(n, t)| (n.clone(), format!("# student {i}\n{t}")))
+                    .collect();
+                derive_check::grade::grade_submission(
+                    &key,
+                    &format!("s{i}"),
+                    &sub,
+                    &config,
+                    &mut memo,
+                );
+            }
+        });
+        println!(
+            "grading 200 distinct HW4-size submissions ({label}): {:.1} s in one process",
+            ms / 1000.0
+        );
+    }
 }

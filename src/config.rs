@@ -25,8 +25,11 @@ pub struct Config {
     /// The fewest agreeing spot checks that make a step `checked`; fewer is
     /// `unsupported`. Default: 20.
     pub min_checks: usize,
-    /// Random draws of `array(r, c)` symbols per step, spread over the points. Default: 100.
+    /// Random draws of `array(r, c)` symbols per step, spread over the points. Default: 60.
     pub array_draws: usize,
+    /// Reuse the report of a claim already checked with the same text,
+    /// declarations and settings in this process. Default: true.
+    pub memo: bool,
     /// Try symbolic proofs. Default: true. Off, steps are only evaluated at
     /// points (exact evaluation, exhaustion, spot checks): the independent
     /// path the mutation test uses as its oracle.
@@ -44,7 +47,8 @@ impl Default for Config {
             exhaustive_limit: 10_000,
             scan: 32,
             min_checks: 20,
-            array_draws: 100,
+            array_draws: 60,
+            memo: true,
             symbolic: true,
         }
     }

@@ -63,6 +63,8 @@ pub struct ClaimSource {
     pub problems: Vec<(Location, String)>,
     /// Where the `id` value is written.
     pub id_location: Option<Location>,
+    /// Byte offset of the claim's `[[claim]]` header in the file.
+    pub offset: usize,
 }
 
 /// A loaded derivation file.
@@ -173,6 +175,30 @@ pub struct KeySource {
     pub answers: Vec<AnswerSource>,
     /// The top-level `rule`, if any.
     pub rule: Option<Located>,
+}
+
+impl Derivation {
+    /// The claim's own text in the file: from its header to the next claim's.
+    pub fn claim_text(&self, index: usize) -> &str {
+        let start = self.claims[index].offset;
+        let end = self
+            .claims
+            .get(index + 1)
+            .map_or(self.source.text().len(), |c| c.offset);
+        self.source.text().get(start..end.max(start)).unwrap_or("")
+    }
+
+    /// The declarations and definitions as written (for memo keys).
+    pub fn context_text(&self) -> String {
+        let mut out = String::new();
+        for s in &self.symbols {
+            out.push_str(&format!("{}={};", s.name, s.kind.text));
+        }
+        for d in &self.definitions {
+            out.push_str(&format!("{}={};", d.head.text, d.body.text));
+        }
+        out
+    }
 }
 
 /// Loads a derivation from its text; `Err` when the file cannot be checked at all.
@@ -448,6 +474,7 @@ fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
         let before = loader.source.text().get(..first_key).unwrap_or("");
         let header = before.rfind("[[claim]]").unwrap_or(first_key);
         claim.location = loader.at(header);
+        claim.offset = header;
     }
     for (k, v) in t.iter() {
         let key = k.get_ref().as_ref();

@@ -70,6 +70,25 @@ pub fn check_source(path: &str, text: String, config: &Config) -> FileReport {
     }
 }
 
+/// Most claim reports remembered per process. Default: 100 000.
+const MEMO_LIMIT: usize = 100_000;
+
+thread_local! {
+    static CLAIM_MEMO: std::cell::RefCell<std::collections::HashMap<String, ClaimReport>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A remembered claim report moved to the claim's line in another file.
+fn shift_lines(mut r: ClaimReport, line: usize) -> ClaimReport {
+    let delta = line as i64 - r.location.line as i64;
+    let shift = |l: usize| (l as i64 + delta).max(1) as usize;
+    r.location.line = shift(r.location.line);
+    if let Some((loc, _)) = &mut r.error {
+        loc.line = shift(loc.line);
+    }
+    r
+}
+
 fn check_on_engine(path: &str, text: String, config: &Config) -> FileReport {
     let derivation = match derivation::load(path, text) {
         Ok(d) => d,
@@ -84,17 +103,33 @@ fn check_on_engine(path: &str, text: String, config: &Config) -> FileReport {
         }
     };
     let (ctx, diagnostics) = resolve::resolve_context(&derivation);
+    // Claims already checked in the same context (a batch of similar answers)
+    // are reused: the report is a pure function of the declarations, the
+    // claim's own text and the settings, so only its lines are shifted.
+    let context_key = (config.memo && diagnostics.is_empty())
+        .then(|| format!("{config:?}|{}|", derivation.context_text()));
     let mut claims = Vec::new();
     for i in 0..derivation.claims.len() {
         let claim = resolve::resolve_claim(&derivation, &ctx, i);
         if !config.only.is_empty() && !config.only.contains(&claim.id) {
             continue;
         }
+        let key = context_key
+            .as_ref()
+            .filter(|_| derivation.claims[i].problems.is_empty())
+            .map(|k| format!("{k}{}", derivation.claim_text(i)));
+        if let Some(cached) = key
+            .as_ref()
+            .and_then(|k| CLAIM_MEMO.with(|m| m.borrow().get(k).cloned()))
+        {
+            claims.push(shift_lines(cached, claim.location.line));
+            continue;
+        }
         // One claim's internal failure must not stop the others.
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             check::check_claim(&claim, &ctx, config)
         }));
-        claims.push(checked.unwrap_or_else(|p| {
+        let report = checked.unwrap_or_else(|p| {
             let message = p
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -116,7 +151,16 @@ fn check_on_engine(path: &str, text: String, config: &Config) -> FileReport {
                     )),
                 }],
             }
-        }));
+        });
+        if let Some(k) = key {
+            CLAIM_MEMO.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() < MEMO_LIMIT {
+                    m.insert(k, report.clone());
+                }
+            });
+        }
+        claims.push(report);
     }
     FileReport {
         path: path.to_string(),
