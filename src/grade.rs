@@ -95,18 +95,18 @@ pub fn load_key(path: &str, text: String) -> Result<Key, Diagnostic> {
     if let Some(p) = problems.first() {
         return Err(p.clone());
     }
+    let rule_of = |l: &Located| {
+        Rule::parse(l.text.trim()).ok_or_else(|| {
+            let message = format!(
+                "unknown rule `{}` (rules: final, all-steps, per-step)",
+                l.text
+            );
+            diag(path, l.location, message)
+        })
+    };
     let default_rule = match &ks.rule {
         None => Rule::AllSteps,
-        Some(l) => Rule::parse(l.text.trim()).ok_or_else(|| {
-            diag(
-                path,
-                l.location,
-                format!(
-                    "unknown rule `{}` (rules: final, all-steps, per-step)",
-                    l.text
-                ),
-            )
-        })?,
+        Some(l) => rule_of(l)?,
     };
     if ks.answers.is_empty() {
         return Err(diag(
@@ -122,16 +122,7 @@ pub fn load_key(path: &str, text: String) -> Result<Key, Diagnostic> {
         }
         let rule = match &a.rule {
             None => default_rule,
-            Some(l) => Rule::parse(l.text.trim()).ok_or_else(|| {
-                diag(
-                    path,
-                    l.location,
-                    format!(
-                        "unknown rule `{}` (rules: final, all-steps, per-step)",
-                        l.text
-                    ),
-                )
-            })?,
+            Some(l) => rule_of(l)?,
         };
         let parsed = match crate::parser::parse_expr(&a.result.text, &ctx, &[]) {
             Ok(e) => e,

@@ -64,39 +64,29 @@ fn unfold(ctx: &Context, dom: &Domain, side: &Expr, other: &Expr, n: &str) -> Op
     // A sum with upper bound n + c, fixed lower bound and body free of n.
     if let Ok(x) = expand(side, ctx, &BTreeMap::new()) {
         if let ExprKind::Call { name, args, .. } = &x.kind {
-            if name == "sum" && args.len() == 4 {
-                let ExprKind::Name(k) = &args[0].kind else {
-                    return None;
-                };
-                let (coeff, _) = linear_in(&args[2], n)?;
-                if coeff != BigRational::one() || mentions(&args[1], n) || mentions(&args[3], n) {
-                    return None;
-                }
-                // The sum at n is not empty for n >= n0 + 1.
-                let gap = Expr::binary(BinOp::Sub, args[2].clone(), args[1].clone());
-                if !sign_under(dom, &gap).nonneg() {
-                    return None;
-                }
-                let last = at(&args[3], k, args[2].clone());
-                let previous = at(other, n, minus_one(n));
-                return Some(Expr::binary(BinOp::Add, previous, last));
+            let combine = match name.as_str() {
+                "sum" => BinOp::Add,
+                "prod" => BinOp::Mul,
+                _ => return None,
+            };
+            let [index, lo, hi, body] = args.as_slice() else {
+                return None;
+            };
+            let ExprKind::Name(k) = &index.kind else {
+                return None;
+            };
+            let (coeff, _) = linear_in(hi, n)?;
+            if coeff != BigRational::one() || mentions(lo, n) || mentions(body, n) {
+                return None;
             }
-            if name == "prod" && args.len() == 4 {
-                let ExprKind::Name(k) = &args[0].kind else {
-                    return None;
-                };
-                let (coeff, _) = linear_in(&args[2], n)?;
-                if coeff != BigRational::one() || mentions(&args[1], n) || mentions(&args[3], n) {
-                    return None;
-                }
-                let gap = Expr::binary(BinOp::Sub, args[2].clone(), args[1].clone());
-                if !sign_under(dom, &gap).nonneg() {
-                    return None;
-                }
-                let last = at(&args[3], k, args[2].clone());
-                let previous = at(other, n, minus_one(n));
-                return Some(Expr::binary(BinOp::Mul, previous, last));
+            // The sum (product) at n is not empty for n >= n0 + 1.
+            let gap = Expr::binary(BinOp::Sub, hi.clone(), lo.clone());
+            if !sign_under(dom, &gap).nonneg() {
+                return None;
             }
+            let last = at(body, k, hi.clone());
+            let previous = at(other, n, minus_one(n));
+            return Some(Expr::binary(combine, previous, last));
         }
         return None;
     }
