@@ -503,11 +503,3 @@ pub fn sample_arrays(
     }
     Some(out)
 }
-
-/// True when a declared symbol is an array or matrix (so not a concrete value).
-pub fn is_symbolic_array(name: &str, ctx: &Context) -> bool {
-    matches!(
-        ctx.symbols.get(name).map(|s| &s.kind),
-        Some(Kind::Array(..) | Kind::Matrix(..) | Kind::Identity)
-    )
-}

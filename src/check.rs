@@ -1300,8 +1300,3 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
     }
     report
 }
-
-/// Is `q` a nonnegative value (shorthand for callers)?
-pub fn nonnegative(q: &BigRational) -> bool {
-    !q.is_negative() || q.is_zero()
-}

@@ -9,7 +9,7 @@ use crate::expr::{BinOp, Expr, ExprKind};
 use crate::real::Real;
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, ToPrimitive, Zero};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -378,9 +378,4 @@ pub fn derivative(
         .map(|(n, v)| (n.clone(), constant(v.clone())))
         .collect();
     Ok(d.dual(body, point, &mut duals, 0)?.d)
-}
-
-/// The absolute value of a rational (shorthand).
-pub fn magnitude(q: &BigRational) -> BigRational {
-    q.abs()
 }

@@ -9,7 +9,7 @@ use crate::real::{Real, RealError};
 use crate::resolve::{Context, Kind};
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{One, ToPrimitive, Zero};
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -435,19 +435,4 @@ pub fn compare(a: &Real, op: RelOp, b: &Real) -> R<bool> {
         RelOp::Ge => ord.ok_or_else(undecided)? != Ordering::Less,
         RelOp::Gt => ord.ok_or_else(undecided)? == Ordering::Greater,
     })
-}
-
-/// A rational from an integer (shorthand).
-pub fn q(n: i64) -> BigRational {
-    BigRational::from_integer(BigInt::from(n))
-}
-
-/// Is the value certainly an integer?
-pub fn is_integer_value(v: &Real) -> bool {
-    v.as_exact().is_some_and(|q| q.is_integer())
-}
-
-/// Absolute value of a rational (shorthand).
-pub fn abs_q(x: &BigRational) -> BigRational {
-    x.abs()
 }

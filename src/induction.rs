@@ -6,7 +6,7 @@
 
 use crate::domain::{Bound, Domain, Sign};
 use crate::expand::{expand, substitute};
-use crate::expr::{BinOp, Expr, ExprKind, RelOp};
+use crate::expr::{BinOp, Expr, ExprKind};
 use crate::normal::Normalizer;
 use crate::polynomial::Alg;
 use crate::resolve::Context;
@@ -249,9 +249,4 @@ pub fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Option<Stri
         }
     }
     None
-}
-
-/// The relation `=` (shorthand for callers).
-pub fn is_equality(op: RelOp) -> bool {
-    op == RelOp::Eq
 }

@@ -10,7 +10,7 @@
 use crate::expr::{BinOp, Chain, Expr, ExprKind, Logic, RelOp, Span, Statement};
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Zero};
+use num_traits::One;
 
 /// How deeply expressions may nest (parentheses, calls, brackets, prefix signs,
 /// exponents) before the parser gives up. Default: 100.
@@ -1063,11 +1063,6 @@ pub fn decimal_places(text: &str, span: Span) -> Option<usize> {
         return None;
     }
     Some(piece.split_once('.').map_or(0, |(_, f)| f.len()))
-}
-
-/// Zero as a rational (small helper for callers).
-pub fn zero() -> BigRational {
-    BigRational::zero()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Signed, ToPrimitive, Zero};
+use num_traits::{Signed, ToPrimitive, Zero};
 
 /// A rational expression over numbered generators with integer powers.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,9 +152,4 @@ pub fn small_exponent(q: &BigRational) -> Option<i64> {
         return None;
     }
     q.to_integer().to_i64().filter(|k| k.abs() <= 1_000_000)
-}
-
-/// The rational one.
-pub fn one() -> BigRational {
-    BigRational::one()
 }
