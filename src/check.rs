@@ -10,6 +10,7 @@ use crate::domain::{as_literal, Domain, Sign};
 use crate::eval::{compare, EvalError, Evaluator};
 use crate::expand::{expand, substitute};
 use crate::expr::{format_rational, Chain, Expr, ExprKind, Logic, RelOp, Statement};
+use crate::moments::{involves_moments, involves_random, MomentError, Moments};
 use crate::normal::{NormError, Normalizer};
 use crate::parser::decimal_places;
 use crate::real::Real;
@@ -165,6 +166,12 @@ impl ClaimScope<'_> {
     }
 
     fn check_chain_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+        if [lhs, rhs]
+            .iter()
+            .any(|e| involves_moments(e) || involves_random(e, self.ctx))
+        {
+            return self.check_moment_step(index, lhs, op, rhs);
+        }
         if involves_arrays(lhs, self.ctx) || involves_arrays(rhs, self.ctx) {
             return self.check_array_step(index, lhs, op, rhs);
         }
@@ -228,6 +235,56 @@ impl ClaimScope<'_> {
         }
         // 2. Points: exhaustive or sampled; cross-checks a proof.
         self.with_points(index, lhs, rhs, &test, proof, roots, symbolic_note)
+    }
+
+    /// A step about random variables: every `E`, `Var`, `Cov` and `Std` is
+    /// replaced by the exact scalar it equals, then the scalar step is checked.
+    fn check_moment_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+        let (l, r) = match (self.prepare(lhs), self.prepare(rhs)) {
+            (Ok(l), Ok(r)) => (l, r),
+            (Err(m), _) | (_, Err(m)) => return StepVerdict::unsupported(m),
+        };
+        let mut nonnegative = |e: &Expr| self.provably_nonnegative(e);
+        let mut calculus = Moments::new(self.ctx, &mut nonnegative);
+        let reduced = calculus
+            .reduce(&l)
+            .and_then(|a| Ok((a, calculus.reduce(&r)?)));
+        match reduced {
+            Err(MomentError::Unsupported(why)) => StepVerdict::unsupported(why),
+            Err(MomentError::Invalid(message, span)) => {
+                let mut v = StepVerdict::new(VerdictKind::Error, "none", message);
+                v.span = Some(span);
+                v
+            }
+            Ok((l2, r2)) => {
+                let mut v = self.check_chain_step(index, &l2, op, &r2);
+                v.method = format!(
+                    "moment calculus (linearity, independence, index coincidences), then {}",
+                    v.method
+                );
+                let reduced = format!("the moments make the step {l2} {} {r2}", op.symbol());
+                v.detail = if v.detail.is_empty() {
+                    reduced
+                } else {
+                    format!("{reduced}\n{}", v.detail)
+                };
+                v
+            }
+        }
+    }
+
+    /// Does the domain imply `e ≥ 0` (directly, or after writing bounded
+    /// symbols as their bounds plus nonnegative offsets)?
+    fn provably_nonnegative(&self, e: &Expr) -> bool {
+        let e = substitute(e, &self.subs);
+        if Normalizer::new(&self.dom).sign_of(&e).nonneg() {
+            return true;
+        }
+        if let Some((shifted, map)) = shifted_domain(&self.dom) {
+            let e2 = substitute(&e, &map);
+            return Normalizer::new(&shifted).sign_of(&e2).nonneg();
+        }
+        false
     }
 
     fn by_induction(&self, lhs: &Expr, op: RelOp, rhs: &Expr) -> Option<StepVerdict> {
@@ -1186,6 +1243,22 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
     }
     for c in &body.conditions {
         conditions.push(c.clone());
+    }
+    // A claim about random variables assumes their declared variances are nonnegative.
+    let mut uses_random = false;
+    body.statement
+        .walk_exprs(&mut |e| uses_random |= involves_random(e, ctx));
+    if uses_random {
+        for s in ctx.symbols.values() {
+            if let Kind::Random { var, .. } = &s.kind {
+                if !free_symbols(var, ctx).is_empty() {
+                    conditions.push(Expr::new(
+                        ExprKind::Compare(vec![var.clone(), Expr::int(0)], vec![RelOp::Ge]),
+                        var.span,
+                    ));
+                }
+            }
+        }
     }
     // Conditions on substituted symbols are evaluated after substitution.
     let conditions: Vec<Expr> = conditions.iter().map(|c| substitute(c, &subs)).collect();

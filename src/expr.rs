@@ -431,6 +431,25 @@ pub enum Statement {
     },
 }
 
+impl Statement {
+    /// Calls `f` on every top-level expression of the statement.
+    pub fn walk_exprs(&self, f: &mut dyn FnMut(&Expr)) {
+        let chains: Vec<&Chain> = match self {
+            Statement::Chain(c) => vec![c],
+            Statement::Logic {
+                premise,
+                conclusion,
+                ..
+            } => premise.iter().chain(conclusion).collect(),
+        };
+        for c in chains {
+            for t in &c.terms {
+                f(t);
+            }
+        }
+    }
+}
+
 /// Small integer helper used across the crate.
 pub fn rat(n: i64) -> BigRational {
     BigRational::from_integer(BigInt::from(n))

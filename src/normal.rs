@@ -764,6 +764,28 @@ impl<'a> Normalizer<'a> {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(NormError::Unsupported("a sum needs an index".into()));
                 };
+                // A sum whose body does not involve its index is the body times
+                // the number of terms, when that number is known to be >= 0
+                // (a range with hi < lo − 1 is empty, not of negative size).
+                let mut body_names = Vec::new();
+                crate::resolve::names_in(&args[3], &mut body_names);
+                if name == "sum"
+                    && !body_names.contains(k)
+                    && self.integer_valued(&args[1])
+                    && self.integer_valued(&args[2])
+                    && (fold_rational(&args[1]).is_none() || fold_rational(&args[2]).is_none())
+                {
+                    let size = Expr::binary(
+                        BinOp::Add,
+                        Expr::binary(BinOp::Sub, args[2].clone(), args[1].clone()),
+                        Expr::int(1),
+                    );
+                    if self.sign_of(&size).nonneg() {
+                        self.rules
+                            .insert("a sum whose body does not involve its index is the body times the number of terms");
+                        return self.alg(&Expr::binary(BinOp::Mul, size, args[3].clone()));
+                    }
+                }
                 let (Some(lo), Some(hi)) = (fold_rational(&args[1]), fold_rational(&args[2]))
                 else {
                     return Err(NormError::Unsupported(

@@ -6,8 +6,8 @@
 //! - certain ones, false wherever the original holds: the last term of a
 //!   chain moved by one (`=`, `≈`), or pushed past the relation (`<=`,
 //!   `>=`), the conclusion of an implication moved by one. Asserted strictly.
-//! - single changes (a constant + 1, an exponent + 1, `+` ↔ `-`, a symbol
-//!   swapped for another of its kind). Some of these can be equivalent to
+//! - single changes (a constant + 1, an exponent + 1, `+` ↔ `-`, `Var` ↔
+//!   `E`, a symbol swapped for another of its kind). Some of these can be equivalent to
 //!   the original, so each is first run with symbolic proofs off (exact
 //!   evaluation and spot checks only, an independent path); when that
 //!   refutes the mutant, the full engine must not accept it.
@@ -184,8 +184,22 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         let other = symbols.iter().find(|(s, k)| s != n && *k == kind)?;
         Some(Expr::name(&other.0))
     };
+    // A variance read as an expectation, and back.
+    let moment: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Call { name, args, .. } if name == "Var" && args.len() == 1 => Some(Expr::new(
+            ExprKind::Expect(Box::new(args[0].clone())),
+            e.span,
+        )),
+        ExprKind::Expect(a) => Some(Expr::call("Var", vec![(**a).clone()])),
+        _ => None,
+    };
     let mut out = Vec::new();
-    for f in [number, sign, &swap as &dyn Fn(&Expr) -> Option<Expr>] {
+    for f in [
+        number,
+        sign,
+        moment,
+        &swap as &dyn Fn(&Expr) -> Option<Expr>,
+    ] {
         for place in 0..4 {
             let mut changed = false;
             let m = map_terms(s, &mut |t| {
