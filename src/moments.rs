@@ -149,6 +149,23 @@ impl Affine {
         self
     }
 
+    fn name(n: &str) -> Affine {
+        Affine {
+            constant: BigRational::zero(),
+            terms: BTreeMap::from([(n.to_string(), BigRational::one())]),
+        }
+    }
+
+    /// The form written as an expression.
+    fn to_expr(&self) -> Expr {
+        let mut parts = Vec::new();
+        for (n, c) in &self.terms {
+            parts.push(product([Expr::rational(c.clone()), Expr::name(n)]));
+        }
+        parts.push(Expr::rational(self.constant.clone()));
+        sum(parts)
+    }
+
     fn of(e: &Expr) -> Option<Affine> {
         Some(match &e.kind {
             ExprKind::Number(q) => Affine::constant(q.clone()),
@@ -179,6 +196,20 @@ impl Affine {
             _ => return None,
         })
     }
+}
+
+/// `No` when the difference `d` is `±(u − p)` for a leader `u` known to differ
+/// from the point `p` its group is pinned at; `Unknown` otherwise.
+fn avoids_point(d: &Affine, points: &BTreeMap<String, Affine>) -> Same {
+    for (u, p) in points {
+        if d.terms.contains_key(u) {
+            let e = Affine::name(u).add(p, -1);
+            if *d == e || *d == e.clone().scale(&-BigRational::one()) {
+                return Same::No;
+            }
+        }
+    }
+    Same::Unknown
 }
 
 /// Whether two index components are equal, always different, or undecided.
@@ -776,7 +807,13 @@ impl<'a> Moments<'a> {
 
     /// Whether two family members' index tuples name the same variable,
     /// given which summation variables are block leaders of one range group.
-    fn same_member(&self, a: &Atom, b: &Atom, group_of: &BTreeMap<String, usize>) -> R<Same> {
+    fn same_member(
+        &self,
+        a: &Atom,
+        b: &Atom,
+        group_of: &BTreeMap<String, usize>,
+        points: &BTreeMap<String, Affine>,
+    ) -> R<Same> {
         if a.index.len() != b.index.len() {
             return unsupported(format!(
                 "`{}` and `{}` index the family `{}` with different numbers of indices",
@@ -811,10 +848,10 @@ impl<'a> Moments<'a> {
                             if same_group && (cu + cv).is_zero() {
                                 Same::No
                             } else {
-                                Same::Unknown
+                                avoids_point(&d, points)
                             }
                         } else {
-                            Same::Unknown
+                            avoids_point(&d, points)
                         }
                     }
                     _ => Same::Unknown,
@@ -885,23 +922,35 @@ impl<'a> Moments<'a> {
                 ));
             }
         }
-        // Every combination of one set partition per group.
-        let mut per_group = Vec::new();
+        let pins = self.pins(t, &groups, &bound_names);
+        // Every combination of one set partition per group, and for a group
+        // pinned at a point, which block (if any) sits at that point.
+        let mut per_group: Vec<Vec<(Vec<usize>, Option<usize>)>> = Vec::new();
         let mut total: usize = 1;
-        for g in &groups {
+        for (gi, g) in groups.iter().enumerate() {
             let mut ps = Vec::new();
             if !partitions(g.3.len(), &mut ps, MAX_PATTERNS) {
                 return unsupported(format!(
                     "more than {MAX_PATTERNS} index patterns (the pattern budget)"
                 ));
             }
-            total = total.saturating_mul(ps.len());
-            per_group.push(ps);
-        }
-        if total > MAX_PATTERNS {
-            return unsupported(format!(
-                "more than {MAX_PATTERNS} index patterns (the pattern budget)"
-            ));
+            let mut options = Vec::new();
+            for p in ps {
+                options.push((p.clone(), None));
+                if pins[gi].is_some() {
+                    let blocks = p.iter().max().map_or(0, |m| m + 1);
+                    for b in 0..blocks {
+                        options.push((p.clone(), Some(b)));
+                    }
+                }
+            }
+            total = total.saturating_mul(options.len());
+            if total > MAX_PATTERNS {
+                return unsupported(format!(
+                    "more than {MAX_PATTERNS} index patterns (the pattern budget)"
+                ));
+            }
+            per_group.push(options);
         }
         let coeff = product(t.coeff.iter().cloned());
         let sizes: Vec<Expr> = groups.iter().map(|g| g.2.clone()).collect();
@@ -911,27 +960,39 @@ impl<'a> Moments<'a> {
         loop {
             let mut map = BTreeMap::new();
             let mut group_of = BTreeMap::new();
+            let mut points = BTreeMap::new();
             let mut count = CountPoly::one(groups.len());
             for (gi, g) in groups.iter().enumerate() {
-                let blocks = &per_group[gi][choice[gi]];
+                let (blocks, pinned) = &per_group[gi][choice[gi]];
                 let mut leaders: Vec<usize> = Vec::new();
                 for (pos, &member) in g.3.iter().enumerate() {
                     let blk = blocks[pos];
                     if blk == leaders.len() {
                         leaders.push(member);
                     }
+                    if *pinned == Some(blk) {
+                        let p = pins[gi].as_ref().expect("pinned groups have a point");
+                        map.insert(t.bounds[member].var.clone(), p.to_expr());
+                        continue;
+                    }
                     let leader = &t.bounds[leaders[blk]].var;
                     group_of.insert(leader.clone(), gi);
+                    if let Some(p) = &pins[gi] {
+                        points.insert(leader.clone(), p.clone());
+                    }
                     if member != leaders[blk] {
                         map.insert(t.bounds[member].var.clone(), Expr::name(leader));
                     }
                 }
-                // N (N − 1) ⋯ (N − b + 1) tuples of distinct values for b blocks.
-                for j in 0..leaders.len() {
-                    count = count.times_size_minus(gi, j as i64);
+                // b distinct values for b free blocks: N (N − 1) ⋯ (N − b + 1);
+                // in a pinned group they also avoid the point: (N − 1) ⋯ (N − b).
+                let free = leaders.len() - usize::from(pinned.is_some());
+                let first = i64::from(pins[gi].is_some());
+                for j in 0..free {
+                    count = count.times_size_minus(gi, first + j as i64);
                 }
             }
-            if let Some(m) = self.pattern_moment(t, &map, &group_of)? {
+            if let Some(m) = self.pattern_moment(t, &map, &group_of, &points)? {
                 let key = m.to_string();
                 let entry = collected
                     .entry(key)
@@ -954,12 +1015,87 @@ impl<'a> Moments<'a> {
         }
     }
 
+    /// For each range group, the one point (free of summation indices) that
+    /// its variables are compared with inside family indices, when there is
+    /// exactly one and the domain puts it inside the range: `x(i)` against
+    /// `x(j)` with `1 <= j <= d` pins the group of `i` at `j`.
+    #[allow(clippy::type_complexity)]
+    fn pins(
+        &mut self,
+        t: &Term,
+        groups: &[(String, String, Expr, Vec<usize>)],
+        bound_names: &[&str],
+    ) -> Vec<Option<Affine>> {
+        let mut found: Vec<Vec<Affine>> = vec![Vec::new(); groups.len()];
+        let group_of_var = |v: &str| {
+            groups
+                .iter()
+                .position(|g| g.3.iter().any(|&i| t.bounds[i].var == v))
+        };
+        for (ai, a) in t.atoms.iter().enumerate() {
+            for b in &t.atoms[ai + 1..] {
+                if a.name != b.name || a.index.len() != b.index.len() {
+                    continue;
+                }
+                for (x, y) in a.index.iter().zip(&b.index) {
+                    let (Some(ax), Some(ay)) = (Affine::of(x), Affine::of(y)) else {
+                        continue;
+                    };
+                    for (bound, free) in [(&ax, &ay), (&ay, &ax)] {
+                        let vars: Vec<&String> = bound
+                            .terms
+                            .keys()
+                            .filter(|n| bound_names.contains(&n.as_str()))
+                            .collect();
+                        let free_ok = free
+                            .terms
+                            .keys()
+                            .all(|n| !bound_names.contains(&n.as_str()));
+                        if vars.len() != 1 || !free_ok || !bound.terms[vars[0]].is_one() {
+                            continue;
+                        }
+                        // u + δ = f  ⇔  u = f − δ.
+                        let u = vars[0];
+                        let point = free
+                            .clone()
+                            .add(&bound.clone().add(&Affine::name(u), -1), -1);
+                        if let Some(g) = group_of_var(u) {
+                            if !found[g].contains(&point) {
+                                found[g].push(point);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (gi, points) in found.into_iter().enumerate() {
+            let pin = match points.as_slice() {
+                [p] => {
+                    let b = &t.bounds[groups[gi].3[0]];
+                    let pe = p.to_expr();
+                    let above = Expr::binary(BinOp::Sub, pe.clone(), b.lo.clone());
+                    let below = Expr::binary(BinOp::Sub, b.hi.clone(), pe);
+                    if (self.nonnegative)(&above) && (self.nonnegative)(&below) {
+                        Some(p.clone())
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            out.push(pin);
+        }
+        out
+    }
+
     /// The moment product of a term under one index pattern (`None` when it is zero).
     fn pattern_moment(
         &self,
         t: &Term,
         map: &BTreeMap<String, Expr>,
         group_of: &BTreeMap<String, usize>,
+        points: &BTreeMap<String, Affine>,
     ) -> R<Option<Expr>> {
         // Distinct variables with their powers; pairs whose identity is undecided.
         let mut vars: Vec<(Atom, u32)> = Vec::new();
@@ -975,7 +1111,7 @@ impl<'a> Moments<'a> {
                 if b.name != a.name {
                     continue;
                 }
-                match self.same_member(&a, b, group_of)? {
+                match self.same_member(&a, b, group_of, points)? {
                     Same::Yes => {
                         found = Some(k);
                         break;
