@@ -163,8 +163,9 @@ fn main() {
     for (kind, mut v) in by_kind {
         if !v.is_empty() {
             let k = v.len();
+            let max = v.iter().cloned().fold(0.0f64, f64::max);
             println!(
-                "  {kind} steps: median {:.3} ms over {k} claims",
+                "  {kind} steps: median {:.3} ms, slowest {max:.3} ms over {k} claims",
                 median(&mut v)
             );
         }

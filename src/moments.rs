@@ -746,6 +746,30 @@ impl<'a> Moments<'a> {
         }
     }
 
+    /// Is `e` an integer wherever it is defined? Integer literals, integer
+    /// symbols, and bound summation indices (names that are not declared),
+    /// joined by `+`, `−`, `·` and whole powers.
+    fn integer_valued(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Number(q) => q.is_integer(),
+            ExprKind::Name(n) => match self.ctx.symbols.get(n).map(|s| &s.kind) {
+                Some(Kind::Scalar(k)) => k.is_integer(),
+                Some(_) => false,
+                None => !self.ctx.definitions.contains_key(n),
+            },
+            ExprKind::Neg(a) => self.integer_valued(a),
+            ExprKind::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul, a, b) => {
+                self.integer_valued(a) && self.integer_valued(b)
+            }
+            ExprKind::Binary(BinOp::Pow, a, b) => {
+                self.integer_valued(a)
+                    && b.as_number()
+                        .is_some_and(|k| k.is_integer() && !k.is_negative())
+            }
+            _ => false,
+        }
+    }
+
     fn budget(&self, ts: &[Term]) -> R<()> {
         if ts.len() > MAX_TERMS {
             return unsupported(format!(
@@ -903,6 +927,12 @@ impl<'a> Moments<'a> {
                         b.lo, b.hi
                     ));
                 }
+            }
+            if !self.integer_valued(&b.lo) || !self.integer_valued(&b.hi) {
+                return unsupported(format!(
+                    "the bounds {}..{} of a sum of random variables must be integers",
+                    b.lo, b.hi
+                ));
             }
             let (lo, hi) = (b.lo.to_string(), b.hi.to_string());
             match groups.iter_mut().find(|g| g.0 == lo && g.1 == hi) {
@@ -1071,7 +1101,7 @@ impl<'a> Moments<'a> {
         let mut out = Vec::new();
         for (gi, points) in found.into_iter().enumerate() {
             let pin = match points.as_slice() {
-                [p] => {
+                [p] if self.integer_valued(&p.to_expr()) => {
                     let b = &t.bounds[groups[gi].3[0]];
                     let pe = p.to_expr();
                     let above = Expr::binary(BinOp::Sub, pe.clone(), b.lo.clone());

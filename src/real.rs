@@ -260,6 +260,10 @@ impl Real {
     /// `self + o`.
     pub fn add(&self, o: &Real) -> R {
         match (self, o) {
+            // Integers add without the gcd that reducing a fraction needs.
+            (Real::Exact(a), Real::Exact(b)) if a.is_integer() && b.is_integer() => Ok(
+                Real::Exact(guard(BigRational::from_integer(a.numer() + b.numer()))?),
+            ),
             (Real::Exact(a), Real::Exact(b)) => Ok(Real::Exact(guard(a + b)?)),
             _ => {
                 let ((a, b), (c, d)) = (self.bounds(), o.bounds());
@@ -276,6 +280,9 @@ impl Real {
     /// `self · o`.
     pub fn mul(&self, o: &Real) -> R {
         match (self, o) {
+            (Real::Exact(a), Real::Exact(b)) if a.is_integer() && b.is_integer() => Ok(
+                Real::Exact(guard(BigRational::from_integer(a.numer() * b.numer()))?),
+            ),
             (Real::Exact(a), Real::Exact(b)) => Ok(Real::Exact(guard(a * b)?)),
             _ => {
                 let ((a, b), (c, d)) = (self.bounds(), o.bounds());

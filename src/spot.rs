@@ -228,6 +228,25 @@ fn fits(v: &BigRational, lo: Option<&Bound>, hi: Option<&Bound>, kind: ScalarKin
     true
 }
 
+/// Do the domain's facts `big >= small + offset` (or `>`) hold where both
+/// symbols have exact values in `p`? Facts with a symbol not yet set hold.
+fn facts_hold(dom: &Domain, p: &Point) -> bool {
+    dom.facts.iter().all(|f| {
+        let (Some(b), Some(s)) = (
+            p.get(&f.big).and_then(|r| r.as_exact()),
+            p.get(&f.small).and_then(|r| r.as_exact()),
+        ) else {
+            return true;
+        };
+        let least = s + &f.offset;
+        if f.strict {
+            *b > least
+        } else {
+            *b >= least
+        }
+    })
+}
+
 /// Every point of a finite integer domain, in lexicographic order (`None`
 /// when some symbol is unbounded or the count is over `limit`).
 pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<Point>> {
@@ -245,7 +264,11 @@ pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<P
             while v <= hi {
                 let mut p2 = p.clone();
                 p2.insert(s.clone(), Real::exact(BigRational::from_integer(v.clone())));
-                next.push(p2);
+                // Points that break a symbol-to-symbol fact of the domain are
+                // dropped early (they would fail the conditions anyway).
+                if facts_hold(dom, &p2) {
+                    next.push(p2);
+                }
                 v += 1;
             }
         }
