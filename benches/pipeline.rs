@@ -93,6 +93,7 @@ fn main() {
         ("scalar", Vec::new()),
         ("sum or sequence", Vec::new()),
         ("array", Vec::new()),
+        ("matrix", Vec::new()),
     ];
     let mut slowest = (0.0f64, String::new());
     for path in toml_files(&root.join("derivations")) {
@@ -130,7 +131,14 @@ fn main() {
             let sum = ["sum(", "y(", "RF(", "y2("]
                 .iter()
                 .any(|k| shown.contains(k));
-            let kind = if array {
+            let matrix = [
+                "norm2(", "normF(", "rms(", "cost(", "trace(", "^T", "sign(gv",
+            ]
+            .iter()
+            .any(|k| shown.contains(k));
+            let kind = if matrix {
+                3
+            } else if array {
                 2
             } else if sum {
                 1
@@ -232,6 +240,24 @@ fn synthetic(root: &Path) {
     }
     println!(
         "64 × 64 convolution claim with a 5 × 5 kernel: median {:.1} ms",
+        median(&mut times)
+    );
+
+    // Matrix identity steps: proved by the normal form for every size, then
+    // cross-checked with exact rational matrices.
+    let text = "title = \"bench\"\n[symbols]\nn = \"positive integer\"\nA = \"matrix(n, n)\"\nB = \"matrix(n, n)\"\nC = \"matrix(n, n)\"\n[[claim]]\nid = \"square\"\nshow = \"(A + B)^2 = A^2 + A B + B A + B^2\"\n[[claim]]\nid = \"cyclic\"\nshow = \"trace(A B C) = trace(B C A)\"\n[[claim]]\nid = \"transpose\"\nshow = \"(A B)ᵀ = Bᵀ Aᵀ\"\n";
+    let mut times = Vec::new();
+    for _ in 0..15 {
+        let (ms, r) =
+            time_ms(|| derive_check::check_source("matrix.toml", text.to_string(), &no_memo));
+        assert!(r
+            .claims
+            .iter()
+            .all(|c| c.verdict == derive_check::verdict::VerdictKind::Proved));
+        times.push(ms / 3.0);
+    }
+    println!(
+        "matrix identity step (normal form + 8 exact cross-checks): median {:.2} ms",
         median(&mut times)
     );
 
