@@ -177,8 +177,10 @@ impl ClaimScope<'_> {
     }
 
     fn check_chain_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
-        if crate::matrix::involves_matrices(lhs, self.ctx)
-            || crate::matrix::involves_matrices(rhs, self.ctx)
+        if [lhs, rhs]
+            .into_iter()
+            .chain(&self.conditions)
+            .any(|e| crate::matrix::involves_matrices(e, self.ctx))
         {
             return crate::matrix::check_step(&self.matrix_scope(index), lhs, op, rhs);
         }
@@ -764,6 +766,7 @@ impl ClaimScope<'_> {
             .iter()
             .chain(conclusion)
             .flat_map(|c| &c.terms)
+            .chain(&self.conditions)
             .any(|t| crate::matrix::involves_matrices(t, self.ctx))
         {
             return crate::matrix::check_implication(

@@ -39,6 +39,10 @@ use num_rational::BigRational;
 use std::collections::BTreeMap;
 use typed::{TKind, TypeError, Typer, T};
 
+/// Candidate points per step for implications, as a multiple of
+/// `Config::attempts`. Default: 3.
+pub const IMPLICATION_ATTEMPTS: usize = 3;
+
 /// Entry-shrinking evaluations tried to make a counterexample small. Default: 300.
 pub const SHRINK_BUDGET: usize = 300;
 
@@ -512,13 +516,26 @@ fn draw_matrix(rng: &mut Rng, rows: usize, cols: usize, draw: Draw, j: usize) ->
     let q = |n: i64| BigRational::from_integer(BigInt::from(n));
     match draw {
         Draw::Free => {
-            let data = if j % 3 == 2 {
-                (0..rows * cols)
+            // Small integers first (readable counterexamples), larger later;
+            // some draws of ±1 (no zero entry) and some small fractions, so
+            // that hypotheses like `rms(x) = 1` or a norm bound can hold.
+            let mode = if j < 4 { 0 } else { rng.range(0, 9) };
+            let data = match mode {
+                0..=3 => {
+                    let m = (1 + j / 6).min(9) as i64;
+                    (0..rows * cols).map(|_| q(rng.range(-m, m))).collect()
+                }
+                4..=6 => (0..rows * cols)
                     .map(|_| q(if rng.range(0, 1) == 0 { -1 } else { 1 }))
-                    .collect()
-            } else {
-                let m = (1 + j / 6).min(9) as i64;
-                (0..rows * cols).map(|_| q(rng.range(-m, m))).collect()
+                    .collect(),
+                7 => {
+                    let d = q(rng.range(2, 16));
+                    (0..rows * cols).map(|_| q(rng.range(-2, 2)) / &d).collect()
+                }
+                _ => {
+                    let d = q(rng.range(16, 256));
+                    (0..rows * cols).map(|_| q(rng.range(-3, 3)) / &d).collect()
+                }
             };
             Some(Mat { rows, cols, data })
         }
@@ -603,6 +620,7 @@ impl Prepared<'_> {
         &self,
         nf: &mut Normalizer<'_>,
         wanted: usize,
+        implication: bool,
         tally: &mut Tally,
         check: &mut dyn FnMut(&Env<'_>, &mut Normalizer<'_>) -> Option<Result<(), Outcome>>,
     ) -> Option<(Sampled, Outcome)> {
@@ -630,7 +648,9 @@ impl Prepared<'_> {
         let mut sampler = Sampler::new(s.dom, scalars.clone(), roots, s.seed);
         let mut rng = Rng::new(s.seed ^ 0x5EED);
         tally.fixed = scalars.is_empty() && size_syms.is_empty() && mats.is_empty();
-        let candidates = sampler.points(if tally.fixed { 1 } else { s.cfg.attempts });
+        // Implications need points where a premise holds: more candidates.
+        let attempts = s.cfg.attempts * if implication { IMPLICATION_ATTEMPTS } else { 1 };
+        let candidates = sampler.points(if tally.fixed { 1 } else { attempts });
         for (i, base) in candidates.into_iter().enumerate() {
             if tally.agreed >= wanted {
                 break;
@@ -862,14 +882,16 @@ pub fn check_step(scope: &Scope<'_>, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepV
         scope.cfg.samples
     };
     let mut tally = Tally::default();
-    let found = prepared.sample(&mut nf, wanted, &mut tally, &mut |env, nf| match decide(
-        env,
-        rel,
-        Some(nf),
-    ) {
-        Outcome::Holds => Some(Ok(())),
-        o => Some(Err(o)),
-    });
+    let found = prepared.sample(
+        &mut nf,
+        wanted,
+        false,
+        &mut tally,
+        &mut |env, nf| match decide(env, rel, Some(nf)) {
+            Outcome::Holds => Some(Ok(())),
+            o => Some(Err(o)),
+        },
+    );
     if let Some((smp, outcome)) = found {
         let (smp, outcome) = prepared.shrink(&mut nf, rel, smp, outcome);
         let mut v = refutation(&smp, outcome);
@@ -977,30 +999,37 @@ pub fn check_implication(
     let mut nf = prepared.normalizer();
     let mut tally = Tally::default();
     let rels = &prepared.rels;
-    let found = prepared.sample(&mut nf, scope.cfg.samples, &mut tally, &mut |env, nf| {
-        let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
-            Outcome::Holds => Some(true),
-            Outcome::Fails { .. } => Some(false),
-            Outcome::Undecided(_) => None,
-        };
-        let mut tp = true;
-        for r in &rels[..np] {
-            tp &= truth(r)?;
-        }
-        let mut tc = true;
-        for r in &rels[np..] {
-            tc &= truth(r)?;
-        }
-        let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
-        if bad {
-            return Some(Err(Outcome::Fails {
-                lhs: format!("premise {}", if tp { "true" } else { "false" }),
-                rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
-                mismatches: Vec::new(),
-            }));
-        }
-        (tp || (logic == Logic::Iff && tc)).then_some(Ok(()))
-    });
+    let found = prepared.sample(
+        &mut nf,
+        scope.cfg.samples,
+        true,
+        &mut tally,
+        &mut |env, nf| {
+            let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
+                Outcome::Holds => Some(true),
+                Outcome::Fails { .. } => Some(false),
+                Outcome::Undecided(_) => None,
+            };
+            let mut tp = true;
+            for r in &rels[..np] {
+                tp &= truth(r)?;
+            }
+            let mut tc = true;
+            for r in &rels[np..] {
+                tc &= truth(r)?;
+            }
+            let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
+            if bad {
+                return Some(Err(Outcome::Fails {
+                    lhs: format!("premise {}", if tp { "true" } else { "false" }),
+                    rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
+                    mismatches: Vec::new(),
+                }));
+            }
+            // For `<=>`, a point where both sides are false checks the converse.
+            (tp || logic == Logic::Iff).then_some(Ok(()))
+        },
+    );
     if let Some((smp, outcome)) = found {
         return refutation(&smp, outcome);
     }

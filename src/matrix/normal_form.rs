@@ -121,6 +121,14 @@ fn call(name: &str, a: Expr) -> Expr {
     Expr::call(name, vec![a])
 }
 
+/// `|c|`, folded when `c` is a number.
+fn abs_of(c: Expr) -> Expr {
+    match crate::normal::fold_rational(&c) {
+        Some(q) => Expr::rational(num_traits::Signed::abs(&q)),
+        None => call("abs", c),
+    }
+}
+
 /// Text of a word: `U Vᵀ`.
 pub fn word_text(w: &Word) -> String {
     if w.is_empty() {
@@ -501,7 +509,11 @@ impl<'a> Normalizer<'a> {
                 .next()
                 .map(|(w, c)| (w.clone(), c.clone()))
                 .unwrap();
-            let sc = call("sign", c);
+            // A numeric coefficient's sign is known now; others stay `sign(λ)`.
+            let sc = match crate::normal::fold_rational(&c) {
+                Some(q) => Expr::rational(num_traits::Signed::signum(&q)),
+                None => call("sign", c),
+            };
             if w.is_empty() {
                 self.note("sign(λ I) = sign(λ) I");
                 return Ok(MatPoly::word(Vec::new(), rows, cols).scaled(&sc));
@@ -701,7 +713,7 @@ impl<'a> Normalizer<'a> {
                     self.note("norm2(λ X) = |λ| norm2(X)");
                 }
                 let n = self.norm2_word(&w, &m.rows, &m.cols)?;
-                Ok(mul_e(call("abs", c), n))
+                Ok(mul_e(abs_of(c), n))
             }
             _ if Self::is_vector(m) => {
                 self.note("the 2-norm of a vector is sqrt(vᵀ v)");
@@ -723,7 +735,7 @@ impl<'a> Normalizer<'a> {
                 .unwrap();
             let single = MatPoly::word(w, m.rows.clone(), m.cols.clone());
             let g = self.gram_trace(&single)?;
-            return Ok(mul_e(call("abs", c), call("sqrt", g)));
+            return Ok(mul_e(abs_of(c), call("sqrt", g)));
         }
         Ok(call("sqrt", self.gram_trace(m)?))
     }
@@ -895,6 +907,23 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Div, a, b) => {
                     r = Expr::binary(BinOp::Mul, r, (**b).clone());
                     l = (**a).clone();
+                }
+                // A nonzero numeric factor (`1 · x`, `abs(1) · x`).
+                ExprKind::Binary(BinOp::Mul, a, b) => {
+                    let k = match &a.kind {
+                        ExprKind::Call { name, args, .. } if name == "abs" && args.len() == 1 => {
+                            crate::normal::fold_rational(&args[0])
+                                .map(|q| num_traits::Signed::abs(&q))
+                        }
+                        _ => crate::normal::fold_rational(a),
+                    };
+                    match k {
+                        Some(k) if !num_traits::Zero::is_zero(&k) => {
+                            r = Expr::binary(BinOp::Div, r, Expr::rational(k));
+                            l = (**b).clone();
+                        }
+                        _ => return false,
+                    }
                 }
                 _ => return false,
             }
