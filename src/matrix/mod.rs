@@ -48,7 +48,7 @@ pub const SHRINK_BUDGET: usize = 300;
 
 /// Does the expression (or a definition it uses) involve matrices?
 pub fn involves_matrices(e: &Expr, ctx: &Context) -> bool {
-    typed::mentions_matrices(e, ctx)
+    typed::mentions_matrix_symbols(e, ctx)
 }
 
 /// What one step of a claim shares with the others.
@@ -170,7 +170,7 @@ impl<'a> Prepared<'a> {
         let mut hypotheses = Vec::new();
         let mut scalar_conditions = Vec::new();
         for c in scope.conditions {
-            if !involves_matrices(c, scope.ctx) {
+            if !typed::mentions_matrices(c, scope.ctx) {
                 scalar_conditions.push(c.clone());
                 continue;
             }
@@ -1013,6 +1013,10 @@ pub fn check_implication(
             let mut tp = true;
             for r in &rels[..np] {
                 tp &= truth(r)?;
+                if !tp && logic == Logic::Implies {
+                    // The premise fails here: nothing to check.
+                    return None;
+                }
             }
             let mut tc = true;
             for r in &rels[np..] {

@@ -931,3 +931,104 @@ impl<'a> Normalizer<'a> {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Pure word algebra: no scalar normal form (and no CAS) is involved.
+    use super::*;
+    use crate::matrix::typed::Typer;
+
+    const DECLS: &str = "title = \"t\"\n[symbols]\nn = \"positive integer\"\nr = \"positive integer\"\nA = \"matrix(n, n)\"\nB = \"matrix(n, n)\"\nC = \"matrix(n, n)\"\nU = \"matrix(n, r)\"\nx = \"vector(n)\"\nI = \"identity\"\n";
+
+    fn context() -> Context {
+        let d = crate::derivation::load("t.toml", DECLS.to_string()).unwrap();
+        crate::resolve::resolve_context(&d).0
+    }
+
+    fn typed(ctx: &Context, typer: &mut Typer<'_>, text: &str) -> T {
+        let e = crate::parser::parse_expr(text, ctx, &[]).unwrap();
+        typer.typed(&e).unwrap()
+    }
+
+    /// The normal form's text of each expression, sharing one normalizer.
+    fn forms(texts: &[&str], rules: &[(&str, &str)]) -> Vec<String> {
+        let ctx = context();
+        let mut typer = Typer::new(&ctx);
+        let ts: Vec<T> = texts.iter().map(|t| typed(&ctx, &mut typer, t)).collect();
+        let rs: Vec<(T, T)> = rules
+            .iter()
+            .map(|(a, b)| {
+                let a = typed(&ctx, &mut typer, a);
+                let b = typed(&ctx, &mut typer, b);
+                let (sa, sb) = (a.shape.clone().unwrap(), b.shape.clone().unwrap());
+                assert!(
+                    typer.sizes.unify(&sa.rows, &sb.rows) && typer.sizes.unify(&sa.cols, &sb.cols)
+                );
+                (a, b)
+            })
+            .collect();
+        let subs = BTreeMap::new();
+        let mut nf = Normalizer::new(&ctx, &typer.sizes, &subs);
+        for (a, b) in &rs {
+            let (a, b) = (nf.mat(a).unwrap(), nf.mat(b).unwrap());
+            assert!(nf.add_rule(&a, &b));
+        }
+        ts.iter()
+            .map(|t| match &t.shape {
+                Some(_) => nf.mat(t).unwrap().text(),
+                None => nf.scalar(t).unwrap().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transposes_reverse_products() {
+        let f = forms(&["(A B)ᵀ", "Bᵀ Aᵀ", "Aᵀ Bᵀ"], &[]);
+        assert_eq!(f[0], f[1]);
+        assert_ne!(f[0], f[2]);
+    }
+
+    #[test]
+    fn products_do_not_commute_but_scalars_do() {
+        let f = forms(
+            &[
+                "(A + B)(A + B)",
+                "A A + A B + B A + B B",
+                "A A + 2 A B + B B",
+            ],
+            &[],
+        );
+        assert_eq!(f[0].matches('+').count(), 3);
+        assert!(f[0].contains("A B") && f[0].contains("B A"));
+        assert!(!f[2].contains("B A"));
+    }
+
+    #[test]
+    fn traces_are_keyed_by_canonical_rotation() {
+        let f = forms(
+            &[
+                "trace(A B C)",
+                "trace(B C A)",
+                "trace(Cᵀ Bᵀ Aᵀ)",
+                "trace(A C B)",
+            ],
+            &[],
+        );
+        assert_eq!(f[0], f[1]);
+        assert_eq!(f[0], f[2]);
+        assert_ne!(f[0], f[3]);
+    }
+
+    #[test]
+    fn given_words_rewrite_and_identity_absorbs() {
+        let f = forms(&["U Uᵀ U Uᵀ", "U I Uᵀ"], &[("Uᵀ U", "I")]);
+        assert_eq!(f[0], "U Uᵀ");
+        assert_eq!(f[1], "U Uᵀ");
+    }
+
+    #[test]
+    fn one_by_one_pieces_become_scalars() {
+        let f = forms(&["x (xᵀ x)", "(xᵀ x) x"], &[]);
+        assert_eq!(f[0], f[1]);
+    }
+}

@@ -111,11 +111,40 @@ fn sturm_chain(p: &Poly) -> Vec<Poly> {
     chain
 }
 
-fn sign_changes(chain: &[Poly], x: &BigRational) -> usize {
+/// A polynomial scaled by a positive integer so that its coefficients are
+/// integers (same signs everywhere), for evaluation without gcds.
+type IntPoly = Vec<BigInt>;
+
+fn integral(p: &Poly) -> IntPoly {
+    let mut l = BigInt::one();
+    for c in p {
+        l = num_integer::Integer::lcm(&l, c.denom());
+    }
+    p.iter()
+        .map(|c| (c * BigRational::from_integer(l.clone())).to_integer())
+        .collect()
+}
+
+/// `den^deg · p(num/den)`, whose sign is the sign of `p(num/den)` (den > 0).
+fn eval_int(p: &IntPoly, x: &BigRational) -> BigInt {
+    let (num, den) = (x.numer(), x.denom());
+    let Some(last) = p.last() else {
+        return BigInt::zero();
+    };
+    let mut acc = last.clone();
+    let mut dpow = den.clone();
+    for c in p.iter().rev().skip(1) {
+        acc = acc * num + c * &dpow;
+        dpow *= den;
+    }
+    acc
+}
+
+fn sign_changes(chain: &[IntPoly], x: &BigRational) -> usize {
     let mut last = 0i8;
     let mut changes = 0;
     for p in chain {
-        let v = eval(p, x);
+        let v = eval_int(p, x);
         let s = if v.is_positive() {
             1
         } else if v.is_negative() {
@@ -173,14 +202,15 @@ pub fn largest_eigenvalue(g: &Mat) -> Root {
     if p.len() <= 1 {
         return Root::Exact(BigRational::zero());
     }
-    let chain = sturm_chain(&p);
+    let chain: Vec<IntPoly> = sturm_chain(&p).iter().map(integral).collect();
+    let pi = integral(&p);
     // Every eigenvalue lies in [0, trace]; start from a power of two above it.
     let mut hi = BigRational::one();
     while hi <= g.trace() {
         hi *= BigRational::from_integer(BigInt::from(2));
     }
     let mut lo = BigRational::zero();
-    if eval(&p, &lo).is_zero() && sign_changes(&chain, &lo) == sign_changes(&chain, &hi) {
+    if eval_int(&pi, &lo).is_zero() && sign_changes(&chain, &lo) == sign_changes(&chain, &hi) {
         return Root::Exact(lo);
     }
     let at_top = sign_changes(&chain, &hi);
@@ -188,7 +218,7 @@ pub fn largest_eigenvalue(g: &Mat) -> Root {
     let two = BigRational::from_integer(BigInt::from(2));
     for _ in 0..BISECTIONS {
         let mid = (&lo + &hi) / &two;
-        if eval(&p, &mid).is_zero() && above(&mid) == 0 {
+        if eval_int(&pi, &mid).is_zero() && above(&mid) == 0 {
             return Root::Exact(mid);
         }
         if above(&mid) >= 1 {

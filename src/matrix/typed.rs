@@ -79,6 +79,17 @@ type R<T> = Result<T, TypeError>;
 /// Does `e` (or a definition it uses) mention a matrix, the identity, a
 /// matrix literal or a matrix built-in?
 pub fn mentions_matrices(e: &Expr, ctx: &Context) -> bool {
+    mentions(e, ctx, true)
+}
+
+/// Does `e` (or a definition it uses) mention a declared matrix, the
+/// identity or a matrix built-in? Expressions of array literals alone are
+/// left to the array evaluator.
+pub fn mentions_matrix_symbols(e: &Expr, ctx: &Context) -> bool {
+    mentions(e, ctx, false)
+}
+
+fn mentions(e: &Expr, ctx: &Context, literals: bool) -> bool {
     let mut found = false;
     let mut seen: Vec<String> = Vec::new();
     let mut stack = vec![e.clone()];
@@ -87,7 +98,7 @@ pub fn mentions_matrices(e: &Expr, ctx: &Context) -> bool {
             break;
         }
         x.walk(&mut |n| match &n.kind {
-            ExprKind::Matrix(_) => found = true,
+            ExprKind::Matrix(_) if literals => found = true,
             ExprKind::Name(name) | ExprKind::Call { name, .. } => {
                 match ctx.symbols.get(name).map(|s| &s.kind) {
                     Some(Kind::Matrix(..)) | Some(Kind::Identity) => found = true,
