@@ -40,8 +40,8 @@ use std::collections::BTreeMap;
 use typed::{TKind, TypeError, Typer, T};
 
 /// Candidate points per step for implications, as a multiple of
-/// `Config::attempts`. Default: 3.
-pub const IMPLICATION_ATTEMPTS: usize = 3;
+/// `Config::attempts`. Default: 2.
+pub const IMPLICATION_ATTEMPTS: usize = 2;
 
 /// Entry-shrinking evaluations tried to make a counterexample small. Default: 300.
 pub const SHRINK_BUDGET: usize = 300;
@@ -999,41 +999,36 @@ pub fn check_implication(
     let mut nf = prepared.normalizer();
     let mut tally = Tally::default();
     let rels = &prepared.rels;
-    let found = prepared.sample(
-        &mut nf,
-        scope.cfg.samples,
-        true,
-        &mut tally,
-        &mut |env, nf| {
-            let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
-                Outcome::Holds => Some(true),
-                Outcome::Fails { .. } => Some(false),
-                Outcome::Undecided(_) => None,
-            };
-            let mut tp = true;
-            for r in &rels[..np] {
-                tp &= truth(r)?;
-                if !tp && logic == Logic::Implies {
-                    // The premise fails here: nothing to check.
-                    return None;
-                }
+    // No early stop: a counterexample to an implication may need a narrow
+    // window of values, so every candidate point is tried.
+    let found = prepared.sample(&mut nf, usize::MAX, true, &mut tally, &mut |env, nf| {
+        let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
+            Outcome::Holds => Some(true),
+            Outcome::Fails { .. } => Some(false),
+            Outcome::Undecided(_) => None,
+        };
+        let mut tp = true;
+        for r in &rels[..np] {
+            tp &= truth(r)?;
+            if !tp && logic == Logic::Implies {
+                // The premise fails here: nothing to check.
+                return None;
             }
-            let mut tc = true;
-            for r in &rels[np..] {
-                tc &= truth(r)?;
-            }
-            let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
-            if bad {
-                return Some(Err(Outcome::Fails {
-                    lhs: format!("premise {}", if tp { "true" } else { "false" }),
-                    rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
-                    mismatches: Vec::new(),
-                }));
-            }
-            // For `<=>`, a point where both sides are false checks the converse.
-            (tp || logic == Logic::Iff).then_some(Ok(()))
-        },
-    );
+        }
+        let mut tc = true;
+        for r in &rels[np..] {
+            tc &= truth(r)?;
+        }
+        let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
+        if bad {
+            return Some(Err(Outcome::Fails {
+                lhs: format!("premise {}", if tp { "true" } else { "false" }),
+                rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
+                mismatches: Vec::new(),
+            }));
+        }
+        (tp || (logic == Logic::Iff && tc)).then_some(Ok(()))
+    });
     if let Some((smp, outcome)) = found {
         return refutation(&smp, outcome);
     }
