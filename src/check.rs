@@ -115,6 +115,18 @@ fn display_point(p: &Point) -> BTreeMap<String, String> {
 }
 
 impl ClaimScope<'_> {
+    /// What a matrix step needs of this claim (see [`crate::matrix`]).
+    fn matrix_scope(&self, index: usize) -> crate::matrix::Scope<'_> {
+        crate::matrix::Scope {
+            ctx: self.ctx,
+            cfg: self.cfg,
+            dom: &self.dom,
+            subs: &self.subs,
+            conditions: &self.conditions,
+            seed: seed_for(self.seed, &self.show_text, index),
+        }
+    }
+
     fn prepare(&self, e: &Expr) -> Result<Expr, String> {
         expand(e, self.ctx, &self.subs)
     }
@@ -166,6 +178,13 @@ impl ClaimScope<'_> {
     }
 
     fn check_chain_step(&self, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+        if [lhs, rhs]
+            .into_iter()
+            .chain(&self.conditions)
+            .any(|e| crate::matrix::involves_matrices(e, self.ctx))
+        {
+            return crate::matrix::check_step(&self.matrix_scope(index), lhs, op, rhs);
+        }
         if [lhs, rhs]
             .iter()
             .any(|e| involves_moments(e) || involves_random(e, self.ctx))
@@ -800,6 +819,20 @@ impl ClaimScope<'_> {
     }
 
     fn check_logic(&self, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> StepVerdict {
+        if premise
+            .iter()
+            .chain(conclusion)
+            .flat_map(|c| &c.terms)
+            .chain(&self.conditions)
+            .any(|t| crate::matrix::involves_matrices(t, self.ctx))
+        {
+            return crate::matrix::check_implication(
+                &self.matrix_scope(0),
+                premise,
+                logic,
+                conclusion,
+            );
+        }
         let single = |c: &[Chain]| -> Option<(Expr, RelOp, Expr)> {
             if c.len() == 1 && c[0].terms.len() == 2 {
                 Some((c[0].terms[0].clone(), c[0].ops[0].0, c[0].terms[1].clone()))

@@ -36,6 +36,7 @@ pub mod expr;
 pub mod grade;
 pub mod induction;
 pub mod layers;
+pub mod matrix;
 pub mod moments;
 pub mod normal;
 pub mod parser;

@@ -72,6 +72,21 @@ fn statement_text(s: &Statement) -> String {
     }
 }
 
+fn statement_terms(s: &Statement) -> Vec<Expr> {
+    match s {
+        Statement::Chain(c) => c.terms.clone(),
+        Statement::Logic {
+            premise,
+            conclusion,
+            ..
+        } => premise
+            .iter()
+            .chain(conclusion)
+            .flat_map(|c| c.terms.clone())
+            .collect(),
+    }
+}
+
 fn plus_one(e: &Expr) -> Expr {
     Expr::binary(BinOp::Add, e.clone(), Expr::int(1))
 }
@@ -193,12 +208,26 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         ExprKind::Expect(a) => Some(Expr::call("Var", vec![(**a).clone()])),
         _ => None,
     };
+    // Matrix products do not commute and transposes matter: both changes
+    // are equivalent for scalars (the oracle then skips them).
+    let commute: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Binary(BinOp::Mul, a, b) => {
+            Some(Expr::binary(BinOp::Mul, (**b).clone(), (**a).clone()))
+        }
+        _ => None,
+    };
+    let untranspose: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Transpose(a) => Some((**a).clone()),
+        _ => None,
+    };
     let mut out = Vec::new();
     for f in [
         number,
         sign,
         moment,
         &swap as &dyn Fn(&Expr) -> Option<Expr>,
+        commute,
+        untranspose,
     ] {
         for place in 0..4 {
             let mut changed = false;
@@ -241,6 +270,7 @@ fn perturbed_true_claims_are_never_accepted() {
         ..Config::default()
     };
     let (mut certain, mut single, mut skipped) = (0, 0, 0);
+    let mut matrix_rejected = 0;
     let mut accepted = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
@@ -254,6 +284,8 @@ fn perturbed_true_claims_are_never_accepted() {
             .values()
             .filter_map(|s| match &s.kind {
                 Kind::Scalar(k) => Some((s.name.clone(), k.name().to_string())),
+                // Matrices of the same declared size are swapped too.
+                Kind::Matrix(r, c) => Some((s.name.clone(), format!("matrix({r}, {c})"))),
                 _ => None,
             })
             .collect();
@@ -279,11 +311,19 @@ fn perturbed_true_claims_are_never_accepted() {
                     ));
                 }
             }
+            let is_matrix_claim = statement_terms(&statement)
+                .iter()
+                .any(|t| derive_check::matrix::involves_matrices(t, &ctx));
             for m in single_mutants(&statement, &symbols) {
                 let mutant = with_show(&text, i, &statement_text(&m));
                 let (v, human) = verdict_of(&mutant, &Config::default());
                 if !v.passes() {
                     single += 1;
+                    // Only mutants the independent path refutes count as
+                    // real rejections of a matrix claim.
+                    if is_matrix_claim && verdict_of(&mutant, &oracle).0 == VerdictKind::Refuted {
+                        matrix_rejected += 1;
+                    }
                     continue;
                 }
                 // Accepted: is the mutant false by the independent path?
@@ -313,5 +353,9 @@ fn perturbed_true_claims_are_never_accepted() {
         single >= 30,
         "only {single} single-change mutants were rejected"
     );
-    eprintln!("mutants: {certain} certain, {single} single changes rejected, {skipped} equivalent or undecided");
+    assert!(
+        matrix_rejected >= 30,
+        "only {matrix_rejected} refuted mutants of matrix claims were rejected"
+    );
+    eprintln!("mutants: {certain} certain, {single} single changes rejected ({matrix_rejected} of matrix claims, refuted), {skipped} equivalent or undecided");
 }
