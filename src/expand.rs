@@ -77,6 +77,31 @@ pub fn map_children(kind: &ExprKind, f: &mut dyn FnMut(&Expr) -> Expr) -> ExprKi
     }
 }
 
+/// Rebuilds a node with the fallible `f` applied to each child; the first
+/// error stops the rebuild.
+pub fn try_map_children<E>(
+    kind: &ExprKind,
+    f: &mut dyn FnMut(&Expr) -> Result<Expr, E>,
+) -> Result<ExprKind, E> {
+    let mut err = None;
+    let kind = map_children(kind, &mut |c| {
+        if err.is_some() {
+            return c.clone();
+        }
+        match f(c) {
+            Ok(x) => x,
+            Err(m) => {
+                err = Some(m);
+                c.clone()
+            }
+        }
+    });
+    match err {
+        Some(m) => Err(m),
+        None => Ok(kind),
+    }
+}
+
 /// Does `e` mention any name that is not bound inside it and is in `free`?
 pub fn is_closed(e: &Expr, ctx: &Context) -> bool {
     let mut names = Vec::new();

@@ -19,7 +19,7 @@
 //! the first two, `normal(m, v)` every one. A moment the declarations do not
 //! determine is `unsupported` with that reason.
 
-use crate::expand::{map_children, substitute};
+use crate::expand::{substitute, try_map_children};
 use crate::expr::{BinOp, Expr, ExprKind, Span};
 use crate::resolve::{names_in, Context, Kind};
 use num_bigint::BigInt;
@@ -489,17 +489,7 @@ impl<'a> Moments<'a> {
     }
 
     fn reduce_inner(&mut self, e: &Expr) -> R<Expr> {
-        let mut err = None;
-        let kind = map_children(&e.kind, &mut |c| match self.reduce_inner(c) {
-            Ok(x) => x,
-            Err(m) => {
-                err.get_or_insert(m);
-                c.clone()
-            }
-        });
-        if let Some(m) = err {
-            return Err(m);
-        }
+        let kind = try_map_children(&e.kind, &mut |c| self.reduce_inner(c))?;
         let node = Expr::new(kind, e.span);
         match &node.kind {
             ExprKind::Expect(a) => self.expectation(a),

@@ -154,17 +154,7 @@ fn pick(candidates: Vec<Expr>, upper: bool) -> Expr {
 /// Replaces infinite bounds of `sum`/`prod` calls in an expression whose
 /// definitions are already expanded by the finite range its body allows.
 pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
-    let mut err = None;
-    let kind = crate::expand::map_children(&e.kind, &mut |c| match finite_bounds(c) {
-        Ok(x) => x,
-        Err(m) => {
-            err.get_or_insert(m);
-            c.clone()
-        }
-    });
-    if let Some(m) = err {
-        return Err(m);
-    }
+    let kind = crate::expand::try_map_children(&e.kind, &mut finite_bounds)?;
     let e = Expr::new(kind, e.span);
     let ExprKind::Call {
         name,
