@@ -158,6 +158,17 @@ pub fn transpose_word(w: &[Factor]) -> Word {
 }
 
 impl MatPoly {
+    /// The word and coefficient of a one-term normal form.
+    pub fn single_term(&self) -> Option<(Word, Expr)> {
+        if self.terms.len() != 1 {
+            return None;
+        }
+        self.terms
+            .iter()
+            .next()
+            .map(|(w, c)| (w.clone(), c.clone()))
+    }
+
     /// The zero matrix of a size.
     pub fn zero(rows: SizePoly, cols: SizePoly) -> MatPoly {
         MatPoly {
@@ -503,12 +514,7 @@ impl<'a> Normalizer<'a> {
     fn sign(&mut self, m: &MatPoly) -> R<MatPoly> {
         let (rows, cols) = (m.rows.clone(), m.cols.clone());
         if m.terms.len() == 1 {
-            let (w, c) = m
-                .terms
-                .iter()
-                .next()
-                .map(|(w, c)| (w.clone(), c.clone()))
-                .unwrap();
+            let (w, c) = m.single_term().expect("one term");
             // A numeric coefficient's sign is known now; others stay `sign(λ)`.
             let sc = match crate::normal::fold_rational(&c) {
                 Some(q) => Expr::rational(num_traits::Signed::signum(&q)),
@@ -703,12 +709,7 @@ impl<'a> Normalizer<'a> {
         match m.terms.len() {
             0 => Ok(Expr::int(0)),
             1 => {
-                let (w, c) = m
-                    .terms
-                    .iter()
-                    .next()
-                    .map(|(w, c)| (w.clone(), c.clone()))
-                    .unwrap();
+                let (w, c) = m.single_term().expect("one term");
                 if !crate::expr::is_one_literal(&c) {
                     self.note("norm2(λ X) = |λ| norm2(X)");
                 }
@@ -727,12 +728,7 @@ impl<'a> Normalizer<'a> {
     pub fn norm_f(&mut self, m: &MatPoly) -> R<Expr> {
         self.note("normF(X)² = trace(Xᵀ X)");
         if m.terms.len() == 1 {
-            let (w, c) = m
-                .terms
-                .iter()
-                .next()
-                .map(|(w, c)| (w.clone(), c.clone()))
-                .unwrap();
+            let (w, c) = m.single_term().expect("one term");
             let single = MatPoly::word(w, m.rows.clone(), m.cols.clone());
             let g = self.gram_trace(&single)?;
             return Ok(mul_e(abs_of(c), call("sqrt", g)));
