@@ -10,7 +10,9 @@ use crate::real::Real;
 use crate::resolve::{Context, Kind};
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Built-ins whose value is an array.
 pub const ARRAY_FUNCTIONS: &[&str] = &[
@@ -59,37 +61,56 @@ type A<T> = Result<T, ArrayIssue>;
 
 /// Does the expression (or a definition it uses) produce an array?
 pub fn involves_arrays(e: &Expr, ctx: &Context) -> bool {
-    let mut found = false;
-    let mut seen: Vec<String> = Vec::new();
-    let mut stack = vec![e.clone()];
+    let none = BTreeSet::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut stack = vec![e];
     while let Some(x) = stack.pop() {
-        x.walk(&mut |n| match &n.kind {
-            ExprKind::Matrix(_) => found = true,
-            ExprKind::Name(name) | ExprKind::Call { name, .. }
-                if matches!(
-                    ctx.symbols.get(name).map(|s| &s.kind),
-                    Some(Kind::Array(..))
-                ) =>
-            {
-                found = true
-            }
-            ExprKind::Call { name, .. }
-                if ARRAY_FUNCTIONS.contains(&name.as_str()) && !ctx.symbols.contains_key(name) =>
-            {
-                found = true
-            }
-            ExprKind::Name(name) | ExprKind::Call { name, .. } => {
-                if let Some(d) = ctx.definitions.get(name) {
-                    if !seen.contains(name) {
-                        seen.push(name.clone());
-                        stack.push(d.body.clone());
+        let mut found = false;
+        x.walk(&mut |n| {
+            found = found || array_node(n, ctx, &none);
+            if let ExprKind::Name(name) | ExprKind::Call { name, .. } = &n.kind {
+                if let Some((key, d)) = ctx.definitions.get_key_value(name) {
+                    if !seen.contains(&key.as_str()) {
+                        seen.push(key.as_str());
+                        stack.push(&d.body);
                     }
                 }
             }
-            _ => {}
         });
+        if found {
+            return true;
+        }
     }
-    found
+    false
+}
+
+/// The definitions whose bodies involve arrays, directly or through other
+/// definitions: compute once per file or step, for [`ArrayEval::with_definitions`].
+pub fn array_definitions(ctx: &Context) -> BTreeSet<String> {
+    ctx.definitions
+        .iter()
+        .filter(|(_, d)| involves_arrays(&d.body, ctx))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Rejects options `name` does not take.
+fn check_options(name: &str, options: &[(String, Expr)]) -> A<()> {
+    for (k, v) in options {
+        let allowed: &[&str] = match name {
+            "conv2d" | "correlate2d" => &["pad", "stride", "mode"],
+            "conv1d" => &["pad", "stride"],
+            "maxpool2d" | "avgpool2d" => &["size", "stride"],
+            _ => &[],
+        };
+        if !allowed.contains(&k.as_str()) {
+            return Err(ArrayIssue::Error(
+                v.span,
+                format!("`{name}` has no option `{k}`"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn layer_error(span: Span, e: LayerError) -> ArrayIssue {
@@ -100,15 +121,32 @@ fn layer_error(span: Span, e: LayerError) -> ArrayIssue {
 pub struct ArrayEval<'a> {
     ctx: &'a Context,
     scalars: Evaluator<'a>,
+    /// The definitions whose bodies involve arrays (directly or through others).
+    array_defs: Cow<'a, BTreeSet<String>>,
+    /// Values of definition calls already evaluated in this [`ArrayEval::value`]
+    /// call, by the call's text: `b(v, k21)` and `b(v, k22)` share `a(v, k11)`.
+    memo: RefCell<HashMap<String, Value>>,
+}
+
+/// Is this node itself array-valued (not looking into definitions)?
+fn array_node(n: &Expr, ctx: &Context, array_defs: &BTreeSet<String>) -> bool {
+    match &n.kind {
+        ExprKind::Matrix(_) => true,
+        ExprKind::Name(name) | ExprKind::Call { name, .. } => {
+            matches!(
+                ctx.symbols.get(name).map(|s| &s.kind),
+                Some(Kind::Array(..))
+            ) || (ARRAY_FUNCTIONS.contains(&name.as_str()) && !ctx.symbols.contains_key(name))
+                || array_defs.contains(name)
+        }
+        _ => false,
+    }
 }
 
 impl<'a> ArrayEval<'a> {
     /// An evaluator for the declarations and definitions of `ctx`.
     pub fn new(ctx: &'a Context) -> ArrayEval<'a> {
-        ArrayEval {
-            ctx,
-            scalars: Evaluator::new(ctx),
-        }
+        ArrayEval::with_arrays(ctx, BTreeMap::new())
     }
 
     /// The same, with values for array symbols (sampled arrays).
@@ -116,7 +154,37 @@ impl<'a> ArrayEval<'a> {
         ArrayEval {
             ctx,
             scalars: Evaluator::new(ctx).with_arrays(arrays),
+            array_defs: Cow::Owned(array_definitions(ctx)),
+            memo: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The same, with the array definitions already known
+    /// ([`array_definitions`] of `ctx`): many draws share one computation.
+    pub fn with_definitions(
+        ctx: &'a Context,
+        arrays: BTreeMap<String, Array>,
+        array_defs: &'a BTreeSet<String>,
+    ) -> ArrayEval<'a> {
+        ArrayEval {
+            ctx,
+            scalars: Evaluator::new(ctx).with_arrays(arrays),
+            array_defs: Cow::Borrowed(array_defs),
+            memo: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The sampled arrays this evaluator gives the array symbols.
+    pub fn arrays(&self) -> &BTreeMap<String, Array> {
+        self.scalars.arrays()
+    }
+
+    /// Does `e` produce an array? The same answer as [`involves_arrays`],
+    /// with the definitions' answers computed once.
+    fn involves(&self, e: &Expr) -> bool {
+        let mut found = false;
+        e.walk(&mut |n| found = found || array_node(n, self.ctx, &self.array_defs));
+        found
     }
 
     fn scalar(&self, e: &Expr, point: &BTreeMap<String, Real>) -> A<Real> {
@@ -153,13 +221,20 @@ impl<'a> ArrayEval<'a> {
     }
 
     /// The value of `e` at `point` (scalar symbols' values).
-    pub fn value(&self, e: &Expr, point: &BTreeMap<String, Real>, depth: usize) -> A<Value> {
+    pub fn value(&self, e: &Expr, point: &BTreeMap<String, Real>) -> A<Value> {
+        self.memo.borrow_mut().clear();
+        let v = self.value_at(e, point, 0);
+        self.memo.borrow_mut().clear();
+        v
+    }
+
+    fn value_at(&self, e: &Expr, point: &BTreeMap<String, Real>, depth: usize) -> A<Value> {
         if depth > 200 {
             return Err(ArrayIssue::Unsupported(
                 "definitions nest too deeply".into(),
             ));
         }
-        if !involves_arrays(e, self.ctx) {
+        if !self.involves(e) {
             return Ok(Value::Scalar(self.scalar(e, point)?));
         }
         match &e.kind {
@@ -169,7 +244,7 @@ impl<'a> ArrayEval<'a> {
                     let mut r = Vec::new();
                     for x in row {
                         // An entry may itself involve arrays (`gap(conv2d(...))`).
-                        let q = match self.value(x, point, depth + 1)? {
+                        let q = match self.value_at(x, point, depth + 1)? {
                             Value::Scalar(Real::Exact(q)) => q,
                             Value::Scalar(other) => {
                                 return Err(ArrayIssue::Unsupported(format!(
@@ -193,22 +268,22 @@ impl<'a> ArrayEval<'a> {
                     .map_err(|err| layer_error(e.span, err))
             }
             ExprKind::Name(n) => match self.ctx.definitions.get(n) {
-                Some(d) if d.params.is_empty() => self.value(&d.body, point, depth + 1),
+                Some(d) if d.params.is_empty() => self.value_at(&d.body, point, depth + 1),
                 _ => match self.scalars.array(n) {
                     Some(a) => Ok(Value::Array(a.clone())),
                     None => Err(ArrayIssue::Unsupported(format!("`{n}` has no array value"))),
                 },
             },
-            ExprKind::Neg(a) => match self.value(a, point, depth)? {
+            ExprKind::Neg(a) => match self.value_at(a, point, depth)? {
                 Value::Array(x) => Ok(Value::Array(x.map(|v| -v))),
                 Value::Scalar(s) => Ok(Value::Scalar(s.neg())),
             },
-            ExprKind::Transpose(a) => match self.value(a, point, depth)? {
+            ExprKind::Transpose(a) => match self.value_at(a, point, depth)? {
                 Value::Array(x) => Ok(Value::Array(x.transpose())),
                 s => Ok(s),
             },
             ExprKind::Binary(op, a, b) => {
-                let (x, y) = (self.value(a, point, depth)?, self.value(b, point, depth)?);
+                let (x, y) = (self.value_at(a, point, depth)?, self.value_at(b, point, depth)?);
                 self.binary(e, *op, x, y)
             }
             ExprKind::Call {
@@ -227,8 +302,14 @@ impl<'a> ArrayEval<'a> {
                     for (p, a) in d.params.iter().zip(args) {
                         map.insert(p.clone(), a.clone());
                     }
+                    let key = e.to_string();
+                    if let Some(v) = self.memo.borrow().get(&key) {
+                        return Ok(v.clone());
+                    }
                     let body = crate::expand::substitute(&d.body, &map);
-                    return self.value(&body, point, depth + 1);
+                    let v = self.value_at(&body, point, depth + 1)?;
+                    self.memo.borrow_mut().insert(key, v.clone());
+                    return Ok(v);
                 }
                 if ARRAY_FUNCTIONS.contains(&name.as_str()) {
                     return self.layer(e, name, args, options, point, depth);
@@ -259,11 +340,11 @@ impl<'a> ArrayEval<'a> {
             }
             (Value::Array(a), Value::Array(b)) => match op {
                 BinOp::Add => a
-                    .zip_with(&b, |p, q| p + q)
+                    .zip_with(&b, layers::add)
                     .map(Value::Array)
                     .map_err(size_error),
                 BinOp::Sub => a
-                    .zip_with(&b, |p, q| p - q)
+                    .zip_with(&b, layers::sub)
                     .map(Value::Array)
                     .map_err(size_error),
                 BinOp::Mul => a.matmul(&b).map(Value::Array).map_err(size_error),
@@ -307,12 +388,115 @@ impl<'a> ArrayEval<'a> {
         point: &BTreeMap<String, Real>,
         depth: usize,
     ) -> A<Array> {
-        match self.value(e, point, depth)? {
+        match self.value_at(e, point, depth)? {
             Value::Array(a) => Ok(a),
             Value::Scalar(_) => Err(ArrayIssue::Error(
                 e.span,
                 format!("argument `{what}` must be an array"),
             )),
+        }
+    }
+
+    /// The padding mode and stride of a convolution call, from its options.
+    fn conv_options(
+        &self,
+        e: &Expr,
+        options: &[(String, Expr)],
+        point: &BTreeMap<String, Real>,
+    ) -> A<(PadMode, usize)> {
+        let option = |key: &str| options.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let stride = match option("stride") {
+            Some(s) => self.count(s, point, "stride", 1)?,
+            None => 1,
+        };
+        let circular = match option("mode") {
+            None => false,
+            Some(Expr { kind: ExprKind::Str(m), span }) => match m.as_str() {
+                "circular" => true,
+                "zero" => false,
+                _ => return Err(ArrayIssue::Error(*span, format!("argument `mode`: unknown mode \"{m}\" (use \"circular\" or \"zero\")"))),
+            },
+            Some(other) => return Err(ArrayIssue::Error(other.span, "argument `mode` must be a string such as \"circular\"".into())),
+        };
+        let pad = match option("pad") {
+            Some(p) => self.count(p, point, "pad", 0)?,
+            None => 0,
+        };
+        if circular && option("pad").is_some() {
+            return Err(ArrayIssue::Error(
+                e.span,
+                "circular mode takes no `pad`".into(),
+            ));
+        }
+        let mode = if circular {
+            PadMode::Circular
+        } else {
+            PadMode::Zero(pad)
+        };
+        Ok((mode, stride))
+    }
+
+    /// The shape of `e` computed from shapes alone, with the same errors as
+    /// its full evaluation, for `ones`, `zeros`, sampled array symbols and
+    /// 2-D convolutions and pools of those; `None` for anything else (the
+    /// caller then evaluates the entries).
+    fn shape(
+        &self,
+        e: &Expr,
+        point: &BTreeMap<String, Real>,
+        depth: usize,
+    ) -> A<Option<(usize, usize)>> {
+        if depth > 200 {
+            return Ok(None);
+        }
+        match &e.kind {
+            ExprKind::Name(n) if !self.ctx.definitions.contains_key(n) => {
+                Ok(self.scalars.array(n).map(|a| (a.rows, a.cols)))
+            }
+            ExprKind::Call {
+                name,
+                args,
+                options,
+            } if !self.ctx.definitions.contains_key(name)
+                && !self.ctx.symbols.contains_key(name) =>
+            {
+                match (name.as_str(), args.len()) {
+                    ("ones" | "zeros", 2) if options.is_empty() => {
+                        let r = self.count(&args[0], point, "rows", 1)?;
+                        let c = self.count(&args[1], point, "columns", 1)?;
+                        if r > MAX_SIZE || c > MAX_SIZE {
+                            // The full evaluation reports the budget.
+                            return Ok(None);
+                        }
+                        Ok(Some((r, c)))
+                    }
+                    ("conv2d" | "correlate2d", 2) => {
+                        check_options(name, options)?;
+                        let Some(x) = self.shape(&args[0], point, depth + 1)? else {
+                            return Ok(None);
+                        };
+                        let Some(h) = self.shape(&args[1], point, depth + 1)? else {
+                            return Ok(None);
+                        };
+                        let (mode, stride) = self.conv_options(e, options, point)?;
+                        layers::conv_shape(x, h, mode, stride)
+                            .map(Some)
+                            .map_err(|err| layer_error(e.span, err))
+                    }
+                    ("maxpool2d" | "avgpool2d", 3) if options.is_empty() => {
+                        let Some(x) = self.shape(&args[0], point, depth + 1)? else {
+                            return Ok(None);
+                        };
+                        let size = self.count(&args[1], point, "size", 1)?;
+                        let stride = self.count(&args[2], point, "stride", 1)?;
+                        layers::pool_shape(x, size, stride)
+                            .map(Some)
+                            .map_err(|err| layer_error(e.span, err))
+                    }
+                    _ => Ok(None),
+                }
+            }
+            _ => Ok(None),
         }
     }
 
@@ -326,57 +510,17 @@ impl<'a> ArrayEval<'a> {
         point: &BTreeMap<String, Real>,
         depth: usize,
     ) -> A<Value> {
-        let option = |key: &str| options.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-        for (k, v) in options {
-            let allowed: &[&str] = match name {
-                "conv2d" | "correlate2d" => &["pad", "stride", "mode"],
-                "conv1d" => &["pad", "stride"],
-                "maxpool2d" | "avgpool2d" => &["size", "stride"],
-                _ => &[],
-            };
-            if !allowed.contains(&k.as_str()) {
-                return Err(ArrayIssue::Error(
-                    v.span,
-                    format!("`{name}` has no option `{k}`"),
-                ));
-            }
-        }
+        check_options(name, options)?;
         let arg = |i: usize, what: &str| self.array_arg(&args[i], what, point, depth);
         match name {
             "conv2d" | "correlate2d" | "conv1d" => {
                 let (x, h) = (arg(0, "x")?, arg(1, "h")?);
-                let stride = match option("stride") {
-                    Some(s) => self.count(s, point, "stride", 1)?,
-                    None => 1,
-                };
-                let circular = match option("mode") {
-                    None => false,
-                    Some(Expr { kind: ExprKind::Str(m), span }) => match m.as_str() {
-                        "circular" => true,
-                        "zero" => false,
-                        _ => return Err(ArrayIssue::Error(*span, format!("argument `mode`: unknown mode \"{m}\" (use \"circular\" or \"zero\")"))),
-                    },
-                    Some(other) => return Err(ArrayIssue::Error(other.span, "argument `mode` must be a string such as \"circular\"".into())),
-                };
-                let pad = match option("pad") {
-                    Some(p) => self.count(p, point, "pad", 0)?,
-                    None => 0,
-                };
-                if circular && option("pad").is_some() {
-                    return Err(ArrayIssue::Error(
-                        e.span,
-                        "circular mode takes no `pad`".into(),
-                    ));
-                }
-                let mode = if circular {
-                    PadMode::Circular
-                } else {
-                    PadMode::Zero(pad)
-                };
-                let r = match name {
-                    "conv2d" => layers::conv2d(&x, &h, mode, stride),
-                    "correlate2d" => layers::correlate2d(&x, &h, mode, stride),
-                    _ => layers::conv1d(&x, &h, pad, stride),
+                let (mode, stride) = self.conv_options(e, options, point)?;
+                let r = match (name, mode) {
+                    ("conv2d", _) => layers::conv2d(&x, &h, mode, stride),
+                    ("correlate2d", _) => layers::correlate2d(&x, &h, mode, stride),
+                    (_, PadMode::Zero(pad)) => layers::conv1d(&x, &h, pad, stride),
+                    (_, PadMode::Circular) => unreachable!("conv1d has no `mode` option"),
                 };
                 r.map(Value::Array).map_err(|err| layer_error(e.span, err))
             }
@@ -393,11 +537,18 @@ impl<'a> ArrayEval<'a> {
                 0, "x",
             )?)))),
             "rows" | "cols" | "numel" => {
-                let x = arg(0, "x")?;
+                // The shape alone where it can be had without the entries.
+                let (rows, cols) = match self.shape(&args[0], point, depth)? {
+                    Some(shape) => shape,
+                    None => {
+                        let x = arg(0, "x")?;
+                        (x.rows, x.cols)
+                    }
+                };
                 let n = match name {
-                    "rows" => x.rows,
-                    "cols" => x.cols,
-                    _ => x.rows * x.cols,
+                    "rows" => rows,
+                    "cols" => cols,
+                    _ => rows * cols,
                 };
                 Ok(Value::Scalar(Real::exact(BigRational::from_integer(
                     n.into(),

@@ -4,7 +4,7 @@
 //! method that decides it names the verdict. Proved steps are cross-checked
 //! on a few points too: a certified counterexample always wins.
 
-use crate::arrays::{array_symbols, involves_arrays, sample_arrays, ArrayEval, ArrayIssue, Value};
+use crate::arrays::{array_definitions, array_symbols, involves_arrays, sample_arrays, ArrayEval, ArrayIssue, Value};
 use crate::config::Config;
 use crate::domain::{as_literal, Domain, Sign};
 use crate::eval::{compare, EvalError, Evaluator};
@@ -676,6 +676,7 @@ impl ClaimScope<'_> {
                 .div_ceil(points.len().max(1))
                 .clamp(2, self.cfg.array_draws)
         };
+        let array_defs = array_definitions(self.ctx);
         let mut agreed = 0;
         let mut draws = 0usize;
         let mut problem = None;
@@ -694,9 +695,9 @@ impl ClaimScope<'_> {
                     });
                     continue 'points;
                 };
-                let arrays = ArrayEval::with_arrays(self.ctx, sampled.clone());
+                let arrays = ArrayEval::with_definitions(self.ctx, sampled, &array_defs);
                 let full = self.with_subs(&ev, p);
-                let (a, b) = match (arrays.value(&l, &full, 0), arrays.value(&r, &full, 0)) {
+                let (a, b) = match (arrays.value(&l, &full), arrays.value(&r, &full)) {
                     (Ok(a), Ok(b)) => (a, b),
                     (Err(issue), _) | (_, Err(issue)) => match issue {
                         ArrayIssue::Error(span, message) => {
@@ -711,10 +712,14 @@ impl ClaimScope<'_> {
                         }
                     },
                 };
-                let mut values = display_point(p);
-                for (name, arr) in &sampled {
-                    values.insert(name.clone(), arr.to_string());
-                }
+                // The point and the arrays drawn, shown only with a refutation.
+                let values = || {
+                    let mut values = display_point(p);
+                    for (name, arr) in arrays.arrays() {
+                        values.insert(name.clone(), arr.to_string());
+                    }
+                    values
+                };
                 if let (Value::Scalar(x), Value::Scalar(y)) = (&a, &b) {
                     match compare(x, if op == RelOp::Approx { RelOp::Eq } else { op }, y) {
                         Ok(true) => agreed += 1,
@@ -725,7 +730,7 @@ impl ClaimScope<'_> {
                                 "",
                             );
                             v.counterexample = Some(Counterexample {
-                                values,
+                                values: values(),
                                 lhs: x.display(),
                                 rhs: y.display(),
                                 mismatches: Vec::new(),
@@ -746,7 +751,7 @@ impl ClaimScope<'_> {
                         );
                         let first = mismatches[0].clone();
                         v.counterexample = Some(Counterexample {
-                            values,
+                            values: values(),
                             lhs: first.lhs.clone(),
                             rhs: first.rhs.clone(),
                             mismatches,
@@ -760,7 +765,7 @@ impl ClaimScope<'_> {
                             shape,
                         );
                         v.counterexample = Some(Counterexample {
-                            values,
+                            values: values(),
                             lhs: describe_shape(&a),
                             rhs: describe_shape(&b),
                             mismatches: Vec::new(),
@@ -1216,6 +1221,18 @@ fn kind_condition(k: crate::resolve::ScalarKind, value: &Expr) -> Option<Expr> {
         K::PositiveInteger => Some(both(cmp(RelOp::Gt), integral())),
         K::NonnegativeInteger => Some(both(cmp(RelOp::Ge), integral())),
     }
+}
+
+/// Whether a claim is about arrays, every step with an array on one side
+/// (checked by exact evaluation, with little or no CAS work): a scheduling
+/// hint for parallel checking only.
+pub fn mostly_exact(claim: &Claim, ctx: &Context) -> bool {
+    let Ok(body) = &claim.body else { return false };
+    let Statement::Chain(chain) = &body.statement else {
+        return false;
+    };
+    let arrays: Vec<bool> = chain.terms.iter().map(|e| involves_arrays(e, ctx)).collect();
+    arrays.len() >= 2 && arrays.windows(2).all(|w| w[0] || w[1])
 }
 
 /// Checks one claim of a file.

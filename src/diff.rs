@@ -30,6 +30,21 @@ fn constant(v: Real) -> Dual {
     Dual { v, d: zero() }
 }
 
+fn is_zero(r: &Real) -> bool {
+    r.as_exact().is_some_and(|q| q.is_zero())
+}
+
+/// The derivative `x' y + x y'` of a product, without the multiplications
+/// whose derivative factor is exactly zero (most terms of a sum over entries).
+fn product_rule(x: &Dual, y: &Dual) -> R<Real> {
+    Ok(match (is_zero(&x.d), is_zero(&y.d)) {
+        (true, true) => zero(),
+        (true, false) => x.v.mul(&y.d)?,
+        (false, true) => x.d.mul(&y.v)?,
+        (false, false) => x.d.mul(&y.v)?.add(&x.v.mul(&y.d)?)?,
+    })
+}
+
 /// What `diff` differentiates by.
 enum Target {
     Symbol(String),
@@ -44,7 +59,7 @@ struct Differ<'e, 'a> {
 
 fn int_value(v: &Real) -> R<BigInt> {
     match v.as_exact() {
-        Some(q) if q.is_integer() => Ok(q.to_integer()),
+        Some(q) if q.is_integer() => Ok(q.numer().clone()),
         _ => Err(EvalError::Unsupported("an index must be an integer".into())),
     }
 }
@@ -69,10 +84,10 @@ impl Differ<'_, '_> {
                 if let Some((_, v)) = locals.iter().rev().find(|(x, _)| x == n) {
                     return Ok(v.clone());
                 }
-                if let Some(def) = self.ev.context().definitions.get(n) {
+                let ctx = self.ev.context();
+                if let Some(def) = ctx.definitions.get(n) {
                     if def.params.is_empty() {
-                        let body = def.body.clone();
-                        return self.dual(&body, point, &mut Vec::new(), depth + 1);
+                        return self.dual(&def.body, point, &mut Vec::new(), depth + 1);
                     }
                 }
                 let v = point
@@ -110,7 +125,7 @@ impl Differ<'_, '_> {
                     },
                     BinOp::Mul => Dual {
                         v: x.v.mul(&y.v)?,
-                        d: x.d.mul(&y.v)?.add(&x.v.mul(&y.d)?)?,
+                        d: product_rule(&x, &y)?,
                     },
                     BinOp::Div => {
                         let v = x.v.div(&y.v)?;
@@ -156,7 +171,6 @@ impl Differ<'_, '_> {
     ) -> R<Dual> {
         let ctx = self.ev.context();
         if let Some(def) = ctx.definitions.get(name) {
-            let def = def.clone();
             let mut inner = Vec::new();
             for (p, a) in def.params.iter().zip(args) {
                 inner.push((p.clone(), self.dual(a, point, locals, depth)?));
@@ -219,7 +233,7 @@ impl Differ<'_, '_> {
                     } else {
                         Dual {
                             v: acc.v.mul(&t.v)?,
-                            d: acc.d.mul(&t.v)?.add(&acc.v.mul(&t.d)?)?,
+                            d: product_rule(&acc, &t)?,
                         }
                     };
                     i += 1;

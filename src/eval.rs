@@ -67,7 +67,7 @@ pub struct Evaluator<'a> {
 
 fn int_of(v: &Real, what: &str) -> R<BigInt> {
     match v.as_exact() {
-        Some(q) if q.is_integer() => Ok(q.to_integer()),
+        Some(q) if q.is_integer() => Ok(q.numer().clone()),
         Some(_) => Err(EvalError::Unsupported(format!("{what} must be an integer"))),
         None => Err(EvalError::Undecided(format!("{what} is not known exactly"))),
     }
@@ -87,6 +87,11 @@ impl<'a> Evaluator<'a> {
     pub fn with_arrays(mut self, arrays: BTreeMap<String, Array>) -> Evaluator<'a> {
         self.arrays = arrays;
         self
+    }
+
+    /// The values of the array symbols.
+    pub fn arrays(&self) -> &BTreeMap<String, Array> {
+        &self.arrays
     }
 
     /// The value of array symbol `name`, if it has one.
@@ -261,7 +266,7 @@ impl<'a> Evaluator<'a> {
                     BinOp::Mul => x.mul(&y)?,
                     BinOp::Div => x.div(&y)?,
                     BinOp::Pow => match y.as_exact() {
-                        Some(q) if q.is_integer() => x.powi(&q.to_integer())?,
+                        Some(q) if q.is_integer() => x.powi(q.numer())?,
                         _ => x.pow(&y)?,
                     },
                 })

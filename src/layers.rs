@@ -326,11 +326,11 @@ impl Array {
         let mut data = Vec::with_capacity(entries);
         for i in 0..self.rows {
             for j in 0..other.cols {
-                let mut s = BigRational::zero();
+                let mut s = DotAcc::new();
                 for k in 0..self.cols {
-                    s += self.at(i, k) * other.at(k, j);
+                    s.add_product(self.at(i, k), other.at(k, j));
                 }
-                data.push(s);
+                data.push(s.finish());
             }
         }
         Ok(Array {
@@ -400,6 +400,24 @@ pub fn flip(h: &Array) -> Array {
     }
 }
 
+/// `a + b`, without the gcd a fraction's sum needs when both are integers.
+pub fn add(a: &BigRational, b: &BigRational) -> BigRational {
+    if a.is_integer() && b.is_integer() {
+        BigRational::from_integer(a.numer() + b.numer())
+    } else {
+        a + b
+    }
+}
+
+/// `a − b`, without a gcd when both are integers.
+pub fn sub(a: &BigRational, b: &BigRational) -> BigRational {
+    if a.is_integer() && b.is_integer() {
+        BigRational::from_integer(a.numer() - b.numer())
+    } else {
+        a - b
+    }
+}
+
 /// Sums exact products, in machine integers while every term is a small
 /// integer (no gcd per step), and in exact rationals from the first term that
 /// is not.
@@ -435,6 +453,20 @@ impl DotAcc {
         *big += a * b;
     }
 
+    fn add(&mut self, a: &BigRational) {
+        if self.big.is_none() && a.is_integer() {
+            if let Some(s) = a.numer().to_i64().and_then(|x| self.small.checked_add(x as i128)) {
+                self.small = s;
+                return;
+            }
+        }
+        let small = self.small;
+        let big = self
+            .big
+            .get_or_insert_with(|| BigRational::from_integer(BigInt::from(small)));
+        *big += a;
+    }
+
     fn finish(self) -> BigRational {
         self.big
             .unwrap_or_else(|| BigRational::from_integer(BigInt::from(self.small)))
@@ -459,7 +491,58 @@ fn out_len(n: usize, k: usize, pad: usize, stride: usize, dim: &str) -> Result<u
             format!("the kernel has {k} {dim} but the {what} only {padded}"),
         );
     }
-    Ok((padded - k) / stride + 1)
+    Ok(window_positions(padded, k, stride))
+}
+
+/// The number of window positions: offsets `0, s, 2s, ...` at which a window
+/// of `k` fits in `n`, counted one by one. Shapes come from this count, not
+/// from the closed form ⌊(n − k)/s⌋ + 1, so a claimed output-size formula is
+/// checked against an independent computation. `stride` must be at least 1.
+fn window_positions(n: usize, k: usize, stride: usize) -> usize {
+    let mut count = 0;
+    let mut start = 0usize;
+    while start.checked_add(k).is_some_and(|end| end <= n) {
+        count += 1;
+        start = match start.checked_add(stride) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    count
+}
+
+/// The output shape of [`conv2d`] or [`correlate2d`] for a `x` × `h` input
+/// and kernel shape, with the same errors (stride, mode, a kernel larger
+/// than the padded input), without computing any entry.
+pub fn conv_shape(
+    x: (usize, usize),
+    h: (usize, usize),
+    pad: PadMode,
+    stride: usize,
+) -> Result<(usize, usize), LayerError> {
+    if stride == 0 {
+        return err("stride", "the stride must be at least 1");
+    }
+    match pad {
+        PadMode::Zero(p) => Ok((
+            out_len(x.0, h.0, p, stride, "rows")?,
+            out_len(x.1, h.1, p, stride, "columns")?,
+        )),
+        PadMode::Circular if stride != 1 => err(
+            "stride",
+            format!("circular mode needs stride 1, {stride} given"),
+        ),
+        PadMode::Circular => Ok(x),
+    }
+}
+
+/// The output shape of [`maxpool2d`] or [`avgpool2d`], with the same errors.
+pub fn pool_shape(
+    x: (usize, usize),
+    size: usize,
+    stride: usize,
+) -> Result<(usize, usize), LayerError> {
+    pool_dims(x.0, x.1, size, stride)
 }
 
 /// Zero-padded correlation of `x` with `h` (`pad_r`/`pad_c` rows/columns on each side).
@@ -551,13 +634,11 @@ fn circular(x: &Array, h: &Array, correlate: bool) -> Result<Array, LayerError> 
     })
 }
 
-fn check_conv_args(x: &Array, h: &Array, stride: usize) -> Result<(), LayerError> {
+/// The checks [`conv_shape`] makes, on the arrays themselves.
+fn check_conv_args(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<(), LayerError> {
     x.validate("x")?;
     h.validate("h")?;
-    if stride == 0 {
-        return err("stride", "the stride must be at least 1");
-    }
-    Ok(())
+    conv_shape((x.rows, x.cols), (h.rows, h.cols), pad, stride).map(|_| ())
 }
 
 /// True 2-D convolution (the kernel is flipped).
@@ -567,18 +648,10 @@ fn check_conv_args(x: &Array, h: &Array, stride: usize) -> Result<(), LayerError
 /// (j − b) mod C) · h(a, b)`, of the input's size R × C; the stride must be 1 (a kernel larger
 /// than the input is allowed there: it wraps around more than once).
 pub fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
-    check_conv_args(x, h, stride)?;
+    check_conv_args(x, h, pad, stride)?;
     match pad {
         PadMode::Zero(p) => correlate_zero(x, &flip(h), p, p, stride),
-        PadMode::Circular => {
-            if stride != 1 {
-                return err(
-                    "stride",
-                    format!("circular mode needs stride 1, {stride} given"),
-                );
-            }
-            circular(x, h, false)
-        }
+        PadMode::Circular => circular(x, h, false),
     }
 }
 
@@ -589,18 +662,10 @@ pub fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array
 /// `y(i, j) = Σ_{a,b} x((i + a) mod R, (j + b) mod C) · h(a, b)`, the usual cyclic
 /// correlation; it equals circular `conv2d(x, flip(h))` shifted by (K_r − 1, K_c − 1).
 pub fn correlate2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
-    check_conv_args(x, h, stride)?;
+    check_conv_args(x, h, pad, stride)?;
     match pad {
         PadMode::Zero(p) => correlate_zero(x, h, p, p, stride),
-        PadMode::Circular => {
-            if stride != 1 {
-                return err(
-                    "stride",
-                    format!("circular mode needs stride 1, {stride} given"),
-                );
-            }
-            circular(x, h, true)
-        }
+        PadMode::Circular => circular(x, h, true),
     }
 }
 
@@ -657,8 +722,8 @@ fn pool_dims(
             format!("the pool window has {size} columns but the input only {cols}"),
         );
     }
-    let out_r = (rows - size) / stride + 1;
-    let out_c = (cols - size) / stride + 1;
+    let out_r = window_positions(rows, size, stride);
+    let out_c = window_positions(cols, size, stride);
     let entries = checked(out_r.checked_mul(out_c), "size", "the output")?;
     let work = checked(
         size.checked_mul(size).and_then(|s| s.checked_mul(entries)),
@@ -712,11 +777,11 @@ pub fn avgpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerEr
     let mut data = Vec::with_capacity(out_r * out_c);
     for i in 0..out_r {
         for j in 0..out_c {
-            let mut s = BigRational::zero();
+            let mut s = DotAcc::new();
             for (_, v) in window(x, i, j, size, stride) {
-                s += v;
+                s.add(v);
             }
-            data.push(s / &area);
+            data.push(s.finish() / &area);
         }
     }
     Ok(Array {
@@ -751,11 +816,11 @@ pub fn global_avg_pool(x: &Array) -> BigRational {
     if x.data.is_empty() {
         return BigRational::zero();
     }
-    let mut s = BigRational::zero();
+    let mut s = DotAcc::new();
     for v in &x.data {
-        s += v;
+        s.add(v);
     }
-    s / BigRational::from_integer(BigInt::from(x.data.len()))
+    s.finish() / BigRational::from_integer(BigInt::from(x.data.len()))
 }
 
 /// Circular shift: `y(i, j) = x((i − dr) mod R, (j − dc) mod C)` (entry (0, 0) moves to (dr, dc)).

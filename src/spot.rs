@@ -228,25 +228,6 @@ fn fits(v: &BigRational, lo: Option<&Bound>, hi: Option<&Bound>, kind: ScalarKin
     true
 }
 
-/// Do the domain's facts `big >= small + offset` (or `>`) hold where both
-/// symbols have exact values in `p`? Facts with a symbol not yet set hold.
-fn facts_hold(dom: &Domain, p: &Point) -> bool {
-    dom.facts.iter().all(|f| {
-        let (Some(b), Some(s)) = (
-            p.get(&f.big).and_then(|r| r.as_exact()),
-            p.get(&f.small).and_then(|r| r.as_exact()),
-        ) else {
-            return true;
-        };
-        let least = s + &f.offset;
-        if f.strict {
-            *b > least
-        } else {
-            *b >= least
-        }
-    })
-}
-
 /// Every point of a finite integer domain, in lexicographic order (`None`
 /// when some symbol is unbounded or the count is over `limit`).
 pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<Point>> {
@@ -254,25 +235,80 @@ pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<P
     if n > limit {
         return None;
     }
-    let mut out: Vec<Point> = vec![Point::new()];
+    // Values are enumerated as offsets from each symbol's lower bound (a
+    // range has at most `limit` values).
+    let mut lows = Vec::with_capacity(symbols.len());
+    let mut sizes = Vec::with_capacity(symbols.len());
     for s in symbols {
         let lo = dom.lower_bound(s)?.value.to_integer();
         let hi = dom.upper_bound(s)?.value.to_integer();
-        let mut next = Vec::new();
-        for p in &out {
-            let mut v = lo.clone();
-            while v <= hi {
-                let mut p2 = p.clone();
-                p2.insert(s.clone(), Real::exact(BigRational::from_integer(v.clone())));
-                // Points that break a symbol-to-symbol fact of the domain are
-                // dropped early (they would fail the conditions anyway).
-                if facts_hold(dom, &p2) {
-                    next.push(p2);
-                }
-                v += 1;
-            }
+        if hi < lo {
+            return Some(Vec::new());
         }
-        out = next;
+        sizes.push(num_traits::ToPrimitive::to_i64(&(&hi - &lo + 1u32))?);
+        lows.push(lo);
     }
+    // Each symbol-to-symbol fact `big >= small + offset` (or `>`) is checked
+    // as soon as both its symbols have values, so points that break one are
+    // dropped early (they would fail the conditions anyway); facts about
+    // other symbols hold. On integers it reads `i_big - i_small >= t` for
+    // offsets `i` from the lower bounds.
+    let position = |name: &str| symbols.iter().position(|s| s == name);
+    let mut facts_at: Vec<Vec<(usize, usize, i64)>> = vec![Vec::new(); symbols.len()];
+    for f in &dom.facts {
+        if let (Some(b), Some(s)) = (position(&f.big), position(&f.small)) {
+            let least = if f.strict {
+                f.offset.floor().to_integer() + 1
+            } else {
+                f.offset.ceil().to_integer()
+            };
+            let t = least - &lows[b] + &lows[s];
+            // Offsets are below 2^40, so a clamped threshold decides the same.
+            let cap = BigInt::from(1i64 << 40);
+            let t = num_traits::ToPrimitive::to_i64(&t.clamp(-cap.clone(), cap))
+                .expect("clamped to 2^40");
+            facts_at[b.max(s)].push((b, s, t));
+        }
+    }
+    let mut offsets: Vec<i64> = Vec::with_capacity(symbols.len());
+    let mut out = Vec::new();
+    enumerate(&sizes, &facts_at, &mut offsets, &mut |offsets| {
+        out.push(
+            symbols
+                .iter()
+                .zip(offsets.iter().zip(&lows))
+                .map(|(s, (i, lo))| {
+                    (
+                        s.clone(),
+                        Real::exact(BigRational::from_integer(lo + BigInt::from(*i))),
+                    )
+                })
+                .collect(),
+        )
+    });
     Some(out)
+}
+
+/// Depth-first, so the points come in lexicographic order.
+fn enumerate(
+    sizes: &[i64],
+    facts_at: &[Vec<(usize, usize, i64)>],
+    offsets: &mut Vec<i64>,
+    emit: &mut dyn FnMut(&[i64]),
+) {
+    let depth = offsets.len();
+    if depth == sizes.len() {
+        emit(offsets);
+        return;
+    }
+    for i in 0..sizes[depth] {
+        offsets.push(i);
+        if facts_at[depth]
+            .iter()
+            .all(|&(b, s, t)| offsets[b] - offsets[s] >= t)
+        {
+            enumerate(sizes, facts_at, offsets, emit);
+        }
+        offsets.pop();
+    }
 }
