@@ -1,7 +1,8 @@
 //! Benchmarks (not timed tests): `cargo bench --bench pipeline`.
 //!
 //! 1. Process wall time and peak memory of `target/release/derive-check
-//!    derivations/` (build it first with `cargo build --release`), median of
+//!    derivations/` and of the array files q3, q4, q7 together (build it
+//!    first with `cargo build --release`), median of
 //!    runs, measured with `/usr/bin/time` when present. This runs before any
 //!    in-process check: this process must not hold the Symbolica lock while
 //!    its child needs it.
@@ -29,7 +30,8 @@ fn toml_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn process_runs(root: &Path, folder: &str) {
+fn process_runs(root: &Path, inputs: &[&str]) {
+    let folder = inputs.join(" ");
     let bin = root.join("target/release/derive-check");
     if !bin.exists() {
         println!("(skipping process timing: build target/release/derive-check with `cargo build --release`)");
@@ -45,7 +47,7 @@ fn process_runs(root: &Path, folder: &str) {
             let o = Command::new("/usr/bin/time")
                 .args(["-f", "%M"])
                 .arg(&bin)
-                .arg(folder)
+                .args(inputs)
                 .arg("--output")
                 .arg(&out)
                 .current_dir(root)
@@ -65,7 +67,7 @@ fn process_runs(root: &Path, folder: &str) {
     for _ in 0..runs {
         let t = Instant::now();
         Command::new(&bin)
-            .arg(folder)
+            .args(inputs)
             .arg("--output")
             .arg(&out)
             .current_dir(root)
@@ -87,7 +89,11 @@ fn process_runs(root: &Path, folder: &str) {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    process_runs(&root, "derivations/");
+    process_runs(&root, &["derivations/"]);
+    process_runs(
+        &root,
+        &["derivations/q3.toml", "derivations/q4.toml", "derivations/q7.toml"],
+    );
     let mut per_step = Vec::new();
     let mut by_kind: Vec<(&str, Vec<f64>)> = vec![
         ("scalar", Vec::new()),

@@ -13,10 +13,11 @@ use crate::polynomial::{Alg, Poly, RatFun, Term};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::fs::File;
-use std::sync::mpsc::{channel, Sender};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Mutex, OnceLock};
 use symbolica::atom::AtomCore;
 use symbolica::domains::integer::Z;
@@ -28,7 +29,7 @@ pub const TERM_BUDGET: f64 = 200_000.0;
 /// Largest total degree the CAS is asked to handle. Default: 4096.
 pub const DEGREE_BUDGET: f64 = 4096.0;
 /// Stack size of the engine thread, which also runs our recursive checks.
-const ENGINE_STACK: usize = 256 * 1024 * 1024;
+const ENGINE_STACK: usize = crate::config::CHECK_STACK;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -37,6 +38,8 @@ static LOCK: OnceLock<Option<File>> = OnceLock::new();
 
 thread_local! {
     static ON_ENGINE: Cell<bool> = const { Cell::new(false) };
+    /// The engine's job queue, set on the engine thread only.
+    static INBOX: RefCell<Option<Receiver<Job>>> = const { RefCell::new(None) };
 }
 
 /// Why the CAS did not answer.
@@ -78,7 +81,9 @@ fn engine() -> &'static Mutex<Sender<Job>> {
             .stack_size(ENGINE_STACK)
             .spawn(move || {
                 ON_ENGINE.with(|c| c.set(true));
-                while let Ok(job) = rx.recv() {
+                INBOX.with(|i| *i.borrow_mut() = Some(rx));
+                // The borrow ends before the job runs: a job may serve others.
+                while let Some(Ok(job)) = INBOX.with(|i| i.borrow().as_ref().map(|rx| rx.recv())) {
                     job();
                 }
             })
@@ -106,6 +111,113 @@ pub fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<
         .map_err(|_| "the engine thread has stopped".to_string())?;
     rx.recv()
         .map_err(|_| "the engine thread has stopped".to_string())?
+}
+
+/// Runs the jobs other threads have queued for the engine, if called on it.
+fn serve_pending() {
+    while let Some(job) = INBOX.with(|i| i.borrow().as_ref().and_then(|rx| rx.try_recv().ok())) {
+        job();
+    }
+}
+
+/// On the engine thread: runs queued jobs until `done()`. Elsewhere: nothing.
+fn serve_until(done: impl Fn() -> bool) {
+    while !done() {
+        let next = INBOX.with(|i| {
+            i.borrow()
+                .as_ref()
+                .map(|rx| rx.recv_timeout(std::time::Duration::from_millis(20)))
+        });
+        match next {
+            Some(Ok(job)) => job(),
+            Some(Err(RecvTimeoutError::Timeout)) => {}
+            Some(Err(RecvTimeoutError::Disconnected)) | None => return,
+        }
+    }
+}
+
+/// Applies `f` to every item on up to `threads` threads: the caller's and
+/// helpers with the engine's stack size; result `i` is `f(&items[i])`
+/// (`None` only if a helper could not run it), whatever the timing.
+///
+/// The helpers may call [`rational_function`]: called on the engine thread,
+/// this function serves their Symbolica work between its own items and while
+/// it waits for them, so the engine is never blocked waiting on a thread
+/// that waits on the engine. Since a helper's Symbolica call waits for the
+/// engine, helpers take only the items `cas_free` marks as (probably) not
+/// needing the CAS; the caller takes the others first, then helps with those.
+/// The mark only schedules work: a wrong one costs time, never correctness.
+pub fn parallel_map<I: Sync, T: Send>(
+    items: &[I],
+    threads: usize,
+    cas_free: impl Fn(&I) -> bool,
+    f: impl Fn(&I) -> T + Sync,
+) -> Vec<Option<T>> {
+    let on_engine = ON_ENGINE.with(|c| c.get());
+    let (free, other): (Vec<usize>, Vec<usize>) = (0..items.len())
+        .partition(|&i| !on_engine || cas_free(&items[i]));
+    let threads = threads.clamp(1, free.len().max(1));
+    let (next_free, next_other) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let running = AtomicUsize::new(0);
+    let work = |helper: bool| {
+        let mut done = Vec::new();
+        loop {
+            if !helper && on_engine {
+                serve_pending();
+            }
+            let mut i = None;
+            if !helper {
+                i = other.get(next_other.fetch_add(1, Ordering::Relaxed));
+            }
+            if i.is_none() {
+                i = free.get(next_free.fetch_add(1, Ordering::Relaxed));
+            }
+            let Some(&i) = i else { break };
+            done.push((i, f(&items[i])));
+        }
+        done
+    };
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    std::thread::scope(|s| {
+        let mut helpers = Vec::new();
+        for _ in 1..threads {
+            running.fetch_add(1, Ordering::SeqCst);
+            let (work, running) = (&work, &running);
+            let spawned = std::thread::Builder::new()
+                .name("derive-check-helper".into())
+                .stack_size(ENGINE_STACK)
+                .spawn_scoped(s, move || {
+                    let done = work(true);
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    if on_engine {
+                        // Wakes the engine if it is waiting for us.
+                        let sender = engine().lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        let _ = sender.send(Box::new(|| {}));
+                    }
+                    done
+                });
+            match spawned {
+                Ok(h) => helpers.push(h),
+                Err(_) => {
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+        for (i, t) in work(false) {
+            out[i] = Some(t);
+        }
+        if on_engine {
+            serve_until(|| running.load(Ordering::SeqCst) == 0);
+        }
+        for h in helpers {
+            if let Ok(done) = h.join() {
+                for (i, t) in done {
+                    out[i] = Some(t);
+                }
+            }
+        }
+    });
+    out
 }
 
 fn user_id() -> String {
@@ -224,6 +336,20 @@ fn read_poly(
     Ok(Poly { terms })
 }
 
+/// Our own canonical order and sign, whatever variable order the CAS chose
+/// (which may depend on the order of earlier calls): terms by decreasing
+/// exponent vectors, the denominator's first term positive.
+fn canonical(mut rf: RatFun) -> RatFun {
+    rf.num.terms.sort_by(|a, b| b.exps.cmp(&a.exps));
+    rf.den.terms.sort_by(|a, b| b.exps.cmp(&a.exps));
+    if rf.den.terms.first().is_some_and(|t| t.coeff < BigRational::from_integer(0.into())) {
+        for t in rf.num.terms.iter_mut().chain(rf.den.terms.iter_mut()) {
+            t.coeff = -t.coeff.clone();
+        }
+    }
+    rf
+}
+
 /// The canonical rational function of `a`, a rational expression over
 /// `nvars` generators: numerator and denominator with no common factor.
 pub fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasError> {
@@ -250,10 +376,10 @@ pub fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasError> {
         let rf: RationalPolynomial<_, u32> = atom
             .try_to_rational_polynomial(&Q, &Z, None)
             .map_err(|e| CasError::Failed(format!("{e:?}")))?;
-        Ok(RatFun {
+        Ok(canonical(RatFun {
             num: read_poly(&rf.numerator, nvars)?,
             den: read_poly(&rf.denominator, nvars)?,
-        })
+        }))
     };
     run(job).map_err(CasError::Failed)?
 }
@@ -299,6 +425,40 @@ mod tests {
         let at = |v: i64| rf.num.eval(&[BigRational::from_integer(v.into())]);
         assert_eq!(at(3), BigRational::from_integer(4.into()));
         assert_eq!(rf.num.terms.len(), 2);
+    }
+
+    #[test]
+    fn parallel_map_keeps_the_order_of_the_items() {
+        for n in [0usize, 1, 2, 7, 50] {
+            let items: Vec<u64> = (0..n as u64).collect();
+            for threads in [1, 2, 8] {
+                let out = parallel_map(&items, threads, |i| i % 3 == 0, |i| i * i);
+                let want: Vec<Option<u64>> = items.iter().map(|i| Some(i * i)).collect();
+                assert_eq!(out, want, "{n} items on {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn helpers_of_the_engine_can_use_the_cas() {
+        // On the engine thread, helpers' Symbolica calls are served while the
+        // engine waits: (x^2 - k^2)/(x - k) = x + k for every item.
+        let out = run(|| {
+            let items: Vec<i64> = (1..=12).collect();
+            parallel_map(&items, 3, |_| true, |&k| {
+                let x = || Alg::Var(0);
+                let e = Alg::Mul(vec![
+                    Alg::Add(vec![Alg::Pow(Box::new(x()), 2), q(-k * k)]),
+                    Alg::Pow(Box::new(Alg::Add(vec![x(), q(-k)])), -1),
+                ]);
+                let rf = rational_function(&e, 1).unwrap();
+                rf.num.eval(&[BigRational::from_integer(10.into())])
+            })
+        })
+        .unwrap();
+        for (k, v) in (1..=12).zip(out) {
+            assert_eq!(v, Some(BigRational::from_integer((10 + k).into())));
+        }
     }
 
     #[test]

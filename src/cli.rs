@@ -148,37 +148,47 @@ fn failed(path: String, message: String) -> FileReport {
 
 /// Checks the paths under `config` and returns the report.
 pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
-    let mut files = Vec::new();
+    // Readable files are checked together (their claims in parallel); the
+    // others get their failure report, each in its place.
+    let mut files: Vec<Option<FileReport>> = Vec::new();
+    let mut texts = Vec::new();
     for input in collect(paths) {
         match input {
-            Input::Unreadable(p, m) => files.push(failed(display_path(&p), m)),
+            Input::Unreadable(p, m) => files.push(Some(failed(display_path(&p), m))),
             Input::File(p) => {
                 let name = display_path(&p);
                 match std::fs::read(&p) {
-                    Err(e) => files.push(failed(name, format!("cannot read the file: {e}"))),
+                    Err(e) => files.push(Some(failed(name, format!("cannot read the file: {e}")))),
                     Ok(bytes) => match String::from_utf8(bytes) {
                         Err(e) => {
                             let at = e.utf8_error().valid_up_to();
                             let text = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
                             let loc = crate::diagnostic::SourceText::new(text).location(at);
-                            files.push(FileReport {
+                            files.push(Some(FileReport {
                                 failure: Some(crate::diagnostic::Diagnostic {
                                     file: name.clone(),
                                     location: loc,
                                     message: "the file is not valid UTF-8".into(),
                                 }),
                                 ..failed(name, String::new())
-                            });
+                            }));
                         }
-                        Ok(text) => files.push(crate::check_source(&name, text, config)),
+                        Ok(text) => {
+                            texts.push((name, text));
+                            files.push(None);
+                        }
                     },
                 }
             }
         }
     }
+    let mut checked = crate::check_sources(texts, config).into_iter();
     Report {
         seed: config.seed,
-        files,
+        files: files
+            .into_iter()
+            .map(|f| f.or_else(|| checked.next()).expect("one report per readable file"))
+            .collect(),
     }
 }
 

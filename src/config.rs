@@ -4,6 +4,10 @@
 /// The default spot-check seed (printed in every report).
 pub const DEFAULT_SEED: u64 = 1;
 
+/// Stack size of the threads that check files and claims (our checks recurse
+/// over expressions; the parser bounds their depth). Default: 256 MiB.
+pub const CHECK_STACK: usize = 256 * 1024 * 1024;
+
 /// Settings for checking.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {

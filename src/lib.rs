@@ -52,32 +52,67 @@ use config::Config;
 use report::{ClaimReport, FileReport};
 
 /// Checks one derivation file given its path (for messages) and text.
-/// All symbolic work runs on the engine thread (see [`cas`]).
+/// The same as [`check_sources`] with one file.
 pub fn check_source(path: &str, text: String, config: &Config) -> FileReport {
-    let path_owned = path.to_string();
+    check_sources(vec![(path.to_string(), text)], config)
+        .pop()
+        .expect("one report per file")
+}
+
+/// Checks derivation files given as (path, text) pairs; one report per file,
+/// in order.
+///
+/// The files are read and resolved on the engine thread (see [`cas`]), which
+/// has a large stack for our recursive checks; their claims, all files'
+/// together, are checked in parallel by [`cas::parallel_map`]. Every report
+/// is the same whatever the number of threads and the timing.
+pub fn check_sources(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport> {
+    let paths: Vec<String> = inputs.iter().map(|(p, _)| p.clone()).collect();
     let config_owned = config.clone();
-    match cas::run(move || check_on_engine(&path_owned, text, &config_owned)) {
+    match cas::run(move || check_files(inputs, &config_owned)) {
         Ok(r) => r,
-        Err(panic) => FileReport {
-            path: path.to_string(),
-            title: None,
-            failure: Some(diagnostic::Diagnostic {
-                file: path.to_string(),
-                location: diagnostic::Location { line: 1, column: 1 },
-                message: format!("internal error while checking this file: {panic}"),
-            }),
-            diagnostics: Vec::new(),
-            claims: Vec::new(),
-        },
+        Err(panic) => paths
+            .into_iter()
+            .map(|path| FileReport {
+                failure: Some(diagnostic::Diagnostic {
+                    file: path.clone(),
+                    location: diagnostic::Location { line: 1, column: 1 },
+                    message: format!("internal error while checking this file: {panic}"),
+                }),
+                path,
+                title: None,
+                diagnostics: Vec::new(),
+                claims: Vec::new(),
+            })
+            .collect(),
     }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Most claim reports remembered per process. Default: 100 000.
 const MEMO_LIMIT: usize = 100_000;
 
-thread_local! {
-    static CLAIM_MEMO: std::cell::RefCell<std::collections::HashMap<String, ClaimReport>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+/// Claim reports already computed in this process, by key (see `check_files`).
+static CLAIM_MEMO: std::sync::Mutex<Option<std::collections::HashMap<String, ClaimReport>>> =
+    std::sync::Mutex::new(None);
+
+fn memo_get(key: &str) -> Option<ClaimReport> {
+    let m = CLAIM_MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    m.as_ref().and_then(|m| m.get(key).cloned())
+}
+
+fn memo_put(key: String, report: &ClaimReport) {
+    let mut m = CLAIM_MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    let m = m.get_or_insert_with(Default::default);
+    if m.len() < MEMO_LIMIT {
+        m.insert(key, report.clone());
+    }
 }
 
 /// A remembered claim report moved to the claim's line in another file.
@@ -91,84 +126,138 @@ fn shift_lines(mut r: ClaimReport, line: usize) -> ClaimReport {
     r
 }
 
-fn check_on_engine(path: &str, text: String, config: &Config) -> FileReport {
-    let derivation = match derivation::load(path, text) {
-        Ok(d) => d,
-        Err(d) => {
-            return FileReport {
-                path: path.to_string(),
+/// One file on its way through [`check_files`].
+struct FileWork {
+    path: String,
+    ctx: Option<resolve::Context>,
+    report: FileReport,
+    /// One per selected claim, in file order; filled by the memo or a check.
+    slots: Vec<Option<ClaimReport>>,
+}
+
+/// A claim to check: its file, its slot there, the claim and its memo key.
+type Todo = (usize, usize, resolve::Claim, Option<String>);
+
+fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport> {
+    let mut files = Vec::new();
+    let mut todo: Vec<Todo> = Vec::new();
+    // Claims whose memo key an earlier claim of this batch has: (file, slot,
+    // that claim's index in `todo`, this claim's line).
+    let mut first_of_key: std::collections::HashMap<String, usize> = Default::default();
+    let mut repeats = Vec::new();
+    for (f, (path, text)) in inputs.into_iter().enumerate() {
+        let mut work = FileWork {
+            report: FileReport {
+                path: path.clone(),
                 title: None,
-                failure: Some(d),
+                failure: None,
                 diagnostics: Vec::new(),
                 claims: Vec::new(),
+            },
+            path,
+            ctx: None,
+            slots: Vec::new(),
+        };
+        let derivation = match derivation::load(&work.path, text) {
+            Ok(d) => d,
+            Err(d) => {
+                work.report.failure = Some(d);
+                files.push(work);
+                continue;
             }
+        };
+        let (ctx, diagnostics) = resolve::resolve_context(&derivation);
+        // Claims already checked in the same context (a batch of similar
+        // answers) are reused: the report is a pure function of the
+        // declarations, the claim's own text and the settings, so only its
+        // lines are shifted.
+        let context_key = (config.memo && diagnostics.is_empty())
+            .then(|| format!("{config:?}|{}|", derivation.context_text()));
+        for i in 0..derivation.claims.len() {
+            let claim = resolve::resolve_claim(&derivation, &ctx, i);
+            if !config.only.is_empty() && !config.only.contains(&claim.id) {
+                continue;
+            }
+            let key = context_key
+                .as_ref()
+                .filter(|_| derivation.claims[i].problems.is_empty())
+                .map(|k| format!("{k}{}", derivation.claim_text(i)));
+            if let Some(cached) = key.as_deref().and_then(memo_get) {
+                work.slots.push(Some(shift_lines(cached, claim.location.line)));
+                continue;
+            }
+            if let Some(&t) = key.as_ref().and_then(|k| first_of_key.get(k)) {
+                repeats.push((f, work.slots.len(), t, claim.location.line));
+                work.slots.push(None);
+                continue;
+            }
+            if let Some(k) = &key {
+                first_of_key.insert(k.clone(), todo.len());
+            }
+            todo.push((f, work.slots.len(), claim, key));
+            work.slots.push(None);
         }
+        work.report.title = Some(derivation.title.clone());
+        work.report.diagnostics = diagnostics;
+        work.ctx = Some(ctx);
+        files.push(work);
+    }
+    let ctx_of = |f: usize| files[f].ctx.as_ref().expect("a loaded file has a context");
+    let internal_error = |claim: &resolve::Claim, message: String| ClaimReport {
+        id: claim.id.clone(),
+        location: claim.location,
+        text: claim.text.clone(),
+        verdict: verdict::VerdictKind::Unsupported,
+        expect: claim.expect,
+        error: None,
+        steps: vec![report::StepReport {
+            lhs: String::new(),
+            relation: String::new(),
+            rhs: String::new(),
+            verdict: verdict::StepVerdict::unsupported(format!("internal error: {message}")),
+        }],
     };
-    let (ctx, diagnostics) = resolve::resolve_context(&derivation);
-    // Claims already checked in the same context (a batch of similar answers)
-    // are reused: the report is a pure function of the declarations, the
-    // claim's own text and the settings, so only its lines are shifted.
-    let context_key = (config.memo && diagnostics.is_empty())
-        .then(|| format!("{config:?}|{}|", derivation.context_text()));
-    let mut claims = Vec::new();
-    for i in 0..derivation.claims.len() {
-        let claim = resolve::resolve_claim(&derivation, &ctx, i);
-        if !config.only.is_empty() && !config.only.contains(&claim.id) {
-            continue;
-        }
-        let key = context_key
-            .as_ref()
-            .filter(|_| derivation.claims[i].problems.is_empty())
-            .map(|k| format!("{k}{}", derivation.claim_text(i)));
-        if let Some(cached) = key
-            .as_ref()
-            .and_then(|k| CLAIM_MEMO.with(|m| m.borrow().get(k).cloned()))
-        {
-            claims.push(shift_lines(cached, claim.location.line));
-            continue;
-        }
+    let check_one = |(f, _, claim, key): &Todo| -> ClaimReport {
         // One claim's internal failure must not stop the others.
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            check::check_claim(&claim, &ctx, config)
+            check::check_claim(claim, ctx_of(*f), config)
         }));
-        let report = checked.unwrap_or_else(|p| {
-            let message = p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown".into());
-            ClaimReport {
-                id: claim.id.clone(),
-                location: claim.location,
-                text: claim.text.clone(),
-                verdict: verdict::VerdictKind::Unsupported,
-                expect: claim.expect,
-                error: None,
-                steps: vec![report::StepReport {
-                    lhs: String::new(),
-                    relation: String::new(),
-                    rhs: String::new(),
-                    verdict: verdict::StepVerdict::unsupported(format!(
-                        "internal error: {message}"
-                    )),
-                }],
-            }
-        });
+        let report =
+            checked.unwrap_or_else(|p| internal_error(claim, panic_message(p.as_ref())));
         if let Some(k) = key {
-            CLAIM_MEMO.with(|m| {
-                let mut m = m.borrow_mut();
-                if m.len() < MEMO_LIMIT {
-                    m.insert(k, report.clone());
-                }
-            });
+            memo_put(k.clone(), &report);
         }
-        claims.push(report);
+        report
+    };
+    // Claims are independent: check them in parallel, each result going to
+    // its own slot, so the reports are the same whatever the timing.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let results = cas::parallel_map(
+        &todo,
+        threads,
+        |(f, _, claim, _)| check::mostly_exact(claim, ctx_of(*f)),
+        check_one,
+    );
+    let mut filled = Vec::with_capacity(todo.len());
+    for ((f, slot, claim, _), report) in todo.iter().zip(results) {
+        filled.push((
+            *f,
+            *slot,
+            report.unwrap_or_else(|| internal_error(claim, "its checking thread stopped".into())),
+        ));
     }
-    FileReport {
-        path: path.to_string(),
-        title: Some(derivation.title.clone()),
-        failure: None,
-        diagnostics,
-        claims,
+    let repeated: Vec<_> = repeats
+        .into_iter()
+        .map(|(f, slot, t, line)| (f, slot, shift_lines(filled[t].2.clone(), line)))
+        .collect();
+    for (f, slot, report) in filled.into_iter().chain(repeated) {
+        files[f].slots[slot] = Some(report);
     }
+    files
+        .into_iter()
+        .map(|mut w| {
+            w.report.claims = w.slots.into_iter().flatten().collect();
+            w.report
+        })
+        .collect()
 }
