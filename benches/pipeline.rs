@@ -92,7 +92,11 @@ fn main() {
     process_runs(&root, &["derivations/"]);
     process_runs(
         &root,
-        &["derivations/q3.toml", "derivations/q4.toml", "derivations/q7.toml"],
+        &[
+            "derivations/q3.toml",
+            "derivations/q4.toml",
+            "derivations/q7.toml",
+        ],
     );
     let mut per_step = Vec::new();
     let mut by_kind: Vec<(&str, Vec<f64>)> = vec![

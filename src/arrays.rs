@@ -283,7 +283,10 @@ impl<'a> ArrayEval<'a> {
                 s => Ok(s),
             },
             ExprKind::Binary(op, a, b) => {
-                let (x, y) = (self.value_at(a, point, depth)?, self.value_at(b, point, depth)?);
+                let (x, y) = (
+                    self.value_at(a, point, depth)?,
+                    self.value_at(b, point, depth)?,
+                );
                 self.binary(e, *op, x, y)
             }
             ExprKind::Call {
@@ -409,15 +412,29 @@ impl<'a> ArrayEval<'a> {
             Some(s) => self.count(s, point, "stride", 1)?,
             None => 1,
         };
-        let circular = match option("mode") {
-            None => false,
-            Some(Expr { kind: ExprKind::Str(m), span }) => match m.as_str() {
-                "circular" => true,
-                "zero" => false,
-                _ => return Err(ArrayIssue::Error(*span, format!("argument `mode`: unknown mode \"{m}\" (use \"circular\" or \"zero\")"))),
-            },
-            Some(other) => return Err(ArrayIssue::Error(other.span, "argument `mode` must be a string such as \"circular\"".into())),
-        };
+        let circular =
+            match option("mode") {
+                None => false,
+                Some(Expr {
+                    kind: ExprKind::Str(m),
+                    span,
+                }) => match m.as_str() {
+                    "circular" => true,
+                    "zero" => false,
+                    _ => return Err(ArrayIssue::Error(
+                        *span,
+                        format!(
+                            "argument `mode`: unknown mode \"{m}\" (use \"circular\" or \"zero\")"
+                        ),
+                    )),
+                },
+                Some(other) => {
+                    return Err(ArrayIssue::Error(
+                        other.span,
+                        "argument `mode` must be a string such as \"circular\"".into(),
+                    ))
+                }
+            };
         let pad = match option("pad") {
             Some(p) => self.count(p, point, "pad", 0)?,
             None => 0,

@@ -136,9 +136,26 @@ fn serve_until(done: impl Fn() -> bool) {
     }
 }
 
+/// Counts a helper of [`parallel_map`] out when it ends, and wakes the engine
+/// if it is waiting for the helpers.
+struct HelperDone<'a> {
+    running: &'a AtomicUsize,
+    on_engine: bool,
+}
+
+impl Drop for HelperDone<'_> {
+    fn drop(&mut self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        if self.on_engine {
+            let sender = engine().lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let _ = sender.send(Box::new(|| {}));
+        }
+    }
+}
+
 /// Applies `f` to every item on up to `threads` threads: the caller's and
 /// helpers with the engine's stack size; result `i` is `f(&items[i])`
-/// (`None` only if a helper could not run it), whatever the timing.
+/// (`None` only if `f` panicked on it), whatever the timing.
 ///
 /// The helpers may call [`rational_function`]: called on the engine thread,
 /// this function serves their Symbolica work between its own items and while
@@ -154,8 +171,8 @@ pub fn parallel_map<I: Sync, T: Send>(
     f: impl Fn(&I) -> T + Sync,
 ) -> Vec<Option<T>> {
     let on_engine = ON_ENGINE.with(|c| c.get());
-    let (free, other): (Vec<usize>, Vec<usize>) = (0..items.len())
-        .partition(|&i| !on_engine || cas_free(&items[i]));
+    let (free, other): (Vec<usize>, Vec<usize>) =
+        (0..items.len()).partition(|&i| !on_engine || cas_free(&items[i]));
     let threads = threads.clamp(1, free.len().max(1));
     let (next_free, next_other) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let running = AtomicUsize::new(0);
@@ -173,7 +190,11 @@ pub fn parallel_map<I: Sync, T: Send>(
                 i = free.get(next_free.fetch_add(1, Ordering::Relaxed));
             }
             let Some(&i) = i else { break };
-            done.push((i, f(&items[i])));
+            // A panic must not unwind out of here: on the engine thread it
+            // would leave helpers waiting for the engine forever.
+            if let Ok(t) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&items[i]))) {
+                done.push((i, t));
+            }
         }
         done
     };
@@ -187,14 +208,10 @@ pub fn parallel_map<I: Sync, T: Send>(
                 .name("derive-check-helper".into())
                 .stack_size(ENGINE_STACK)
                 .spawn_scoped(s, move || {
-                    let done = work(true);
-                    running.fetch_sub(1, Ordering::SeqCst);
-                    if on_engine {
-                        // Wakes the engine if it is waiting for us.
-                        let sender = engine().lock().unwrap_or_else(|e| e.into_inner()).clone();
-                        let _ = sender.send(Box::new(|| {}));
-                    }
-                    done
+                    // Counts this helper out even if it unwinds, so the
+                    // engine's wait below always ends.
+                    let _out = HelperDone { running, on_engine };
+                    work(true)
                 });
             match spawned {
                 Ok(h) => helpers.push(h),
@@ -342,7 +359,12 @@ fn read_poly(
 fn canonical(mut rf: RatFun) -> RatFun {
     rf.num.terms.sort_by(|a, b| b.exps.cmp(&a.exps));
     rf.den.terms.sort_by(|a, b| b.exps.cmp(&a.exps));
-    if rf.den.terms.first().is_some_and(|t| t.coeff < BigRational::from_integer(0.into())) {
+    if rf
+        .den
+        .terms
+        .first()
+        .is_some_and(|t| t.coeff < BigRational::from_integer(0.into()))
+    {
         for t in rf.num.terms.iter_mut().chain(rf.den.terms.iter_mut()) {
             t.coeff = -t.coeff.clone();
         }
@@ -440,20 +462,44 @@ mod tests {
     }
 
     #[test]
+    fn a_panicking_item_gives_none_and_the_others_their_results() {
+        let out = run(|| {
+            let items: Vec<u32> = (0..9).collect();
+            parallel_map(
+                &items,
+                2,
+                |_| true,
+                |&i| {
+                    assert!(i != 4, "item 4 fails");
+                    i + 100
+                },
+            )
+        })
+        .unwrap();
+        let want: Vec<Option<u32>> = (0..9).map(|i| (i != 4).then_some(i + 100)).collect();
+        assert_eq!(out, want);
+    }
+
+    #[test]
     fn helpers_of_the_engine_can_use_the_cas() {
         // On the engine thread, helpers' Symbolica calls are served while the
         // engine waits: (x^2 - k^2)/(x - k) = x + k for every item.
         let out = run(|| {
             let items: Vec<i64> = (1..=12).collect();
-            parallel_map(&items, 3, |_| true, |&k| {
-                let x = || Alg::Var(0);
-                let e = Alg::Mul(vec![
-                    Alg::Add(vec![Alg::Pow(Box::new(x()), 2), q(-k * k)]),
-                    Alg::Pow(Box::new(Alg::Add(vec![x(), q(-k)])), -1),
-                ]);
-                let rf = rational_function(&e, 1).unwrap();
-                rf.num.eval(&[BigRational::from_integer(10.into())])
-            })
+            parallel_map(
+                &items,
+                3,
+                |_| true,
+                |&k| {
+                    let x = || Alg::Var(0);
+                    let e = Alg::Mul(vec![
+                        Alg::Add(vec![Alg::Pow(Box::new(x()), 2), q(-k * k)]),
+                        Alg::Pow(Box::new(Alg::Add(vec![x(), q(-k)])), -1),
+                    ]);
+                    let rf = rational_function(&e, 1).unwrap();
+                    rf.num.eval(&[BigRational::from_integer(10.into())])
+                },
+            )
         })
         .unwrap();
         for (k, v) in (1..=12).zip(out) {

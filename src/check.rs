@@ -4,7 +4,9 @@
 //! method that decides it names the verdict. Proved steps are cross-checked
 //! on a few points too: a certified counterexample always wins.
 
-use crate::arrays::{array_definitions, array_symbols, involves_arrays, sample_arrays, ArrayEval, ArrayIssue, Value};
+use crate::arrays::{
+    array_definitions, array_symbols, involves_arrays, sample_arrays, ArrayEval, ArrayIssue, Value,
+};
 use crate::config::Config;
 use crate::domain::{as_literal, Domain, Sign};
 use crate::eval::{compare, EvalError, Evaluator};
@@ -1231,7 +1233,11 @@ pub fn mostly_exact(claim: &Claim, ctx: &Context) -> bool {
     let Statement::Chain(chain) = &body.statement else {
         return false;
     };
-    let arrays: Vec<bool> = chain.terms.iter().map(|e| involves_arrays(e, ctx)).collect();
+    let arrays: Vec<bool> = chain
+        .terms
+        .iter()
+        .map(|e| involves_arrays(e, ctx))
+        .collect();
     arrays.len() >= 2 && arrays.windows(2).all(|w| w[0] || w[1])
 }
 

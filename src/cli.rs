@@ -187,7 +187,10 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
         seed: config.seed,
         files: files
             .into_iter()
-            .map(|f| f.or_else(|| checked.next()).expect("one report per readable file"))
+            .map(|f| {
+                f.or_else(|| checked.next())
+                    .expect("one report per readable file")
+            })
             .collect(),
     }
 }
@@ -227,7 +230,6 @@ pub fn run_grade(args: GradeArgs) -> i32 {
     use crate::grade;
     let key_name = display_path(&args.key);
     let key = match read_text(&args.key)
-        .map_err(|m| m)
         .and_then(|t| grade::load_key(&key_name, t).map_err(|d| d.to_string()))
     {
         Ok(k) => k,

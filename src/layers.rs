@@ -455,7 +455,11 @@ impl DotAcc {
 
     fn add(&mut self, a: &BigRational) {
         if self.big.is_none() && a.is_integer() {
-            if let Some(s) = a.numer().to_i64().and_then(|x| self.small.checked_add(x as i128)) {
+            if let Some(s) = a
+                .numer()
+                .to_i64()
+                .and_then(|x| self.small.checked_add(x as i128))
+            {
                 self.small = s;
                 return;
             }

@@ -183,7 +183,8 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
                 .filter(|_| derivation.claims[i].problems.is_empty())
                 .map(|k| format!("{k}{}", derivation.claim_text(i)));
             if let Some(cached) = key.as_deref().and_then(memo_get) {
-                work.slots.push(Some(shift_lines(cached, claim.location.line)));
+                work.slots
+                    .push(Some(shift_lines(cached, claim.location.line)));
                 continue;
             }
             if let Some(&t) = key.as_ref().and_then(|k| first_of_key.get(k)) {
@@ -222,8 +223,7 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             check::check_claim(claim, ctx_of(*f), config)
         }));
-        let report =
-            checked.unwrap_or_else(|p| internal_error(claim, panic_message(p.as_ref())));
+        let report = checked.unwrap_or_else(|p| internal_error(claim, panic_message(p.as_ref())));
         if let Some(k) = key {
             memo_put(k.clone(), &report);
         }
@@ -243,7 +243,9 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
         filled.push((
             *f,
             *slot,
-            report.unwrap_or_else(|| internal_error(claim, "its checking thread stopped".into())),
+            report.unwrap_or_else(|| {
+                internal_error(claim, "its check stopped without a result".into())
+            }),
         ));
     }
     let repeated: Vec<_> = repeats

@@ -149,7 +149,7 @@ impl<'a> Sampler<'a> {
         } else {
             frac(self.rng.range(1, 200), self.rng.range(1, 60))
         };
-        let negative = self.rng.next_u64() % 2 == 0;
+        let negative = self.rng.next_u64().is_multiple_of(2);
         match (&lo, &hi) {
             (Some(l), None) => &l.value + magnitude,
             (None, Some(h)) => &h.value - magnitude,

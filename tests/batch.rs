@@ -20,7 +20,11 @@ fn inputs() -> Vec<(String, String)> {
     paths
         .iter()
         .map(|p| {
-            let rel = p.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             (rel, std::fs::read_to_string(p).unwrap())
         })
         .collect()
@@ -46,12 +50,12 @@ fn a_batch_reports_what_single_files_report() {
 fn repeated_claims_in_a_batch_are_reported_at_their_own_lines() {
     // The same answer twice, the second copy two lines lower: with the memo
     // the repeats are checked once, and every report equals the memo-free one.
-    let (path, text) = inputs().into_iter().find(|(p, _)| p.ends_with("q7.toml")).unwrap();
+    let (path, text) = inputs()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("q7.toml"))
+        .unwrap();
     let shifted = format!("# a copy\n# of q7\n{text}");
-    let batch = vec![
-        (path.clone(), text),
-        ("copy/q7.toml".to_string(), shifted),
-    ];
+    let batch = vec![(path.clone(), text), ("copy/q7.toml".to_string(), shifted)];
     let with_memo = derive_check::check_sources(batch.clone(), &Config::default());
     let without = derive_check::check_sources(
         batch,
