@@ -412,29 +412,30 @@ impl<'a> ArrayEval<'a> {
             Some(s) => self.count(s, point, "stride", 1)?,
             None => 1,
         };
-        let circular =
-            match option("mode") {
-                None => false,
-                Some(Expr {
-                    kind: ExprKind::Str(m),
-                    span,
-                }) => match m.as_str() {
-                    "circular" => true,
-                    "zero" => false,
-                    _ => return Err(ArrayIssue::Error(
+        let circular = match option("mode") {
+            None => false,
+            Some(Expr {
+                kind: ExprKind::Str(m),
+                span,
+            }) => match m.as_str() {
+                "circular" => true,
+                "zero" => false,
+                _ => {
+                    return Err(ArrayIssue::Error(
                         *span,
                         format!(
                             "argument `mode`: unknown mode \"{m}\" (use \"circular\" or \"zero\")"
                         ),
-                    )),
-                },
-                Some(other) => {
-                    return Err(ArrayIssue::Error(
-                        other.span,
-                        "argument `mode` must be a string such as \"circular\"".into(),
                     ))
                 }
-            };
+            },
+            Some(other) => {
+                return Err(ArrayIssue::Error(
+                    other.span,
+                    "argument `mode` must be a string such as \"circular\"".into(),
+                ))
+            }
+        };
         let pad = match option("pad") {
             Some(p) => self.count(p, point, "pad", 0)?,
             None => 0,

@@ -446,11 +446,14 @@ impl DotAcc {
                 }
             }
         }
+        *self.exact() += a * b;
+    }
+
+    /// The running sum as an exact rational, from here on.
+    fn exact(&mut self) -> &mut BigRational {
         let small = self.small;
-        let big = self
-            .big
-            .get_or_insert_with(|| BigRational::from_integer(BigInt::from(small)));
-        *big += a * b;
+        self.big
+            .get_or_insert_with(|| BigRational::from_integer(BigInt::from(small)))
     }
 
     fn add(&mut self, a: &BigRational) {
@@ -464,11 +467,7 @@ impl DotAcc {
                 return;
             }
         }
-        let small = self.small;
-        let big = self
-            .big
-            .get_or_insert_with(|| BigRational::from_integer(BigInt::from(small)));
-        *big += a;
+        *self.exact() += a;
     }
 
     fn finish(self) -> BigRational {
