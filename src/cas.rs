@@ -63,7 +63,8 @@ impl std::fmt::Display for CasError {
     }
 }
 
-fn panic_message(p: Box<dyn Any + Send>) -> String {
+/// The message of a caught panic.
+pub fn panic_message(p: Box<dyn Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {

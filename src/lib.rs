@@ -88,13 +88,6 @@ pub fn check_sources(inputs: Vec<(String, String)>, config: &Config) -> Vec<File
     }
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Most claim reports remembered per process. Default: 100 000.
 const MEMO_LIMIT: usize = 100_000;
 
@@ -128,7 +121,6 @@ fn shift_lines(mut r: ClaimReport, line: usize) -> ClaimReport {
 
 /// One file on its way through [`check_files`].
 struct FileWork {
-    path: String,
     ctx: Option<resolve::Context>,
     report: FileReport,
     /// One per selected claim, in file order; filled by the memo or a check.
@@ -154,11 +146,10 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
                 diagnostics: Vec::new(),
                 claims: Vec::new(),
             },
-            path,
             ctx: None,
             slots: Vec::new(),
         };
-        let derivation = match derivation::load(&work.path, text) {
+        let derivation = match derivation::load(&path, text) {
             Ok(d) => d,
             Err(d) => {
                 work.report.failure = Some(d);
@@ -223,7 +214,7 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             check::check_claim(claim, ctx_of(*f), config)
         }));
-        let report = checked.unwrap_or_else(|p| internal_error(claim, panic_message(p.as_ref())));
+        let report = checked.unwrap_or_else(|p| internal_error(claim, cas::panic_message(p)));
         if let Some(k) = key {
             memo_put(k.clone(), &report);
         }
