@@ -1241,26 +1241,81 @@ pub fn mostly_exact(claim: &Claim, ctx: &Context) -> bool {
     arrays.len() >= 2 && arrays.windows(2).all(|w| w[0] || w[1])
 }
 
+/// Where a claim's error is, relative to the claim, so that an outcome can
+/// be reused by another claim with the same parsed content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorAt {
+    /// At the claim's header.
+    Claim,
+    /// At the start of `show`.
+    Show,
+    /// At a piece of the `show` text.
+    ShowSpan(crate::expr::Span),
+}
+
+/// What checking a well-formed claim concluded, without file locations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimOutcome {
+    /// The worst verdict of its steps (or `error`).
+    pub verdict: VerdictKind,
+    /// For an `error` claim: where (relative to the claim) and what.
+    pub error: Option<(ErrorAt, String)>,
+    /// Its steps, in order.
+    pub steps: Vec<StepReport>,
+}
+
+impl ClaimOutcome {
+    /// The claim's report: the outcome located in the claim's file.
+    pub fn locate(self, claim: &Claim) -> ClaimReport {
+        let error = self.error.map(|(at, message)| {
+            let location = match (&claim.body, at) {
+                (Ok(body), ErrorAt::ShowSpan(span)) => body.locate(span),
+                (Ok(body), ErrorAt::Show) => body.show.location,
+                _ => claim.location,
+            };
+            (location, message)
+        });
+        ClaimReport {
+            id: claim.id.clone(),
+            location: claim.location,
+            text: claim.text.clone(),
+            verdict: self.verdict,
+            expect: claim.expect,
+            error,
+            steps: self.steps,
+        }
+    }
+}
+
 /// Checks one claim of a file.
 pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
-    let mut report = ClaimReport {
-        id: claim.id.clone(),
-        location: claim.location,
-        text: claim.text.clone(),
+    match &claim.body {
+        Ok(body) => check_body(&claim.id, body, ctx, cfg).locate(claim),
+        Err((loc, msg)) => ClaimReport {
+            id: claim.id.clone(),
+            location: claim.location,
+            text: claim.text.clone(),
+            verdict: VerdictKind::Error,
+            expect: claim.expect,
+            error: Some((*loc, msg.clone())),
+            steps: Vec::new(),
+        },
+    }
+}
+
+/// Checks the body of a well-formed claim with this id (the id seeds the
+/// spot checks).
+pub fn check_body(id: &str, body: &ClaimBody, ctx: &Context, cfg: &Config) -> ClaimOutcome {
+    let mut report = ClaimOutcome {
         verdict: VerdictKind::Error,
-        expect: claim.expect,
         error: None,
         steps: Vec::new(),
     };
-    let body: &ClaimBody = match &claim.body {
-        Ok(b) => b,
-        Err((loc, msg)) => {
-            report.error = Some((*loc, msg.clone()));
-            return report;
-        }
-    };
+    // Only the declarations the claim uses: they and the parsed claim key
+    // its memo entry (`ClaimBody::memo_key`).
+    let used = || body.uses.iter().filter_map(|n| ctx.symbols.get(n));
     let mut dom = Domain::default();
-    for s in ctx.symbols.values() {
+    for s in used() {
         if let Kind::Scalar(k) = s.kind {
             dom.kinds.insert(s.name.clone(), k);
         }
@@ -1279,7 +1334,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
                                 subs.insert(n.clone(), v);
                             }
                             Err(m) => {
-                                report.error = Some((claim.location, format!("in `given`: {m}")));
+                                report.error = Some((ErrorAt::Claim, format!("in `given`: {m}")));
                                 return report;
                             }
                         }
@@ -1305,7 +1360,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
     body.statement
         .walk_exprs(&mut |e| uses_random |= involves_random(e, ctx));
     if uses_random {
-        for s in ctx.symbols.values() {
+        for s in used() {
             if let Kind::Random { var, .. } = &s.kind {
                 if !free_symbols(var, ctx).is_empty() {
                     conditions.push(Expr::new(
@@ -1322,7 +1377,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
         match expand(c, ctx, &BTreeMap::new()) {
             Ok(x) => dom.add_condition(&x),
             Err(m) => {
-                report.error = Some((claim.location, format!("in a condition: {m}")));
+                report.error = Some((ErrorAt::Claim, format!("in a condition: {m}")));
                 return report;
             }
         }
@@ -1332,7 +1387,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
     for c in &conditions {
         if free_symbols(c, ctx).is_empty() && ev.holds(c, &Point::new()) == Ok(false) {
             report.error = Some((
-                claim.location,
+                ErrorAt::Claim,
                 format!("the domain is empty: the condition `{c}` is false"),
             ));
             return report;
@@ -1343,7 +1398,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
         if let Some(hi) = dom.upper.get(name) {
             if lo.value > hi.value || (lo.value == hi.value && (lo.strict || hi.strict)) {
                 report.error = Some((
-                    claim.location,
+                    ErrorAt::Claim,
                     format!(
                         "the domain is empty: `{name}` must be at least {} and at most {}",
                         format_rational(&lo.value),
@@ -1361,7 +1416,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
         subs,
         conditions,
         show_text: body.show.text.clone(),
-        seed: cfg.seed ^ seed_for(0, &claim.id, 0),
+        seed: cfg.seed ^ seed_for(0, id, 0),
     };
     match &body.statement {
         Statement::Chain(chain) => {
@@ -1420,10 +1475,7 @@ pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
             .iter()
             .find(|s| s.verdict.kind == VerdictKind::Error)
         {
-            let at = s
-                .verdict
-                .span
-                .map_or(body.show.location, |span| body.locate(span));
+            let at = s.verdict.span.map_or(ErrorAt::Show, ErrorAt::ShowSpan);
             report.error = Some((at, s.verdict.detail.clone()));
         }
     }

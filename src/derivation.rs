@@ -177,30 +177,6 @@ pub struct KeySource {
     pub rule: Option<Located>,
 }
 
-impl Derivation {
-    /// The claim's own text in the file: from its header to the next claim's.
-    pub fn claim_text(&self, index: usize) -> &str {
-        let start = self.claims[index].offset;
-        let end = self
-            .claims
-            .get(index + 1)
-            .map_or(self.source.text().len(), |c| c.offset);
-        self.source.text().get(start..end.max(start)).unwrap_or("")
-    }
-
-    /// The declarations and definitions as written (for memo keys).
-    pub fn context_text(&self) -> String {
-        let mut out = String::new();
-        for s in &self.symbols {
-            out.push_str(&format!("{}={};", s.name, s.kind.text));
-        }
-        for d in &self.definitions {
-            out.push_str(&format!("{}={};", d.head.text, d.body.text));
-        }
-        out
-    }
-}
-
 /// Loads a derivation from its text; `Err` when the file cannot be checked at all.
 pub fn load(path: &str, text: String) -> Result<Derivation, Diagnostic> {
     load_with(path, text, false).map(|k| k.derivation)
@@ -468,14 +444,9 @@ fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
         ));
         return claim;
     };
-    // The claim starts at its `[[claim]]` header: the last one before its first key.
-    if let Some((k, _)) = t.iter().next() {
-        let first_key = k.span().start;
-        let before = loader.source.text().get(..first_key).unwrap_or("");
-        let header = before.rfind("[[claim]]").unwrap_or(first_key);
-        claim.location = loader.at(header);
-        claim.offset = header;
-    }
+    // The claim starts at its `[[claim]]` header, whatever its spelling
+    // (`[[ claim ]]` is the same header): the parser's span of the table.
+    claim.offset = item.span().start;
     for (k, v) in t.iter() {
         let key = k.get_ref().as_ref();
         let key_at = loader.at(k.span().start);

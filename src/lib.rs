@@ -50,73 +50,97 @@ pub mod verdict;
 
 use config::Config;
 use report::{ClaimReport, FileReport};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-/// Checks one derivation file given its path (for messages) and text.
-/// The same as [`check_sources`] with one file.
-pub fn check_source(path: &str, text: String, config: &Config) -> FileReport {
-    check_sources(vec![(path.to_string(), text)], config)
-        .pop()
-        .expect("one report per file")
-}
-
-/// Checks derivation files given as (path, text) pairs; one report per file,
-/// in order.
-///
-/// The files are read and resolved on the engine thread (see [`cas`]), which
-/// has a large stack for our recursive checks; their claims, all files'
-/// together, are checked in parallel by [`cas::parallel_map`]. Every report
-/// is the same whatever the number of threads and the timing.
-pub fn check_sources(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport> {
-    let paths: Vec<String> = inputs.iter().map(|(p, _)| p.clone()).collect();
-    let config_owned = config.clone();
-    match cas::run(move || check_files(inputs, &config_owned)) {
-        Ok(r) => r,
-        Err(panic) => paths
-            .into_iter()
-            .map(|path| FileReport {
-                failure: Some(diagnostic::Diagnostic {
-                    file: path.clone(),
-                    location: diagnostic::Location { line: 1, column: 1 },
-                    message: format!("internal error while checking this file: {panic}"),
-                }),
-                path,
-                title: None,
-                diagnostics: Vec::new(),
-                claims: Vec::new(),
-            })
-            .collect(),
-    }
-}
-
-/// Most claim reports remembered per process. Default: 100 000.
+/// Most claim outcomes a [`Session`] remembers. Default: 100 000.
 const MEMO_LIMIT: usize = 100_000;
 
-/// Claim reports already computed in this process, by key (see `check_files`).
-static CLAIM_MEMO: std::sync::Mutex<Option<std::collections::HashMap<String, ClaimReport>>> =
-    std::sync::Mutex::new(None);
-
-fn memo_get(key: &str) -> Option<ClaimReport> {
-    let m = CLAIM_MEMO.lock().unwrap_or_else(|e| e.into_inner());
-    m.as_ref().and_then(|m| m.get(key).cloned())
+/// One run's settings and the outcomes of the claims it has checked.
+///
+/// A claim already checked in this session with the same parsed content,
+/// the same declarations it uses and the same settings (a class of similar
+/// answers) is not checked again: its outcome is reused and located at the
+/// new claim (see `resolve::ClaimBody::memo_key`). The memo belongs to the
+/// session the caller creates, never to the process.
+#[derive(Clone, Debug)]
+pub struct Session {
+    config: Config,
+    memo: Arc<Mutex<HashMap<String, check::ClaimOutcome>>>,
 }
 
-fn memo_put(key: String, report: &ClaimReport) {
-    let mut m = CLAIM_MEMO.lock().unwrap_or_else(|e| e.into_inner());
-    let m = m.get_or_insert_with(Default::default);
-    if m.len() < MEMO_LIMIT {
-        m.insert(key, report.clone());
+impl Session {
+    /// A session with these settings and an empty memo.
+    pub fn new(config: Config) -> Session {
+        Session {
+            config,
+            memo: Arc::default(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Checks one derivation file given its path (for messages) and text.
+    /// The same as [`Session::check_sources`] with one file.
+    pub fn check_source(&self, path: &str, text: String) -> FileReport {
+        self.check_sources(vec![(path.to_string(), text)])
+            .pop()
+            .expect("one report per file")
+    }
+
+    /// Checks derivation files given as (path, text) pairs; one report per
+    /// file, in order.
+    ///
+    /// The files are read and resolved on the engine thread (see [`cas`]),
+    /// which has a large stack for our recursive checks; their claims, all
+    /// files' together, are checked in parallel by [`cas::parallel_map`].
+    /// Every report is the same whatever the number of threads and the timing.
+    pub fn check_sources(&self, inputs: Vec<(String, String)>) -> Vec<FileReport> {
+        let paths: Vec<String> = inputs.iter().map(|(p, _)| p.clone()).collect();
+        let session = self.clone();
+        match cas::run(move || check_files(inputs, &session)) {
+            Ok(r) => r,
+            Err(panic) => paths
+                .into_iter()
+                .map(|path| FileReport {
+                    failure: Some(diagnostic::Diagnostic {
+                        file: path.clone(),
+                        location: diagnostic::Location { line: 1, column: 1 },
+                        message: format!("internal error while checking this file: {panic}"),
+                    }),
+                    path,
+                    title: None,
+                    diagnostics: Vec::new(),
+                    claims: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn remembered(&self, key: &str) -> Option<check::ClaimOutcome> {
+        let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        memo.get(key).cloned()
+    }
+
+    fn remember(&self, key: String, outcome: &check::ClaimOutcome) {
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.len() < MEMO_LIMIT {
+            memo.insert(key, outcome.clone());
+        }
     }
 }
 
-/// A remembered claim report moved to the claim's line in another file.
-fn shift_lines(mut r: ClaimReport, line: usize) -> ClaimReport {
-    let delta = line as i64 - r.location.line as i64;
-    let shift = |l: usize| (l as i64 + delta).max(1) as usize;
-    r.location.line = shift(r.location.line);
-    if let Some((loc, _)) = &mut r.error {
-        loc.line = shift(loc.line);
-    }
-    r
+/// Checks one derivation file in a fresh [`Session`] with these settings.
+pub fn check_source(path: &str, text: String, config: &Config) -> FileReport {
+    Session::new(config.clone()).check_source(path, text)
+}
+
+/// Checks derivation files in a fresh [`Session`] with these settings.
+pub fn check_sources(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport> {
+    Session::new(config.clone()).check_sources(inputs)
 }
 
 /// One file on its way through [`check_files`].
@@ -130,12 +154,14 @@ struct FileWork {
 /// A claim to check: its file, its slot there, the claim and its memo key.
 type Todo = (usize, usize, resolve::Claim, Option<String>);
 
-fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport> {
+fn check_files(inputs: Vec<(String, String)>, session: &Session) -> Vec<FileReport> {
+    let config = &session.config;
+    let settings = format!("{config:?}");
     let mut files = Vec::new();
     let mut todo: Vec<Todo> = Vec::new();
     // Claims whose memo key an earlier claim of this batch has: (file, slot,
-    // that claim's index in `todo`, this claim's line).
-    let mut first_of_key: std::collections::HashMap<String, usize> = Default::default();
+    // that claim's index in `todo`, the claim).
+    let mut first_of_key: HashMap<String, usize> = HashMap::new();
     let mut repeats = Vec::new();
     for (f, (path, text)) in inputs.into_iter().enumerate() {
         let mut work = FileWork {
@@ -158,28 +184,25 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
             }
         };
         let (ctx, diagnostics) = resolve::resolve_context(&derivation);
-        // Claims already checked in the same context (a batch of similar
-        // answers) are reused: the report is a pure function of the
-        // declarations, the claim's own text and the settings, so only its
-        // lines are shifted.
-        let context_key = (config.memo && diagnostics.is_empty())
-            .then(|| format!("{config:?}|{}|", derivation.context_text()));
         for i in 0..derivation.claims.len() {
             let claim = resolve::resolve_claim(&derivation, &ctx, i);
             if !config.only.is_empty() && !config.only.contains(&claim.id) {
                 continue;
             }
-            let key = context_key
-                .as_ref()
-                .filter(|_| derivation.claims[i].problems.is_empty())
-                .map(|k| format!("{k}{}", derivation.claim_text(i)));
-            if let Some(cached) = key.as_deref().and_then(memo_get) {
-                work.slots
-                    .push(Some(shift_lines(cached, claim.location.line)));
+            // A malformed claim's report is its located error: nothing to check.
+            let Ok(body) = &claim.body else {
+                work.slots.push(Some(check::check_claim(&claim, &ctx, config)));
+                continue;
+            };
+            let key = config
+                .memo
+                .then(|| body.memo_key(&claim.id, &ctx, &settings));
+            if let Some(outcome) = key.as_deref().and_then(|k| session.remembered(k)) {
+                work.slots.push(Some(outcome.locate(&claim)));
                 continue;
             }
             if let Some(&t) = key.as_ref().and_then(|k| first_of_key.get(k)) {
-                repeats.push((f, work.slots.len(), t, claim.location.line));
+                repeats.push((f, work.slots.len(), t, claim));
                 work.slots.push(None);
                 continue;
             }
@@ -195,12 +218,8 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
         files.push(work);
     }
     let ctx_of = |f: usize| files[f].ctx.as_ref().expect("a loaded file has a context");
-    let internal_error = |claim: &resolve::Claim, message: String| ClaimReport {
-        id: claim.id.clone(),
-        location: claim.location,
-        text: claim.text.clone(),
+    let internal_error = |message: String| check::ClaimOutcome {
         verdict: verdict::VerdictKind::Unsupported,
-        expect: claim.expect,
         error: None,
         steps: vec![report::StepReport {
             lhs: String::new(),
@@ -209,16 +228,19 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
             verdict: verdict::StepVerdict::unsupported(format!("internal error: {message}")),
         }],
     };
-    let check_one = |(f, _, claim, key): &Todo| -> ClaimReport {
+    let check_one = |(f, _, claim, key): &Todo| -> check::ClaimOutcome {
+        let Ok(body) = &claim.body else {
+            return internal_error("a malformed claim was queued for checking".into());
+        };
         // One claim's internal failure must not stop the others.
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            check::check_claim(claim, ctx_of(*f), config)
+            check::check_body(&claim.id, body, ctx_of(*f), config)
         }));
-        let report = checked.unwrap_or_else(|p| internal_error(claim, cas::panic_message(p)));
+        let outcome = checked.unwrap_or_else(|p| internal_error(cas::panic_message(p)));
         if let Some(k) = key {
-            memo_put(k.clone(), &report);
+            session.remember(k.clone(), &outcome);
         }
-        report
+        outcome
     };
     // Claims are independent: check them in parallel, each result going to
     // its own slot, so the reports are the same whatever the timing.
@@ -229,22 +251,15 @@ fn check_files(inputs: Vec<(String, String)>, config: &Config) -> Vec<FileReport
         |(f, _, claim, _)| check::mostly_exact(claim, ctx_of(*f)),
         check_one,
     );
-    let mut filled = Vec::with_capacity(todo.len());
-    for ((f, slot, claim, _), report) in todo.iter().zip(results) {
-        filled.push((
-            *f,
-            *slot,
-            report.unwrap_or_else(|| {
-                internal_error(claim, "its check stopped without a result".into())
-            }),
-        ));
-    }
-    let repeated: Vec<_> = repeats
+    let outcomes: Vec<check::ClaimOutcome> = results
         .into_iter()
-        .map(|(f, slot, t, line)| (f, slot, shift_lines(filled[t].2.clone(), line)))
+        .map(|o| o.unwrap_or_else(|| internal_error("its check stopped without a result".into())))
         .collect();
-    for (f, slot, report) in filled.into_iter().chain(repeated) {
-        files[f].slots[slot] = Some(report);
+    for ((f, slot, claim, _), outcome) in todo.iter().zip(&outcomes) {
+        files[*f].slots[*slot] = Some(outcome.clone().locate(claim));
+    }
+    for (f, slot, t, claim) in repeats {
+        files[f].slots[slot] = Some(outcomes[t].clone().locate(&claim));
     }
     files
         .into_iter()

@@ -177,6 +177,12 @@ pub struct ClaimBody {
     pub show: Located,
     /// Where the content of `show` starts (after its quote).
     pub show_start: Location,
+    /// Every declared or defined name the claim depends on, sorted: the
+    /// names it mentions, and through definitions, kinds (sizes, moments)
+    /// and, for a claim about random variables, every random symbol (whose
+    /// variances it assumes nonnegative). The check reads no other
+    /// declaration, so these and the parsed claim key its memo entry.
+    pub uses: Vec<String>,
 }
 
 impl ClaimBody {
@@ -469,6 +475,48 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
     (ctx, diagnostics)
 }
 
+/// The names a kind's sizes or moments mention.
+fn kind_names(kind: &Kind, out: &mut Vec<String>) {
+    match kind {
+        Kind::Matrix(r, c) | Kind::Array(r, c) => {
+            names_in(r, out);
+            names_in(c, out);
+        }
+        Kind::Random { mean, var, .. } => {
+            names_in(mean, out);
+            names_in(var, out);
+        }
+        Kind::Scalar(_) | Kind::Identity => {}
+    }
+}
+
+impl ClaimBody {
+    /// The key of this claim's outcome in a memo: the parsed claim (its
+    /// `show` as decoded by TOML, which seeds the spot checks, and its
+    /// parsed statement, conditions and hypotheses), the declarations and
+    /// definitions it uses (parsed), the claim's id (which seeds the spot
+    /// checks) and the settings. Two claims with the same key get the same
+    /// outcome, wherever they are written.
+    pub fn memo_key(&self, id: &str, ctx: &Context, settings: &str) -> String {
+        use std::fmt::Write as _;
+        let mut key = String::new();
+        let _ = write!(
+            key,
+            "{settings}\u{1}{id}\u{1}{}\u{1}{:?}\u{1}{:?}\u{1}{:?}",
+            self.show.text, self.statement, self.conditions, self.given
+        );
+        for name in &self.uses {
+            if let Some(s) = ctx.symbols.get(name) {
+                let _ = write!(key, "\u{1}symbol {name}: {:?}", s.kind);
+            }
+            if let Some(d) = ctx.definitions.get(name) {
+                let _ = write!(key, "\u{1}define {name}: {:?}", d);
+            }
+        }
+        key
+    }
+}
+
 /// Every name an expression mentions (calls included).
 pub fn names_in(e: &Expr, out: &mut Vec<String>) {
     e.walk(&mut |n| match &n.kind {
@@ -557,11 +605,25 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         }
     }
     conditions.iter().chain(&given).for_each(&mut collect);
-    // Names used through definitions count too.
+    // Names used through definitions and kinds count too.
     let mut i = 0;
     while i < used.len() {
         if let Some(def) = ctx.definitions.get(&used[i]) {
             names_in(&def.body, &mut used);
+        }
+        // `cost(...)` prices a product with the declared constant `c`.
+        if used[i] == "cost" && !used.iter().any(|n| n == "c") {
+            used.push("c".into());
+        }
+        if let Some(sym) = ctx.symbols.get(&used[i]) {
+            kind_names(&sym.kind, &mut used);
+            if matches!(sym.kind, Kind::Random { .. }) {
+                for (name, other) in &ctx.symbols {
+                    if matches!(other.kind, Kind::Random { .. }) && !used.contains(name) {
+                        used.push(name.clone());
+                    }
+                }
+            }
         }
         i += 1;
     }
@@ -586,12 +648,18 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         }
     }
     let show_start = d.source.location(show.offset);
+    let mut uses: Vec<String> = used
+        .into_iter()
+        .filter(|n| ctx.symbols.contains_key(n) || ctx.definitions.contains_key(n))
+        .collect();
+    uses.sort();
     claim.body = Ok(ClaimBody {
         statement,
         conditions,
         given,
         show,
         show_start,
+        uses,
     });
     claim
 }
