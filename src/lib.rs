@@ -21,34 +21,21 @@
 //! assert_eq!(config.samples, 40);
 //! ```
 
-pub mod arrays;
-pub mod cas;
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod derivation;
-pub mod diagnostic;
-pub mod diff;
-pub mod domain;
-pub mod eval;
-pub mod expand;
-pub mod expr;
+pub mod exact;
+pub mod families;
 pub mod grade;
-pub mod induction;
-pub mod layers;
-pub mod matrix;
-pub mod moments;
-pub mod normal;
-pub mod parser;
-pub mod polynomial;
-pub mod real;
 pub mod report;
 pub mod resolve;
-pub mod spot;
-pub mod sums;
+pub mod symbolic;
+pub mod syntax;
 pub mod verdict;
 
 use config::Config;
+use symbolic::cas;
+use syntax::{load, source};
 use report::{ClaimReport, FileReport};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -106,9 +93,9 @@ impl Session {
             Err(panic) => paths
                 .into_iter()
                 .map(|path| FileReport {
-                    failure: Some(diagnostic::Diagnostic {
+                    failure: Some(source::Diagnostic {
                         file: path.clone(),
-                        location: diagnostic::Location { line: 1, column: 1 },
+                        location: source::Location { line: 1, column: 1 },
                         message: format!("internal error while checking this file: {panic}"),
                     }),
                     path,
@@ -175,7 +162,7 @@ fn check_files(inputs: Vec<(String, String)>, session: &Session) -> Vec<FileRepo
             ctx: None,
             slots: Vec::new(),
         };
-        let derivation = match derivation::load(&path, text) {
+        let derivation = match load::load(&path, text) {
             Ok(d) => d,
             Err(d) => {
                 work.report.failure = Some(d);

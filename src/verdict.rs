@@ -87,7 +87,7 @@ pub struct StepVerdict {
     /// How many spot checks agreed (for `checked`).
     pub checks: usize,
     /// For an `error`: the piece of the `show` text at fault.
-    pub span: Option<crate::expr::Span>,
+    pub span: Option<crate::syntax::expr::Span>,
 }
 
 impl StepVerdict {

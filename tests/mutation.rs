@@ -15,9 +15,9 @@
 mod common;
 
 use derive_check::config::Config;
-use derive_check::derivation;
-use derive_check::expr::{BinOp, Chain, Expr, ExprKind, RelOp, Statement};
-use derive_check::parser::parse_statement;
+use derive_check::syntax::load;
+use derive_check::syntax::expr::{BinOp, Chain, Expr, ExprKind, RelOp, Statement};
+use derive_check::syntax::parser::parse_statement;
 use derive_check::resolve::{resolve_context, Kind};
 use derive_check::verdict::VerdictKind;
 
@@ -58,7 +58,7 @@ fn statement_text(s: &Statement) -> String {
                 .map(chain_text)
                 .collect::<Vec<_>>()
                 .join(" and "),
-            if *logic == derive_check::expr::Logic::Implies {
+            if *logic == derive_check::syntax::expr::Logic::Implies {
                 "=>"
             } else {
                 "<=>"
@@ -149,7 +149,7 @@ fn rewrite_nth(e: &Expr, k: &mut usize, f: &dyn Fn(&Expr) -> Option<Expr>) -> Ex
             *k -= 1;
         }
     }
-    let kind = derive_check::expand::map_children(&e.kind, &mut |c| rewrite_nth(c, k, f));
+    let kind = derive_check::resolve::expand::map_children(&e.kind, &mut |c| rewrite_nth(c, k, f));
     Expr::new(kind, e.span)
 }
 
@@ -313,7 +313,7 @@ fn perturbed_true_claims_are_never_accepted() {
             }
             let is_matrix_claim = statement_terms(&statement)
                 .iter()
-                .any(|t| derive_check::matrix::involves_matrices(t, &ctx));
+                .any(|t| derive_check::families::matrix::involves_matrices(t, &ctx));
             for m in single_mutants(&statement, &symbols) {
                 let mutant = with_show(&text, i, &statement_text(&m));
                 let (v, human) = verdict_of(&mutant, &Config::default());

@@ -2,7 +2,7 @@
 //! and the fully parenthesized form of a parsed expression reads back to
 //! the same form.
 
-use derive_check::parser::{parse_expr, parse_statement, NameClass, Names};
+use derive_check::syntax::parser::{parse_expr, parse_statement, NameClass, Names};
 use proptest::prelude::*;
 
 struct Few;
@@ -62,7 +62,7 @@ proptest! {
 
     #[test]
     fn the_loader_never_panics(s in "(title = \"t\"\n)?(\\[symbols\\]\n|\\[\\[claim\\]\\]\n|id = \"a\"\n|show = \"x = x\"\n|x = \"real\"\n|[a-z =\"\\[\\]\n0-9]{0,20}){0,12}") {
-        let _ = derive_check::derivation::load("p.toml", s);
+        let _ = derive_check::syntax::load::load("p.toml", s);
     }
 
     #[test]

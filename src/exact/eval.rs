@@ -1,0 +1,443 @@
+//! Exact evaluation of scalar expressions at a point, with certified
+//! enclosures where a value is irrational. This is the spot checks'
+//! independent path: it evaluates what the text says, definitions and all,
+//! without any of the symbolic rewriting rules.
+
+use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
+use crate::exact::layers::Array;
+use crate::exact::real::{Real, RealError};
+use crate::resolve::{Context, Kind};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, ToPrimitive, Zero};
+use std::cell::Cell;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// Deepest nesting of definition calls during one evaluation. Default: 200.
+pub const MAX_CALL_DEPTH: usize = 200;
+/// Most expression nodes visited in one evaluation. Default: 2 000 000.
+pub const MAX_WORK: usize = 2_000_000;
+
+/// Why a value could not be had.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EvalError {
+    /// Not defined at this point (division by zero, a root of a negative...).
+    Undefined(String),
+    /// A construct the evaluator does not handle.
+    Unsupported(String),
+    /// A work or depth budget ran out.
+    Budget(String),
+    /// An enclosure too wide to decide a comparison, `floor` or `if`.
+    Undecided(String),
+}
+
+impl From<RealError> for EvalError {
+    fn from(e: RealError) -> EvalError {
+        match e {
+            RealError::DivisionByZero => EvalError::Undefined("division by zero".into()),
+            RealError::Domain(s) => EvalError::Undefined(s),
+            RealError::Undecided(s) => EvalError::Undecided(s),
+            RealError::Budget(s) => EvalError::Budget(s),
+        }
+    }
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::Undefined(s)
+            | EvalError::Unsupported(s)
+            | EvalError::Budget(s)
+            | EvalError::Undecided(s) => {
+                write!(f, "{s}")
+            }
+        }
+    }
+}
+
+type R<T> = Result<T, EvalError>;
+
+/// Evaluates expressions of one file at points.
+pub struct Evaluator<'a> {
+    ctx: &'a Context,
+    work: Cell<usize>,
+    arrays: BTreeMap<String, Array>,
+}
+
+fn int_of(v: &Real, what: &str) -> R<BigInt> {
+    match v.as_exact() {
+        Some(q) if q.is_integer() => Ok(q.numer().clone()),
+        Some(_) => Err(EvalError::Unsupported(format!("{what} must be an integer"))),
+        None => Err(EvalError::Undecided(format!("{what} is not known exactly"))),
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    /// An evaluator for the declarations and definitions of `ctx`.
+    pub fn new(ctx: &'a Context) -> Evaluator<'a> {
+        Evaluator {
+            ctx,
+            work: Cell::new(0),
+            arrays: BTreeMap::new(),
+        }
+    }
+
+    /// Gives array symbols values (sampled arrays), for entries `x(i, j)`.
+    pub fn with_arrays(mut self, arrays: BTreeMap<String, Array>) -> Evaluator<'a> {
+        self.arrays = arrays;
+        self
+    }
+
+    /// The values of the array symbols.
+    pub fn arrays(&self) -> &BTreeMap<String, Array> {
+        &self.arrays
+    }
+
+    /// The value of array symbol `name`, if it has one.
+    pub fn array(&self, name: &str) -> Option<&Array> {
+        self.arrays.get(name)
+    }
+
+    /// The entry `name(i, j)` (1-based; a vector's entries take one index).
+    pub fn entry(&self, name: &str, indices: &[Real]) -> R<Real> {
+        let a = self
+            .arrays
+            .get(name)
+            .ok_or_else(|| EvalError::Unsupported(format!("`{name}` has no sampled value")))?;
+        let idx: Vec<BigInt> = indices
+            .iter()
+            .map(|v| int_of(v, "an index"))
+            .collect::<R<_>>()?;
+        let (i, j) = match idx.as_slice() {
+            [i, j] => (i.clone(), j.clone()),
+            [i] if a.cols == 1 => (i.clone(), BigInt::from(1)),
+            _ => {
+                return Err(EvalError::Unsupported(format!(
+                    "`{name}` takes two indices"
+                )))
+            }
+        };
+        let (Some(i), Some(j)) = (i.to_usize(), j.to_usize()) else {
+            return Err(EvalError::Undefined(format!(
+                "index out of range for `{name}`"
+            )));
+        };
+        if i == 0 || j == 0 || i > a.rows || j > a.cols {
+            return Err(EvalError::Undefined(format!(
+                "`{name}({i}, {j})` is outside its {} × {} range",
+                a.rows, a.cols
+            )));
+        }
+        Ok(Real::exact(a.get(i - 1, j - 1).clone()))
+    }
+
+    /// The value of `e` where each free symbol has the value in `point`.
+    pub fn eval(&self, e: &Expr, point: &BTreeMap<String, Real>) -> R<Real> {
+        self.work.set(0);
+        let mut locals = Vec::new();
+        self.value(e, point, &mut locals, 0)
+    }
+
+    /// The declarations and definitions this evaluator reads.
+    pub fn context(&self) -> &'a Context {
+        self.ctx
+    }
+
+    /// The value of `e` with some bound names (sum indices) already set.
+    pub fn eval_with_locals(
+        &self,
+        e: &Expr,
+        point: &BTreeMap<String, Real>,
+        locals: &[(String, Real)],
+    ) -> R<Real> {
+        let mut l = locals.to_vec();
+        self.value(e, point, &mut l, 0)
+    }
+
+    /// The truth of a condition (a comparison chain or `and`) at `point`.
+    pub fn holds(&self, cond: &Expr, point: &BTreeMap<String, Real>) -> R<bool> {
+        self.work.set(0);
+        let mut locals = Vec::new();
+        self.truth(cond, point, &mut locals, 0)
+    }
+
+    fn tick(&self) -> R<()> {
+        let w = self.work.get() + 1;
+        self.work.set(w);
+        if w > MAX_WORK {
+            return Err(EvalError::Budget(format!(
+                "evaluation took more than {MAX_WORK} steps"
+            )));
+        }
+        Ok(())
+    }
+
+    fn lookup(
+        &self,
+        name: &str,
+        point: &BTreeMap<String, Real>,
+        locals: &[(String, Real)],
+        depth: usize,
+    ) -> R<Real> {
+        if let Some((_, v)) = locals.iter().rev().find(|(n, _)| n == name) {
+            return Ok(v.clone());
+        }
+        if let Some(def) = self.ctx.definitions.get(name) {
+            if def.params.is_empty() {
+                let mut inner = Vec::new();
+                return self.value(&def.body, point, &mut inner, depth + 1);
+            }
+        }
+        if let Some(v) = point.get(name) {
+            return Ok(v.clone());
+        }
+        if name == "inf" {
+            return Err(EvalError::Unsupported(
+                "`inf` is only allowed as a bound of a sum".into(),
+            ));
+        }
+        match self.ctx.symbols.get(name).map(|s| &s.kind) {
+            Some(Kind::Scalar(_)) | None => {
+                Err(EvalError::Unsupported(format!("no value for `{name}`")))
+            }
+            Some(_) => Err(EvalError::Unsupported(format!(
+                "`{name}` is a matrix, array or random variable; such claims are not supported yet"
+            ))),
+        }
+    }
+
+    fn truth(
+        &self,
+        e: &Expr,
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Real)>,
+        depth: usize,
+    ) -> R<bool> {
+        self.tick()?;
+        match &e.kind {
+            ExprKind::And(parts) => {
+                for p in parts {
+                    if !self.truth(p, point, locals, depth)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            ExprKind::Compare(items, ops) => {
+                let mut prev = self.value(&items[0], point, locals, depth)?;
+                for (i, op) in ops.iter().enumerate() {
+                    let next = self.value(&items[i + 1], point, locals, depth)?;
+                    if !compare(&prev, *op, &next)? {
+                        return Ok(false);
+                    }
+                    prev = next;
+                }
+                Ok(true)
+            }
+            _ => Err(EvalError::Unsupported(format!("`{e}` is not a condition"))),
+        }
+    }
+
+    fn value(
+        &self,
+        e: &Expr,
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Real)>,
+        depth: usize,
+    ) -> R<Real> {
+        self.tick()?;
+        if depth > MAX_CALL_DEPTH {
+            return Err(EvalError::Budget(format!(
+                "definitions nest more than {MAX_CALL_DEPTH} calls deep (a recursion without a reachable base case?)"
+            )));
+        }
+        match &e.kind {
+            ExprKind::Number(q) => Ok(Real::exact(q.clone())),
+            ExprKind::Name(n) => self.lookup(n, point, locals, depth),
+            ExprKind::Str(_) => Err(EvalError::Unsupported("a string is not a value".into())),
+            ExprKind::Neg(a) => Ok(self.value(a, point, locals, depth)?.neg()),
+            ExprKind::Binary(op, a, b) => {
+                let x = self.value(a, point, locals, depth)?;
+                let y = self.value(b, point, locals, depth)?;
+                Ok(match op {
+                    BinOp::Add => x.add(&y)?,
+                    BinOp::Sub => x.sub(&y)?,
+                    BinOp::Mul => x.mul(&y)?,
+                    BinOp::Div => x.div(&y)?,
+                    BinOp::Pow => match y.as_exact() {
+                        Some(q) if q.is_integer() => x.powi(q.numer())?,
+                        _ => x.pow(&y)?,
+                    },
+                })
+            }
+            ExprKind::Call {
+                name,
+                args,
+                options,
+            } => self.call(e, name, args, options, point, locals, depth),
+            ExprKind::Transpose(_) | ExprKind::Matrix(_) => Err(EvalError::Unsupported(
+                "matrix expressions are not supported yet".into(),
+            )),
+            ExprKind::Expect(_) => Err(EvalError::Unsupported(
+                "random variables are not supported yet".into(),
+            )),
+            ExprKind::Compare(..) | ExprKind::And(_) => Err(EvalError::Unsupported(format!(
+                "the condition `{e}` is used as a value"
+            ))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &self,
+        whole: &Expr,
+        name: &str,
+        args: &[Expr],
+        options: &[(String, Expr)],
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Real)>,
+        depth: usize,
+    ) -> R<Real> {
+        if let Some(def) = self.ctx.definitions.get(name) {
+            if def.params.len() != args.len() {
+                return Err(EvalError::Unsupported(format!(
+                    "`{name}` takes {} arguments, found {}",
+                    def.params.len(),
+                    args.len()
+                )));
+            }
+            let mut inner = Vec::with_capacity(args.len());
+            for (p, a) in def.params.iter().zip(args) {
+                inner.push((p.clone(), self.value(a, point, locals, depth)?));
+            }
+            return self.value(&def.body, point, &mut inner, depth + 1);
+        }
+        if self.arrays.contains_key(name) {
+            let mut idx = Vec::with_capacity(args.len());
+            for a in args {
+                idx.push(self.value(a, point, locals, depth)?);
+            }
+            return self.entry(name, &idx);
+        }
+        if name == "diff" {
+            return crate::exact::dual::derivative(self, &args[0], &args[1], point, locals);
+        }
+        if self.ctx.symbols.contains_key(name) {
+            return Err(EvalError::Unsupported(format!(
+                "`{name}(...)` is an array or family entry; such claims are not supported yet"
+            )));
+        }
+        if !options.is_empty() {
+            return Err(EvalError::Unsupported(format!(
+                "`{name}` with options is not supported yet"
+            )));
+        }
+        let arg =
+            |i: usize, locals: &mut Vec<(String, Real)>| self.value(&args[i], point, locals, depth);
+        match name {
+            "sqrt" => Ok(arg(0, locals)?.sqrt()?),
+            "abs" => Ok(arg(0, locals)?.abs()?),
+            "sign" => Ok(arg(0, locals)?.sign()?),
+            "floor" => Ok(arg(0, locals)?.floor()?),
+            "ceil" => Ok(arg(0, locals)?.ceil()?),
+            "exp" => Ok(arg(0, locals)?.exp()?),
+            "log" => Ok(arg(0, locals)?.log()?),
+            "step" => {
+                let v = arg(0, locals)?;
+                let zero = Real::exact(BigRational::zero());
+                match v.cmp_certain(&zero) {
+                    Some(Ordering::Less) => Ok(zero),
+                    Some(_) => Ok(Real::exact(BigRational::one())),
+                    None => Err(EvalError::Undecided("the sign of step's argument".into())),
+                }
+            }
+            "min" | "max" => {
+                let mut acc = arg(0, locals)?;
+                for i in 1..args.len() {
+                    let v = arg(i, locals)?;
+                    acc = if name == "min" {
+                        acc.min(&v)?
+                    } else {
+                        acc.max(&v)?
+                    };
+                }
+                Ok(acc)
+            }
+            "if" => {
+                if self.truth(&args[0], point, locals, depth)? {
+                    arg(1, locals)
+                } else {
+                    arg(2, locals)
+                }
+            }
+            "sum" | "prod" => {
+                let ExprKind::Name(k) = &args[0].kind else {
+                    return Err(EvalError::Unsupported("a sum needs an index name".into()));
+                };
+                if [&args[1], &args[2]].iter().any(|b| matches!(&b.kind, ExprKind::Name(n) if n == "inf") || matches!(&b.kind, ExprKind::Neg(a) if matches!(&a.kind, ExprKind::Name(n) if n == "inf"))) {
+                    // Infinite bounds: find the body's finite range first.
+                    let expanded = crate::resolve::expand::expand(whole, self.ctx, &BTreeMap::new()).map_err(EvalError::Unsupported)?;
+                    return self.value(&expanded, point, locals, depth + 1);
+                }
+                let lo = int_of(&arg(1, locals)?, "a sum's lower bound")?;
+                let hi = int_of(&arg(2, locals)?, "a sum's upper bound")?;
+                let mut acc = Real::exact(if name == "sum" {
+                    BigRational::zero()
+                } else {
+                    BigRational::one()
+                });
+                if hi < lo {
+                    return Ok(acc);
+                }
+                let count = (&hi - &lo + 1u32).to_u64().filter(|c| *c <= 100_000);
+                if count.is_none() {
+                    return Err(EvalError::Budget(
+                        "a sum with more than 100000 terms".into(),
+                    ));
+                }
+                let mut i = lo;
+                while i <= hi {
+                    locals.push((k.clone(), Real::exact(BigRational::from_integer(i.clone()))));
+                    let v = self.value(&args[3], point, locals, depth);
+                    locals.pop();
+                    let v = v?;
+                    acc = if name == "sum" {
+                        acc.add(&v)?
+                    } else {
+                        acc.mul(&v)?
+                    };
+                    i += 1;
+                }
+                Ok(acc)
+            }
+            _ => Err(EvalError::Unsupported(format!(
+                "`{}` is not supported yet",
+                whole
+            ))),
+        }
+    }
+}
+
+/// Decides `a op b` with certainty, or says it cannot.
+pub fn compare(a: &Real, op: RelOp, b: &Real) -> R<bool> {
+    let ord = a.cmp_certain(b);
+    let undecided =
+        || EvalError::Undecided(format!("comparing {} with {}", a.display(), b.display()));
+    Ok(match op {
+        RelOp::Eq | RelOp::Approx => match ord {
+            Some(o) => o == Ordering::Equal,
+            None if a.certainly_ne(b) => false,
+            None => return Err(undecided()),
+        },
+        RelOp::Ne => match ord {
+            Some(o) => o != Ordering::Equal,
+            None if a.certainly_ne(b) => true,
+            None => return Err(undecided()),
+        },
+        RelOp::Le => ord.ok_or_else(undecided)? != Ordering::Greater,
+        RelOp::Lt => ord.ok_or_else(undecided)? == Ordering::Less,
+        RelOp::Ge => ord.ok_or_else(undecided)? != Ordering::Less,
+        RelOp::Gt => ord.ok_or_else(undecided)? == Ordering::Greater,
+    })
+}

@@ -1,0 +1,10 @@
+//! The independent exact path: certified reals, exact evaluation at a
+//! point (with forward-mode dual numbers for `diff`), the CNN layers on
+//! exact arrays, and seeded sampling and exhaustive grids. Spot checks and
+//! cross-checks rest on this path, so it never imports the symbolic engine.
+
+pub mod dual;
+pub mod eval;
+pub mod layers;
+pub mod real;
+pub mod spot;

@@ -1,0 +1,1041 @@
+//! Matrix claims: noncommutative algebra with symbolic sizes, norms and
+//! cost counting.
+//!
+//! A step that mentions a matrix, the identity or a matrix built-in is
+//! typed first ([`typed`]: every product, sum and transpose size-checked,
+//! a mismatch is a located `error`). Then:
+//! 1. **Proof for every size**: both sides go to the [`normal_form`] (words
+//!    of matrix atoms with scalar coefficients, `given` equations as
+//!    rewrite rules, scalar functions of matrices as placeholders) and the
+//!    coefficients are compared by the exact scalar normal form.
+//! 2. **Spot checks**: exact rational matrices ([`dense`]) at several small
+//!    admissible sizes (1 and non-square included), with `given` hypotheses
+//!    met (orthonormal columns from Householder reflections, other
+//!    hypotheses by rejection); `norm2` exactly through [`spectral`]. A
+//!    failure is `refuted` with the sizes and the (shrunk) matrices; agreement
+//!    without a proof is `checked`, never `proved`.
+
+pub mod dense;
+pub mod eval;
+pub mod normal_form;
+pub mod size;
+pub mod spectral;
+pub mod typed;
+
+use crate::config::Config;
+use crate::resolve::domain::{Domain, Sign};
+use crate::exact::eval::{compare, Evaluator};
+use crate::resolve::expand::substitute;
+use crate::syntax::expr::{Chain, Expr, ExprKind, Logic, RelOp, Span};
+use crate::exact::real::Real;
+use crate::resolve::{names_in, Context, Kind};
+use crate::exact::spot::{Point, Rng, Sampler};
+use crate::verdict::{Counterexample, EntryMismatch, StepVerdict, VerdictKind};
+use dense::Mat;
+use eval::{Env, V};
+use normal_form::{MatPoly, NfError, Normalizer};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use std::collections::BTreeMap;
+use typed::{TKind, TypeError, Typer, T};
+
+/// Candidate points per step for implications, as a multiple of
+/// `Config::attempts`. Default: 2.
+pub const IMPLICATION_ATTEMPTS: usize = 2;
+
+/// Entry-shrinking evaluations tried to make a counterexample small. Default: 300.
+pub const SHRINK_BUDGET: usize = 300;
+
+/// Does the expression (or a definition it uses) involve matrices?
+pub fn involves_matrices(e: &Expr, ctx: &Context) -> bool {
+    typed::mentions_matrix_symbols(e, ctx)
+}
+
+/// What one step of a claim shares with the others.
+pub struct Scope<'a> {
+    /// Declarations and definitions.
+    pub ctx: &'a Context,
+    /// Settings and budgets.
+    pub cfg: &'a Config,
+    /// The claim's scalar domain.
+    pub dom: &'a Domain,
+    /// Scalar `given` substitutions.
+    pub subs: &'a BTreeMap<String, Expr>,
+    /// `where` conditions and the other `given` hypotheses.
+    pub conditions: &'a [Expr],
+    /// This step's sampling seed.
+    pub seed: u64,
+}
+
+/// A relation between two typed sides.
+struct Rel {
+    lhs: T,
+    op: RelOp,
+    rhs: T,
+}
+
+/// How a matrix symbol is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Draw {
+    Free,
+    OrthonormalColumns,
+    OrthonormalRows,
+}
+
+fn error_at(span: Span, message: String) -> StepVerdict {
+    let mut v = StepVerdict::new(VerdictKind::Error, "none", message);
+    v.span = Some(span);
+    v
+}
+
+fn type_failure(e: TypeError) -> StepVerdict {
+    match e {
+        TypeError::Error(span, m) => error_at(span, m),
+        TypeError::Unsupported(m) => StepVerdict::unsupported(m),
+    }
+}
+
+fn walk_t(t: &T, f: &mut dyn FnMut(&T)) {
+    f(t);
+    match &t.kind {
+        TKind::Scalar(_) | TKind::Symbol(_) | TKind::Identity | TKind::Literal(_) => {}
+        TKind::Defined(_, a) | TKind::AsScalar(a) | TKind::Neg(a) | TKind::Transpose(a) => {
+            walk_t(a, f)
+        }
+        TKind::Add(a, b)
+        | TKind::Sub(a, b)
+        | TKind::Mul(a, b)
+        | TKind::Div(a, b)
+        | TKind::Pow(a, b) => {
+            walk_t(a, f);
+            walk_t(b, f);
+        }
+        TKind::Call(_, args) => args.iter().for_each(|a| walk_t(a, f)),
+    }
+}
+
+/// Exact scalar proof of `l op r` under `dom` (placeholders declared there).
+fn prove_scalar(dom: &Domain, l: &Expr, r: &Expr, op: RelOp) -> Result<bool, String> {
+    let mut n = crate::symbolic::normal::Normalizer::new(dom);
+    n.prescan(l);
+    n.prescan(r);
+    let a = n.alg(l).map_err(|e| e.to_string())?;
+    let b = n.alg(r).map_err(|e| e.to_string())?;
+    let diff = match op {
+        RelOp::Ge | RelOp::Gt => crate::symbolic::polynomial::Alg::sub(a, b),
+        _ => crate::symbolic::polynomial::Alg::sub(b, a),
+    };
+    let rf = n.ratfun(&diff).map_err(|e| e.to_string())?;
+    Ok(match op {
+        RelOp::Eq => rf.num.is_zero(),
+        RelOp::Le | RelOp::Ge => n.ratfun_sign(&rf).nonneg(),
+        RelOp::Lt | RelOp::Gt => n.ratfun_sign(&rf) == Sign::Pos,
+        _ => false,
+    })
+}
+
+/// Are all coefficients of a normal form zero (exact scalar normal form)?
+fn all_zero(dom: &Domain, m: &MatPoly) -> Result<bool, String> {
+    let zero = Expr::int(0);
+    for c in m.terms.values() {
+        if !prove_scalar(dom, c, &zero, RelOp::Eq)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Everything a step (or an implication) needs, typed and normalized.
+struct Prepared<'a> {
+    typer_sizes: size::Sizes,
+    rels: Vec<Rel>,
+    /// Matrix hypotheses (typed), checked at every sample.
+    hypotheses: Vec<Rel>,
+    /// Scalar conditions (where, scalar givens), checked by the scalar evaluator.
+    scalar_conditions: Vec<Expr>,
+    draws: BTreeMap<String, Draw>,
+    scope: &'a Scope<'a>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(
+        scope: &'a Scope<'a>,
+        rels: &[(Expr, RelOp, Expr)],
+    ) -> Result<Prepared<'a>, StepVerdict> {
+        let mut typer = Typer::new(scope.ctx);
+        let mut typed_rels = Vec::new();
+        for (l, op, r) in rels {
+            typed_rels.push(typed_rel(&mut typer, l, *op, r)?);
+        }
+        let mut hypotheses = Vec::new();
+        let mut scalar_conditions = Vec::new();
+        for c in scope.conditions {
+            if !typed::mentions_matrices(c, scope.ctx) {
+                scalar_conditions.push(c.clone());
+                continue;
+            }
+            let ExprKind::Compare(items, ops) = &c.kind else {
+                return Err(StepVerdict::unsupported(format!(
+                    "the condition `{c}` about matrices"
+                )));
+            };
+            for (i, op) in ops.iter().enumerate() {
+                hypotheses.push(
+                    typed_rel(&mut typer, &items[i], *op, &items[i + 1]).map_err(|mut v| {
+                        v.detail = format!("in the hypothesis `{c}`: {}", v.detail);
+                        v
+                    })?,
+                );
+            }
+        }
+        let mut draws = BTreeMap::new();
+        for h in &hypotheses {
+            if let Some((name, d)) = orthonormal(h) {
+                draws.insert(name, d);
+            }
+        }
+        Ok(Prepared {
+            typer_sizes: typer.sizes,
+            rels: typed_rels,
+            hypotheses,
+            scalar_conditions,
+            draws,
+            scope,
+        })
+    }
+
+    /// A normalizer with the hypotheses turned into rules and facts.
+    fn normalizer(&self) -> Normalizer<'_> {
+        let s = self.scope;
+        let mut nf = Normalizer::new(s.ctx, &self.typer_sizes, s.subs);
+        for h in &self.hypotheses {
+            if h.op != RelOp::Eq {
+                continue;
+            }
+            if h.lhs.shape.is_some() {
+                if let (Ok(a), Ok(b)) = (nf.mat(&h.lhs), nf.mat(&h.rhs)) {
+                    nf.add_rule(&a, &b);
+                }
+            } else if let (Ok(a), Ok(b)) = (nf.scalar(&h.lhs), nf.scalar(&h.rhs)) {
+                nf.add_scalar_fact(&a, &b);
+            }
+        }
+        nf
+    }
+
+    /// The domain extended with the placeholders' kinds.
+    fn domain(&self, nf: &Normalizer<'_>) -> Domain {
+        let mut dom = self.scope.dom.clone();
+        for (name, p) in &nf.placeholders {
+            dom.kinds.insert(name.clone(), p.kind);
+        }
+        dom
+    }
+
+    /// Scalar and size symbols to sample, and the matrix symbols.
+    fn symbols(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
+        let ctx = self.scope.ctx;
+        let mut names = Vec::new();
+        let mut mats = Vec::new();
+        let mut visit = |t: &T| match &t.kind {
+            TKind::Scalar(e) => {
+                if let Ok(x) = crate::resolve::expand::expand(e, ctx, &BTreeMap::new()) {
+                    names_in(&x, &mut names);
+                }
+            }
+            TKind::Symbol(n) => {
+                if !mats.contains(n) {
+                    mats.push(n.clone());
+                }
+            }
+            TKind::Literal(rows) => rows.iter().flatten().for_each(|e| names_in(e, &mut names)),
+            _ => {}
+        };
+        for r in self.rels.iter().chain(&self.hypotheses) {
+            walk_t(&r.lhs, &mut visit);
+            walk_t(&r.rhs, &mut visit);
+        }
+        for c in &self.scalar_conditions {
+            names_in(c, &mut names);
+        }
+        if names_in_cost(&self.rels) {
+            names.push("c".into());
+        }
+        let mut size_syms = Vec::new();
+        for m in &mats {
+            if let Some(Kind::Matrix(r, c)) = ctx.symbols.get(m).map(|s| &s.kind) {
+                names_in(r, &mut size_syms);
+                names_in(c, &mut size_syms);
+            }
+        }
+        // Sizes of identities and literals come from the sizes found by typing.
+        for r in self.rels.iter().chain(&self.hypotheses) {
+            for t in [&r.lhs, &r.rhs] {
+                walk_t(t, &mut |x| {
+                    if let Some(s) = &x.shape {
+                        for d in [&s.rows, &s.cols] {
+                            if let Some(p) = self.typer_sizes.known(d) {
+                                for n in p.symbols() {
+                                    if !size_syms.contains(&n) {
+                                        size_syms.push(n);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        let scalar =
+            |n: &String| matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Scalar(_)));
+        size_syms.retain(|n| scalar(n) && !self.scope.subs.contains_key(n));
+        size_syms.sort();
+        size_syms.dedup();
+        names.retain(|n| scalar(n) && !self.scope.subs.contains_key(n) && !size_syms.contains(n));
+        // Substituted values may mention further symbols.
+        for e in self.scope.subs.values() {
+            let mut more = Vec::new();
+            names_in(e, &mut more);
+            for n in more {
+                if scalar(&n) && !size_syms.contains(&n) && !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        mats.sort();
+        (names, size_syms, mats)
+    }
+}
+
+fn names_in_cost(rels: &[Rel]) -> bool {
+    let mut found = false;
+    for r in rels {
+        for t in [&r.lhs, &r.rhs] {
+            walk_t(t, &mut |x| {
+                if matches!(&x.kind, TKind::Call(n, _) if n == "cost") {
+                    found = true;
+                }
+            });
+        }
+    }
+    found
+}
+
+/// `Xᵀ X = I` (or `X Xᵀ = I`) with `X` a declared matrix.
+fn orthonormal(h: &Rel) -> Option<(String, Draw)> {
+    if h.op != RelOp::Eq || !matches!(h.rhs.kind, TKind::Identity) {
+        return None;
+    }
+    let TKind::Mul(a, b) = &h.lhs.kind else {
+        return None;
+    };
+    match (&a.kind, &b.kind) {
+        (TKind::Transpose(x), TKind::Symbol(y)) => match &x.kind {
+            TKind::Symbol(x) if x == y => Some((x.clone(), Draw::OrthonormalColumns)),
+            _ => None,
+        },
+        (TKind::Symbol(x), TKind::Transpose(y)) => match &y.kind {
+            TKind::Symbol(y) if x == y => Some((x.clone(), Draw::OrthonormalRows)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel, StepVerdict> {
+    let lt = typer.typed(l).map_err(type_failure)?;
+    let rt = typer.typed(r).map_err(type_failure)?;
+    let (lt, rt) = match (&lt.shape, &rt.shape) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (a.clone(), b.clone());
+            if !typer.sizes.unify(&a.rows, &b.rows) || !typer.sizes.unify(&a.cols, &b.cols) {
+                return Err(error_at(
+                    l.span.to(r.span),
+                    format!(
+                        "size mismatch: the left side `{l}` is {} and the right side `{r}` is {}",
+                        typer.sizes.show_shape(&a),
+                        typer.sizes.show_shape(&b)
+                    ),
+                ));
+            }
+            (lt, rt)
+        }
+        (Some(_), None) => (typer.scalar_view(lt).map_err(type_failure)?, rt),
+        (None, Some(_)) => {
+            let rt = typer.scalar_view(rt).map_err(type_failure)?;
+            (lt, rt)
+        }
+        (None, None) => (lt, rt),
+    };
+    if lt.shape.is_some() && op != RelOp::Eq {
+        return Err(StepVerdict::unsupported(format!(
+            "matrices are compared with `=` only, not `{}`",
+            op.symbol()
+        )));
+    }
+    if op == RelOp::Approx || op == RelOp::Ne {
+        return Err(StepVerdict::unsupported(format!(
+            "`{}` in matrix claims is not supported",
+            op.symbol()
+        )));
+    }
+    Ok(Rel {
+        lhs: lt,
+        op,
+        rhs: rt,
+    })
+}
+
+/// The outcome of one relation at one point.
+enum Outcome {
+    Holds,
+    Fails {
+        lhs: String,
+        rhs: String,
+        mismatches: Vec<EntryMismatch>,
+    },
+    Undecided(String),
+}
+
+/// Decides a relation at a point: exact matrices entry by entry; scalars by
+/// certified comparison, with an exact closed-form fallback for equal
+/// irrational values.
+fn decide(env: &Env<'_>, rel: &Rel, nf: Option<&mut Normalizer<'_>>) -> Outcome {
+    let (a, b) = match (env.value(&rel.lhs), env.value(&rel.rhs)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Outcome::Undecided(e),
+    };
+    match (a, b) {
+        (V::M(x), V::M(y)) => {
+            if (x.rows, x.cols) != (y.rows, y.cols) {
+                return Outcome::Undecided("the sides' sizes differ at this point".into());
+            }
+            let mut mismatches = Vec::new();
+            for i in 0..x.rows {
+                for j in 0..x.cols {
+                    if x.get(i, j) != y.get(i, j) {
+                        mismatches.push(EntryMismatch {
+                            entry: (i + 1, j + 1),
+                            lhs: crate::syntax::expr::format_rational(x.get(i, j)),
+                            rhs: crate::syntax::expr::format_rational(y.get(i, j)),
+                        });
+                    }
+                }
+            }
+            if mismatches.is_empty() {
+                Outcome::Holds
+            } else {
+                Outcome::Fails {
+                    lhs: x.to_string(),
+                    rhs: y.to_string(),
+                    mismatches,
+                }
+            }
+        }
+        (V::S(x), V::S(y)) => match compare(&x, rel.op, &y) {
+            Ok(true) => Outcome::Holds,
+            Ok(false) => Outcome::Fails {
+                lhs: x.display(),
+                rhs: y.display(),
+                mismatches: Vec::new(),
+            },
+            Err(_) => match nf.and_then(|nf| exactly_equal(env, rel, nf)) {
+                Some(true) => match rel.op {
+                    RelOp::Eq | RelOp::Le | RelOp::Ge => Outcome::Holds,
+                    _ => Outcome::Fails {
+                        lhs: x.display(),
+                        rhs: y.display(),
+                        mismatches: Vec::new(),
+                    },
+                },
+                _ => Outcome::Undecided(format!(
+                    "the values {} and {} could not be compared with certainty",
+                    x.display(),
+                    y.display()
+                )),
+            },
+        },
+        _ => Outcome::Undecided("a matrix compared with a scalar".into()),
+    }
+}
+
+/// Are the two scalar sides exactly equal here? Placeholders and symbols are
+/// replaced by closed forms and the difference goes to the exact scalar
+/// normal form (`Some(true)` only when it is zero).
+fn exactly_equal(env: &Env<'_>, rel: &Rel, nf: &mut Normalizer<'_>) -> Option<bool> {
+    // Without the hypotheses' placeholder values: a hypothesis must not
+    // confirm itself, and the sample's own values decide.
+    let saved = std::mem::take(&mut nf.place_subs);
+    let sides = (nf.scalar(&rel.lhs), nf.scalar(&rel.rhs));
+    nf.place_subs = saved;
+    let (l, r) = (sides.0.ok()?, sides.1.ok()?);
+    let mut map: BTreeMap<String, Expr> = BTreeMap::new();
+    for (k, v) in &env.point {
+        map.insert(k.clone(), Expr::rational(v.as_exact()?.clone()));
+    }
+    for (k, v) in env.placeholder_values(nf) {
+        map.insert(k, v?);
+    }
+    let (l, r) = (substitute(&l, &map), substitute(&r, &map));
+    let mut names = Vec::new();
+    names_in(&l, &mut names);
+    names_in(&r, &mut names);
+    if names.iter().any(|n| {
+        map.contains_key(n)
+            || nf.placeholders.contains_key(n)
+            || env.ev.context().symbols.contains_key(n)
+    }) {
+        return None;
+    }
+    let dom = Domain::default();
+    prove_scalar(&dom, &l, &r, RelOp::Eq).ok().filter(|z| *z)
+}
+
+fn small_sizes(rng: &mut Rng, i: usize, count: usize) -> Vec<i64> {
+    match i {
+        0 => vec![2; count],
+        1 => vec![1; count],
+        2 => (0..count).map(|k| 2 + (k % 2) as i64).collect(),
+        3 => (0..count).map(|k| 3 - (k % 2) as i64).collect(),
+        _ => {
+            let cap = if i < 12 {
+                3
+            } else if i < 40 {
+                4
+            } else {
+                5
+            };
+            (0..count).map(|_| rng.range(1, cap)).collect()
+        }
+    }
+}
+
+fn draw_matrix(rng: &mut Rng, rows: usize, cols: usize, draw: Draw, j: usize) -> Option<Mat> {
+    let q = |n: i64| BigRational::from_integer(BigInt::from(n));
+    match draw {
+        Draw::Free => {
+            // Small integers first (readable counterexamples), larger later;
+            // some draws of ±1 (no zero entry) and some small fractions, so
+            // that hypotheses like `rms(x) = 1` or a norm bound can hold.
+            let mode = if j < 4 { 0 } else { rng.range(0, 9) };
+            let data = match mode {
+                0..=3 => {
+                    let m = (1 + j / 6).min(9) as i64;
+                    (0..rows * cols).map(|_| q(rng.range(-m, m))).collect()
+                }
+                4..=6 => (0..rows * cols)
+                    .map(|_| q(if rng.range(0, 1) == 0 { -1 } else { 1 }))
+                    .collect(),
+                7 => {
+                    let d = q(rng.range(2, 16));
+                    (0..rows * cols).map(|_| q(rng.range(-2, 2)) / &d).collect()
+                }
+                _ => {
+                    let d = q(rng.range(16, 256));
+                    (0..rows * cols).map(|_| q(rng.range(-3, 3)) / &d).collect()
+                }
+            };
+            Some(Mat { rows, cols, data })
+        }
+        Draw::OrthonormalColumns | Draw::OrthonormalRows => {
+            let (r, k) = if draw == Draw::OrthonormalColumns {
+                (rows, cols)
+            } else {
+                (cols, rows)
+            };
+            let vs: Vec<Vec<BigRational>> = (0..k.max(1))
+                .map(|_| {
+                    let mut v: Vec<BigRational> = (0..r).map(|_| q(rng.range(-2, 2))).collect();
+                    if v.iter().all(|x| *x == q(0)) {
+                        v[0] = q(1);
+                    }
+                    v
+                })
+                .collect();
+            let m = dense::orthonormal_columns(r, k, &vs).ok()?;
+            Some(if draw == Draw::OrthonormalColumns {
+                m
+            } else {
+                m.t()
+            })
+        }
+    }
+}
+
+struct Sampled {
+    env_point: Point,
+    mats: BTreeMap<String, Mat>,
+}
+
+/// The evidence gathered at sample points.
+#[derive(Default)]
+struct Tally {
+    agreed: usize,
+    admissible: usize,
+    problem: Option<String>,
+    sizes_seen: Vec<String>,
+    /// No free symbol and no matrix symbol: one exact evaluation decides.
+    fixed: bool,
+}
+
+impl Prepared<'_> {
+    fn env<'e>(&'e self, ev: &'e Evaluator<'e>, s: &Sampled, nf_c: Option<String>) -> Env<'e> {
+        Env {
+            ev,
+            sizes: &self.typer_sizes,
+            subs: self.scope.subs,
+            point: s.env_point.clone(),
+            mats: s.mats.clone(),
+            cost_constant: nf_c,
+        }
+    }
+
+    fn with_subs(&self, ev: &Evaluator<'_>, p: &Point) -> Point {
+        let mut full = p.clone();
+        for _ in 0..2 {
+            for (name, e) in self.scope.subs {
+                if !full.contains_key(name) {
+                    if let Ok(v) = ev.eval(e, &full) {
+                        full.insert(name.clone(), v);
+                    }
+                }
+            }
+        }
+        full
+    }
+
+    /// Do the hypotheses hold at this sample?
+    fn hypotheses_hold(&self, env: &Env<'_>, nf: &mut Normalizer<'_>) -> bool {
+        self.hypotheses
+            .iter()
+            .all(|h| matches!(decide(env, h, Some(&mut *nf)), Outcome::Holds))
+    }
+
+    /// Runs `body` at admissible samples until it returns `Some` or `wanted`
+    /// agreements; returns the refutation, if any.
+    #[allow(clippy::type_complexity)]
+    fn sample(
+        &self,
+        nf: &mut Normalizer<'_>,
+        wanted: usize,
+        implication: bool,
+        tally: &mut Tally,
+        check: &mut dyn FnMut(&Env<'_>, &mut Normalizer<'_>) -> Option<Result<(), Outcome>>,
+    ) -> Option<(Sampled, Outcome)> {
+        let s = self.scope;
+        let (scalars, size_syms, mats) = self.symbols();
+        let ev = Evaluator::new(s.ctx);
+        // Radicals of scalar symbols get perfect powers so their roots stay exact.
+        let mut roots = BTreeMap::new();
+        {
+            let dom = self.domain(nf);
+            let mut n = crate::symbolic::normal::Normalizer::new(&dom);
+            for r in &self.rels {
+                for t in [&r.lhs, &r.rhs] {
+                    if let Ok(e) = nf.scalar(t) {
+                        n.prescan(&e);
+                    }
+                }
+            }
+            for (k, v) in n.roots_map() {
+                if scalars.contains(&k) {
+                    roots.insert(k, v);
+                }
+            }
+        }
+        let mut sampler = Sampler::new(s.dom, scalars.clone(), roots, s.seed);
+        let mut rng = Rng::new(s.seed ^ 0x5EED);
+        tally.fixed = scalars.is_empty() && size_syms.is_empty() && mats.is_empty();
+        // Implications need points where a premise holds: more candidates.
+        let attempts = s.cfg.attempts * if implication { IMPLICATION_ATTEMPTS } else { 1 };
+        let candidates = sampler.points(if tally.fixed { 1 } else { attempts });
+        for (i, base) in candidates.into_iter().enumerate() {
+            if tally.agreed >= wanted {
+                break;
+            }
+            let mut p = base;
+            let sizes = small_sizes(&mut rng, i, size_syms.len());
+            for (k, n) in size_syms.iter().enumerate() {
+                p.insert(
+                    n.clone(),
+                    Real::exact(BigRational::from_integer(BigInt::from(sizes[k]))),
+                );
+            }
+            if !self
+                .scalar_conditions
+                .iter()
+                .all(|c| ev.holds(&substitute(c, s.subs), &p).unwrap_or(false))
+            {
+                continue;
+            }
+            // Sizes of each matrix at this point.
+            let full = self.with_subs(&ev, &p);
+            let exact_vals: BTreeMap<String, BigRational> = full
+                .iter()
+                .filter_map(|(k, v)| v.as_exact().map(|q| (k.clone(), q.clone())))
+                .collect();
+            let mut sampled = BTreeMap::new();
+            let mut ok = true;
+            for m in &mats {
+                let Some(Kind::Matrix(r, c)) = s.ctx.symbols.get(m).map(|x| &x.kind) else {
+                    ok = false;
+                    break;
+                };
+                let dims = (
+                    size::SizePoly::from_expr(r).and_then(|x| x.count(&exact_vals, eval::MAX_DIM)),
+                    size::SizePoly::from_expr(c).and_then(|x| x.count(&exact_vals, eval::MAX_DIM)),
+                );
+                let draw = self.draws.get(m).copied().unwrap_or(Draw::Free);
+                match dims {
+                    (Some(r), Some(c)) => match draw_matrix(&mut rng, r, c, draw, i) {
+                        Some(x) => {
+                            sampled.insert(m.clone(), x);
+                        }
+                        None => ok = false,
+                    },
+                    _ => ok = false,
+                }
+            }
+            if !ok {
+                tally.problem.get_or_insert_with(|| "a matrix size is not a small positive integer at some points, or orthonormal columns do not fit".into());
+                continue;
+            }
+            let smp = Sampled {
+                env_point: full,
+                mats: sampled,
+            };
+            let env = self.env(&ev, &smp, nf.cost_constant.clone());
+            if !self.hypotheses_hold(&env, nf) {
+                continue;
+            }
+            tally.admissible += 1;
+            match check(&env, nf) {
+                None => {}
+                Some(Ok(())) => {
+                    tally.agreed += 1;
+                    let label = size_syms
+                        .iter()
+                        .map(|n| format!("{n} = {}", p[n].display()))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    if !label.is_empty()
+                        && !tally.sizes_seen.contains(&label)
+                        && tally.sizes_seen.len() < 6
+                    {
+                        tally.sizes_seen.push(label);
+                    }
+                }
+                Some(Err(Outcome::Undecided(m))) => {
+                    tally.problem.get_or_insert(m);
+                }
+                Some(Err(o)) => return Some((smp, o)),
+            }
+        }
+        None
+    }
+
+    /// Makes a counterexample's matrices small: entries set to 0 or ±1
+    /// while the step still fails and the hypotheses still hold.
+    fn shrink(
+        &self,
+        nf: &mut Normalizer<'_>,
+        rel: &Rel,
+        mut smp: Sampled,
+        mut out: Outcome,
+    ) -> (Sampled, Outcome) {
+        let ev = Evaluator::new(self.scope.ctx);
+        let mut budget = SHRINK_BUDGET;
+        let names: Vec<String> = smp
+            .mats
+            .keys()
+            .filter(|n| !self.draws.contains_key(*n))
+            .cloned()
+            .collect();
+        let q = |n: i64| BigRational::from_integer(BigInt::from(n));
+        for _round in 0..2 {
+            for name in &names {
+                let len = smp.mats[name].data.len();
+                for k in 0..len {
+                    let cur = smp.mats[name].data[k].clone();
+                    for cand in [q(0), q(1), q(-1)] {
+                        if budget == 0
+                            || num_traits::Signed::abs(&cand) >= num_traits::Signed::abs(&cur)
+                        {
+                            continue;
+                        }
+                        budget -= 1;
+                        let mut trial = Sampled {
+                            env_point: smp.env_point.clone(),
+                            mats: smp.mats.clone(),
+                        };
+                        trial.mats.get_mut(name).unwrap().data[k] = cand;
+                        let env = self.env(&ev, &trial, nf.cost_constant.clone());
+                        if !self.hypotheses_hold(&env, nf) {
+                            continue;
+                        }
+                        let o = decide(&env, rel, Some(&mut *nf));
+                        if matches!(o, Outcome::Fails { .. }) {
+                            smp = trial;
+                            out = o;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        (smp, out)
+    }
+}
+
+fn refutation(smp: &Sampled, outcome: Outcome) -> StepVerdict {
+    let Outcome::Fails {
+        lhs,
+        rhs,
+        mismatches,
+    } = outcome
+    else {
+        return StepVerdict::unsupported("internal: not a failure");
+    };
+    let mut values: BTreeMap<String, String> = smp
+        .env_point
+        .iter()
+        .map(|(k, v)| (k.clone(), v.display()))
+        .collect();
+    for (k, m) in &smp.mats {
+        values.insert(k.clone(), m.to_string());
+    }
+    let (method, detail) = if mismatches.is_empty() {
+        (
+            "certified counterexample (exact rational matrices)",
+            String::new(),
+        )
+    } else {
+        (
+            "certified counterexample (exact rational matrices, entry by entry)",
+            format!("{} entries differ", mismatches.len()),
+        )
+    };
+    let mut v = StepVerdict::new(VerdictKind::Refuted, method, detail);
+    v.counterexample = Some(Counterexample {
+        values,
+        lhs,
+        rhs,
+        mismatches,
+    });
+    v
+}
+
+fn sizes_note(t: &Tally) -> String {
+    if t.sizes_seen.is_empty() {
+        String::new()
+    } else {
+        format!("sizes tried include: {}", t.sizes_seen.join("; "))
+    }
+}
+
+/// Checks one step `lhs op rhs` that involves matrices.
+pub fn check_step(scope: &Scope<'_>, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+    let prepared = match Prepared::new(scope, &[(lhs.clone(), op, rhs.clone())]) {
+        Ok(p) => p,
+        Err(v) => return v,
+    };
+    let mut nf = prepared.normalizer();
+    let rel = &prepared.rels[0];
+    // 1. The normal form.
+    let mut proof: Option<(String, String)> = None;
+    let mut note = String::new();
+    if scope.cfg.symbolic {
+        let attempt: Result<bool, String> = (|| {
+            if rel.lhs.shape.is_some() {
+                let a = nf.mat(&rel.lhs).map_err(|NfError::Unsupported(m)| m)?;
+                let b = nf.mat(&rel.rhs).map_err(|NfError::Unsupported(m)| m)?;
+                let d = a.plus(&b, true);
+                let dom = prepared.domain(&nf);
+                all_zero(&dom, &d)
+            } else {
+                let a = nf.scalar(&rel.lhs).map_err(|NfError::Unsupported(m)| m)?;
+                let b = nf.scalar(&rel.rhs).map_err(|NfError::Unsupported(m)| m)?;
+                let dom = prepared.domain(&nf);
+                prove_scalar(&dom, &a, &b, op)
+            }
+        })();
+        match attempt {
+            Ok(true) => {
+                let method = if rel.lhs.shape.is_some() {
+                    "normal form of matrix expressions (noncommutative words, exact scalar coefficients), for every admissible size"
+                } else {
+                    "normal form of matrix expressions, then the exact scalar normal form, for every admissible size"
+                };
+                let rules = if nf.used.is_empty() { String::new() } else { format!("rules used: {}", nf.used.join("; ")) };
+                proof = Some((method.to_string(), rules));
+            }
+            Ok(false) => note = "the two sides have different normal forms (not a proof of anything: sampled instead)".into(),
+            Err(m) => note = format!("no normal form: {m}"),
+        }
+    }
+    // 2. Exact spot checks.
+    let wanted = if proof.is_some() {
+        scope.cfg.cross_checks
+    } else {
+        scope.cfg.samples
+    };
+    let mut tally = Tally::default();
+    let found = prepared.sample(
+        &mut nf,
+        wanted,
+        false,
+        &mut tally,
+        &mut |env, nf| match decide(env, rel, Some(nf)) {
+            Outcome::Holds => Some(Ok(())),
+            o => Some(Err(o)),
+        },
+    );
+    if let Some((smp, outcome)) = found {
+        let (smp, outcome) = prepared.shrink(&mut nf, rel, smp, outcome);
+        let mut v = refutation(&smp, outcome);
+        if proof.is_some() {
+            v.detail = format!(
+                "{}\nthe normal form claimed a proof but this certified counterexample contradicts it; the counterexample wins (please report this as a bug)",
+                v.detail
+            );
+        }
+        return v;
+    }
+    if tally.fixed && tally.agreed == 1 {
+        return StepVerdict::new(
+            VerdictKind::Proved,
+            "exact evaluation (exact rational matrices)",
+            "",
+        );
+    }
+    if let Some((method, rules)) = proof {
+        if tally.agreed == 0 && !scope.conditions.is_empty() {
+            return StepVerdict::unsupported(
+                "proved by the normal form, but no sample satisfies the hypotheses, so the domain may be empty",
+            );
+        }
+        let mut detail = rules;
+        if tally.agreed > 0 {
+            let cross = format!(
+                "cross-checked with exact rational matrices at {} points",
+                tally.agreed
+            );
+            detail = if detail.is_empty() {
+                cross
+            } else {
+                format!("{detail}\n{cross}")
+            };
+        }
+        return StepVerdict::new(VerdictKind::Proved, method, detail);
+    }
+    checked_or_unsupported(
+        scope,
+        &tally,
+        note,
+        "spot checks with exact rational matrices (no proof for every size)",
+    )
+}
+
+fn checked_or_unsupported(
+    scope: &Scope<'_>,
+    tally: &Tally,
+    note: String,
+    method: &str,
+) -> StepVerdict {
+    if tally.agreed >= scope.cfg.min_checks {
+        let detail = [sizes_note(tally), note]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut v = StepVerdict::new(VerdictKind::Checked, method, detail);
+        v.checks = tally.agreed;
+        return v;
+    }
+    let mut reason = format!(
+        "only {} sample point{} could be decided ({} admissible), fewer than the {} spot checks a `checked` needs",
+        tally.agreed,
+        if tally.agreed == 1 { "" } else { "s" },
+        tally.admissible,
+        scope.cfg.min_checks
+    );
+    if let Some(p) = &tally.problem {
+        reason = format!("{reason}: {p}");
+    }
+    if !note.is_empty() {
+        reason = format!("{reason}\n{note}");
+    }
+    StepVerdict::unsupported(reason)
+}
+
+/// Checks `A => B` or `A <=> B` where the relations involve matrices: at
+/// exact sample points where the premise holds (or, for `<=>`, either side).
+pub fn check_implication(
+    scope: &Scope<'_>,
+    premise: &[Chain],
+    logic: Logic,
+    conclusion: &[Chain],
+) -> StepVerdict {
+    let single = |cs: &[Chain]| -> Option<Vec<(Expr, RelOp, Expr)>> {
+        let mut out = Vec::new();
+        for c in cs {
+            for (i, (op, _)) in c.ops.iter().enumerate() {
+                out.push((c.terms[i].clone(), *op, c.terms[i + 1].clone()));
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    };
+    let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
+        return StepVerdict::unsupported("an empty premise or conclusion");
+    };
+    let np = p.len();
+    let all: Vec<_> = p.into_iter().chain(c).collect();
+    let prepared = match Prepared::new(scope, &all) {
+        Ok(x) => x,
+        Err(v) => return v,
+    };
+    let mut nf = prepared.normalizer();
+    let mut tally = Tally::default();
+    let rels = &prepared.rels;
+    // No early stop: a counterexample to an implication may need a narrow
+    // window of values, so every candidate point is tried.
+    let found = prepared.sample(&mut nf, usize::MAX, true, &mut tally, &mut |env, nf| {
+        let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
+            Outcome::Holds => Some(true),
+            Outcome::Fails { .. } => Some(false),
+            Outcome::Undecided(_) => None,
+        };
+        let mut tp = true;
+        for r in &rels[..np] {
+            tp &= truth(r)?;
+            if !tp && logic == Logic::Implies {
+                // The premise fails here: nothing to check.
+                return None;
+            }
+        }
+        let mut tc = true;
+        for r in &rels[np..] {
+            tc &= truth(r)?;
+        }
+        let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
+        if bad {
+            return Some(Err(Outcome::Fails {
+                lhs: format!("premise {}", if tp { "true" } else { "false" }),
+                rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
+                mismatches: Vec::new(),
+            }));
+        }
+        (tp || (logic == Logic::Iff && tc)).then_some(Ok(()))
+    });
+    if let Some((smp, outcome)) = found {
+        return refutation(&smp, outcome);
+    }
+    checked_or_unsupported(
+        scope,
+        &tally,
+        String::new(),
+        "spot checks with exact rational matrices at points where the premise holds",
+    )
+}

@@ -1,0 +1,1427 @@
+//! Normalization: a scalar expression → an exact rational function over
+//! generators, applying only the rules the declared domain justifies.
+//!
+//! The CAS gives exact polynomial and rational arithmetic; the rules that
+//! depend on the domain are ours (see ENGINE-NOTES): for nonnegative
+//! quantities `(a·b)^r = a^r·b^r`, `(a/b)^r = a^r·b^(−r)` and
+//! `(a^p)^q = a^(p·q)`; for any positive base `b^(x+y) = b^x·b^y`, numeric
+//! bases split into prime powers; radicals of nonnegative symbols become
+//! fresh generators (`x = t^L`); `abs`, `sign`, `min`, `max`, `step`, `if`
+//! resolve where the domain fixes the sign. Whatever is left becomes an
+//! opaque generator keyed by its normalized arguments. Treating generators
+//! as independent is sound for proofs: an identity that holds for all
+//! values of independent generators holds for the actual ones.
+
+use crate::symbolic::cas::{self, CasError};
+use crate::resolve::domain::{Domain, Sign};
+use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
+use crate::symbolic::polynomial::{small_exponent, Alg, Poly, RatFun, Term};
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Largest root degree given its own generator. Default: 64.
+pub const MAX_ROOT_DEGREE: u32 = 64;
+/// Most terms of a sum with numeric bounds expanded symbolically. Default: 1000.
+pub const MAX_SUM_TERMS: u64 = 1000;
+/// Largest integer factored into primes for radicals and logs. Default: 10^12.
+pub const MAX_FACTOR: u64 = 1_000_000_000_000;
+
+/// What a generator stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GenKind {
+    /// A declared scalar symbol.
+    Symbol(String),
+    /// `t` with `symbol = t^degree`, `t >= 0`.
+    Root(String, u32),
+    /// `prime^(1/degree)`.
+    PrimeRoot(BigInt, u32),
+    /// `base^(monomial)`: a symbolic power of a positive base.
+    Power(String, String),
+    /// Anything else, keyed by its normalized text.
+    Opaque(String),
+}
+
+/// One generator of the rational functions.
+#[derive(Clone, Debug)]
+pub struct Generator {
+    /// What it is.
+    pub kind: GenKind,
+    /// What is known about its sign.
+    pub sign: Sign,
+}
+
+/// Why normalization stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NormError {
+    /// A construct outside the symbolic engine.
+    Unsupported(String),
+    /// The expression is undefined everywhere (an even root of a negative constant).
+    Undefined(String),
+    /// A work budget ran out.
+    Budget(String),
+}
+
+impl From<CasError> for NormError {
+    fn from(e: CasError) -> NormError {
+        match e {
+            CasError::Budget(s) => NormError::Budget(s),
+            CasError::Failed(s) => NormError::Unsupported(s),
+            CasError::Undefined(s) => NormError::Undefined(s),
+        }
+    }
+}
+
+impl std::fmt::Display for NormError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NormError::Unsupported(s) | NormError::Undefined(s) | NormError::Budget(s) => {
+                write!(f, "{s}")
+            }
+        }
+    }
+}
+
+type N<T> = Result<T, NormError>;
+
+/// Folds a closed numeric expression (numbers, + − × ÷, integer powers) to a rational.
+pub fn fold_rational(e: &Expr) -> Option<BigRational> {
+    match &e.kind {
+        ExprKind::Number(q) => Some(q.clone()),
+        ExprKind::Neg(a) => fold_rational(a).map(|q| -q),
+        ExprKind::Binary(op, a, b) => {
+            let x = fold_rational(a)?;
+            let y = fold_rational(b)?;
+            match op {
+                BinOp::Add => Some(x + y),
+                BinOp::Sub => Some(x - y),
+                BinOp::Mul => Some(x * y),
+                BinOp::Div => (!y.is_zero()).then(|| x / y),
+                BinOp::Pow => {
+                    let k = small_exponent(&y)?;
+                    if k.abs() > 4096 || (x.is_zero() && k < 0) {
+                        return None;
+                    }
+                    let bits = x.numer().bits().max(x.denom().bits());
+                    if bits.saturating_mul(k.unsigned_abs()) > 1 << 16 {
+                        return None;
+                    }
+                    let p = num_traits::pow(x, k.unsigned_abs() as usize);
+                    Some(if k < 0 { p.recip() } else { p })
+                }
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Trial-division factorization of a positive integer up to [`MAX_FACTOR`].
+fn factor(n: &BigInt) -> Option<Vec<(BigInt, i64)>> {
+    let mut m = n.to_u64().filter(|m| *m <= MAX_FACTOR && *m >= 1)?;
+    let mut out = Vec::new();
+    let mut p = 2u64;
+    while p * p <= m {
+        let mut e = 0;
+        while m % p == 0 {
+            m /= p;
+            e += 1;
+        }
+        if e > 0 {
+            out.push((BigInt::from(p), e));
+        }
+        p += if p == 2 { 1 } else { 2 };
+    }
+    if m > 1 {
+        out.push((BigInt::from(m), 1));
+    }
+    Some(out)
+}
+
+fn exact_root(q: &BigRational, d: u32) -> Option<BigRational> {
+    let r = |n: &BigInt| -> Option<BigInt> {
+        let x = n.nth_root(d);
+        (num_traits::pow(x.clone(), d as usize) == *n).then_some(x)
+    };
+    if q.is_negative() {
+        return None;
+    }
+    Some(BigRational::new(r(q.numer())?, r(q.denom())?))
+}
+
+/// Turns expressions of one step into rational functions over shared generators.
+pub struct Normalizer<'a> {
+    dom: &'a Domain,
+    /// The generators met so far.
+    pub gens: Vec<Generator>,
+    index: HashMap<GenKey, usize>,
+    roots: BTreeMap<String, u32>,
+    /// The domain rules used, for the report.
+    pub rules: BTreeSet<&'static str>,
+    depth: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct GenKey(String);
+
+fn gen_key(kind: &GenKind) -> GenKey {
+    GenKey(match kind {
+        GenKind::Symbol(s) => format!("sym:{s}"),
+        GenKind::Root(s, d) => format!("root:{s}:{d}"),
+        GenKind::PrimeRoot(p, d) => format!("proot:{p}:{d}"),
+        GenKind::Power(b, m) => format!("pow:{b}:{m}"),
+        GenKind::Opaque(s) => format!("opaque:{s}"),
+    })
+}
+
+fn num(q: BigRational) -> Alg {
+    Alg::Num(q)
+}
+
+fn int(n: i64) -> BigRational {
+    BigRational::from_integer(BigInt::from(n))
+}
+
+fn mul(items: Vec<Alg>) -> Alg {
+    Alg::Mul(items)
+}
+
+fn pow(a: Alg, k: i64) -> Alg {
+    if k == 1 {
+        a
+    } else {
+        Alg::Pow(Box::new(a), k)
+    }
+}
+
+fn sub_expr(a: &Expr, b: &Expr) -> Expr {
+    Expr::binary(BinOp::Sub, a.clone(), b.clone())
+}
+
+impl<'a> Normalizer<'a> {
+    /// A normalizer for one step under `dom`.
+    pub fn new(dom: &'a Domain) -> Normalizer<'a> {
+        Normalizer {
+            dom,
+            gens: Vec::new(),
+            index: HashMap::new(),
+            roots: BTreeMap::new(),
+            rules: BTreeSet::new(),
+            depth: 0,
+        }
+    }
+
+    /// Notes the radicals applied to nonnegative symbols in `e`, so that each
+    /// such symbol gets one root generator for the whole step. Call on every
+    /// expression of the step before converting any.
+    pub fn prescan(&mut self, e: &Expr) {
+        self.scan(e, 1);
+    }
+
+    fn scan(&mut self, e: &Expr, acc: u32) {
+        match &e.kind {
+            ExprKind::Name(x) => {
+                if acc > 1 && self.dom.symbol_sign(x).nonneg() && self.dom.kinds.contains_key(x) {
+                    let cur = self.roots.get(x).copied().unwrap_or(1);
+                    let l = cur.lcm(&acc);
+                    if l <= MAX_ROOT_DEGREE {
+                        self.roots.insert(x.clone(), l);
+                    }
+                }
+            }
+            ExprKind::Binary(BinOp::Pow, b, ex) => {
+                let d = fold_rational(ex)
+                    .filter(|r| !r.is_integer())
+                    .and_then(|r| r.denom().to_u32())
+                    .unwrap_or(1);
+                self.scan(b, acc.saturating_mul(d).min(MAX_ROOT_DEGREE + 1));
+                self.scan(ex, 1);
+            }
+            ExprKind::Binary(BinOp::Mul | BinOp::Div, a, b) => {
+                self.scan(a, acc);
+                self.scan(b, acc);
+            }
+            ExprKind::Neg(a) => self.scan(a, acc),
+            ExprKind::Call { name, args, .. } if name == "sqrt" && args.len() == 1 => {
+                self.scan(&args[0], acc.saturating_mul(2).min(MAX_ROOT_DEGREE + 1))
+            }
+            _ => {
+                let mut children = Vec::new();
+                crate::resolve::expand::map_children(&e.kind, &mut |c| {
+                    children.push(c.clone());
+                    c.clone()
+                });
+                for c in &children {
+                    self.scan(c, 1);
+                }
+            }
+        }
+    }
+
+    /// The radical degree chosen for each nonnegative symbol by [`Normalizer::prescan`].
+    pub fn roots_map(&self) -> BTreeMap<String, u32> {
+        self.roots.clone()
+    }
+
+    fn gen(&mut self, kind: GenKind, sign: Sign) -> usize {
+        let key = gen_key(&kind);
+        if let Some(i) = self.index.get(&key) {
+            return *i;
+        }
+        let i = self.gens.len();
+        self.gens.push(Generator { kind, sign });
+        self.index.insert(key, i);
+        i
+    }
+
+    /// The signs of the generators, in order.
+    pub fn gen_signs(&self) -> Vec<Sign> {
+        self.gens.iter().map(|g| g.sign).collect()
+    }
+
+    /// Converts a scalar expression.
+    pub fn alg(&mut self, e: &Expr) -> N<Alg> {
+        self.depth += 1;
+        if self.depth > 400 {
+            self.depth -= 1;
+            return Err(NormError::Budget(
+                "the expression nests too deeply for the symbolic engine".into(),
+            ));
+        }
+        let r = self.alg_inner(e);
+        self.depth -= 1;
+        r
+    }
+
+    fn alg_inner(&mut self, e: &Expr) -> N<Alg> {
+        match &e.kind {
+            ExprKind::Number(q) => Ok(num(q.clone())),
+            ExprKind::Name(x) => self.symbol(x),
+            ExprKind::Neg(a) => Ok(mul(vec![num(int(-1)), self.alg(a)?])),
+            ExprKind::Binary(op, a, b) => match op {
+                BinOp::Add => Ok(Alg::Add(vec![self.alg(a)?, self.alg(b)?])),
+                BinOp::Sub => Ok(Alg::sub(self.alg(a)?, self.alg(b)?)),
+                BinOp::Mul => Ok(mul(vec![self.alg(a)?, self.alg(b)?])),
+                BinOp::Div => Ok(mul(vec![self.alg(a)?, pow(self.alg(b)?, -1)])),
+                BinOp::Pow => self.power(a, b),
+            },
+            ExprKind::Call {
+                name,
+                args,
+                options,
+            } if options.is_empty() => self.call(e, name, args),
+            ExprKind::Call { name, .. } => Err(NormError::Unsupported(format!(
+                "`{name}` with options is not supported yet"
+            ))),
+            ExprKind::Transpose(_) | ExprKind::Matrix(_) => Err(NormError::Unsupported(
+                "matrix expressions are not supported yet".into(),
+            )),
+            ExprKind::Expect(_) => Err(NormError::Unsupported(
+                "random variables are not supported yet".into(),
+            )),
+            ExprKind::Str(_) | ExprKind::Compare(..) | ExprKind::And(_) => {
+                Err(NormError::Unsupported(format!("`{e}` is not a value")))
+            }
+        }
+    }
+
+    fn symbol(&mut self, x: &str) -> N<Alg> {
+        if !self.dom.kinds.contains_key(x) {
+            return Err(NormError::Unsupported(format!(
+                "`{x}` is not a scalar symbol (matrices, arrays and random variables are not supported yet)"
+            )));
+        }
+        let sign = self.dom.symbol_sign(x);
+        match self.roots.get(x).copied() {
+            Some(l) if l > 1 => {
+                let i = self.gen(
+                    GenKind::Root(x.to_string(), l),
+                    if sign == Sign::Pos {
+                        Sign::Pos
+                    } else {
+                        Sign::NonNeg
+                    },
+                );
+                Ok(pow(Alg::Var(i), l as i64))
+            }
+            _ => Ok(Alg::Var(self.gen(GenKind::Symbol(x.to_string()), sign))),
+        }
+    }
+
+    /// `b^e` where `e` is an expression.
+    fn power(&mut self, b: &Expr, ex: &Expr) -> N<Alg> {
+        match fold_rational(ex) {
+            Some(r) => self.power_q(b, &r),
+            None => self.power_symbolic(b, ex),
+        }
+    }
+
+    /// `b^r` for a rational `r`.
+    fn power_q(&mut self, b: &Expr, r: &BigRational) -> N<Alg> {
+        if r.is_integer() {
+            let k = small_exponent(r).ok_or_else(|| {
+                NormError::Budget(format!(
+                    "the exponent {r} is beyond the symbolic engine's limit"
+                ))
+            })?;
+            if k == 0 {
+                return Ok(num(int(1)));
+            }
+            return Ok(pow(self.alg(b)?, k));
+        }
+        self.rational_power(b, r)
+    }
+
+    fn numeric_power(&mut self, c: &BigRational, r: &BigRational) -> N<Alg> {
+        if c.is_zero() {
+            return if r.is_positive() {
+                Ok(num(BigRational::zero()))
+            } else {
+                Err(NormError::Undefined("0 to a nonpositive power".into()))
+            };
+        }
+        let d = r.denom().to_u32().filter(|d| *d <= MAX_ROOT_DEGREE);
+        let p = small_exponent(&BigRational::from_integer(r.numer().clone()));
+        let (Some(d), Some(p)) = (d, p) else {
+            return Ok(self.opaque(format!("({c})^({r})"), Sign::Unknown));
+        };
+        if c.is_negative() {
+            if d % 2 == 0 {
+                return Err(NormError::Undefined(format!(
+                    "an even root of the negative number {c}"
+                )));
+            }
+            let magnitude = self.numeric_power(&-c.clone(), r)?;
+            return Ok(if p % 2 == 0 {
+                magnitude
+            } else {
+                mul(vec![num(int(-1)), magnitude])
+            });
+        }
+        if let Some(root) = exact_root(c, d) {
+            if p.unsigned_abs() <= 4096 {
+                return Ok(pow(num(root), p));
+            }
+        }
+        self.rules
+            .insert("numeric radicals split into prime powers");
+        let mut factors = Vec::new();
+        let (Some(fn_), Some(fd)) = (factor(c.numer()), factor(c.denom())) else {
+            return Ok(self.opaque(format!("({c})^({r})"), Sign::Pos));
+        };
+        for (prime, e) in fn_.into_iter().chain(fd.into_iter().map(|(q, e)| (q, -e))) {
+            // prime^(e·r) = prime^(whole) · (prime^(1/den))^(rem)
+            let k = BigRational::from_integer(BigInt::from(e)) * r;
+            let den = k.denom().to_u32().unwrap_or(1);
+            let numer = k.numer().to_i64().unwrap_or(0);
+            let whole = numer.div_euclid(den as i64);
+            let rem = numer.rem_euclid(den as i64);
+            let pq = BigRational::from_integer(prime.clone());
+            if whole != 0 {
+                factors.push(pow(num(pq), whole));
+            }
+            if rem != 0 {
+                let g = self.gen(GenKind::PrimeRoot(prime, den), Sign::Pos);
+                factors.push(pow(Alg::Var(g), rem));
+            }
+        }
+        Ok(mul(factors))
+    }
+
+    fn rational_power(&mut self, b: &Expr, r: &BigRational) -> N<Alg> {
+        if let Some(c) = fold_rational(b) {
+            return self.numeric_power(&c, r);
+        }
+        let sb = self.sign_of(b);
+        if sb.nonneg() {
+            match &b.kind {
+                ExprKind::Binary(BinOp::Mul, x, y)
+                    if self.sign_of(x).nonneg() && self.sign_of(y).nonneg() =>
+                {
+                    self.rules.insert("(a·b)^r = a^r·b^r for a, b >= 0");
+                    return Ok(mul(vec![
+                        self.rational_power(x, r)?,
+                        self.rational_power(y, r)?,
+                    ]));
+                }
+                ExprKind::Binary(BinOp::Div, x, y)
+                    if self.sign_of(x).nonneg() && self.sign_of(y).nonneg() =>
+                {
+                    self.rules.insert("(a/b)^r = a^r·b^(-r) for a, b >= 0");
+                    return Ok(mul(vec![
+                        self.rational_power(x, r)?,
+                        self.rational_power(y, &-r.clone())?,
+                    ]));
+                }
+                ExprKind::Binary(BinOp::Pow, x, s) => {
+                    if let Some(s) = fold_rational(s) {
+                        if self.sign_of(x).nonneg() {
+                            self.rules.insert("(a^p)^q = a^(p·q) for a >= 0");
+                            return self.power_q(x, &(s * r));
+                        }
+                        if s.is_integer() && s.to_integer().is_even() {
+                            self.rules.insert("(a^(2k))^r = |a|^(2k·r)");
+                            let a = Expr::call("abs", vec![(**x).clone()]);
+                            return self.power_q(&a, &(s * r));
+                        }
+                    } else if self.sign_of(x) == Sign::Pos {
+                        self.rules.insert("(a^p)^q = a^(p·q) for a > 0");
+                        let scaled =
+                            Expr::binary(BinOp::Mul, (**s).clone(), Expr::rational(r.clone()));
+                        return self.power_symbolic(x, &scaled);
+                    }
+                }
+                ExprKind::Call { name, args, .. }
+                    if name == "sqrt" && args.len() == 1 && self.sign_of(&args[0]).nonneg() =>
+                {
+                    self.rules.insert("(a^p)^q = a^(p·q) for a >= 0");
+                    return self.power_q(&args[0], &(r / int(2)));
+                }
+                ExprKind::Call { name, args, .. } if name == "exp" && args.len() == 1 => {
+                    self.rules.insert("exp(a)^r = exp(r·a)");
+                    let scaled =
+                        Expr::binary(BinOp::Mul, Expr::rational(r.clone()), args[0].clone());
+                    return self.exp(&scaled);
+                }
+                ExprKind::Name(x) => {
+                    if let Some(l) = self.roots.get(x).copied() {
+                        let k = r * int(l as i64);
+                        if k.is_integer() {
+                            self.rules.insert(
+                                "radicals of nonnegative symbols become generators (x = t^L)",
+                            );
+                            let sign = if sb == Sign::Pos {
+                                Sign::Pos
+                            } else {
+                                Sign::NonNeg
+                            };
+                            let i = self.gen(GenKind::Root(x.clone(), l), sign);
+                            let k = small_exponent(&k)
+                                .ok_or_else(|| NormError::Budget("exponent too large".into()))?;
+                            return Ok(pow(Alg::Var(i), k));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let base = self.canonical(b)?;
+        let sign = if sb == Sign::Pos || (r.is_negative() && sb.nonneg()) {
+            Sign::Pos
+        } else if r.denom().is_even() || sb.nonneg() {
+            Sign::NonNeg
+        } else {
+            Sign::Unknown
+        };
+        Ok(self.opaque(format!("({base})^({r})"), sign))
+    }
+
+    /// The exponent as a constant plus monomials with rational coefficients.
+    fn exponent_parts(
+        &mut self,
+        ex: &Expr,
+    ) -> N<(BigRational, Vec<(BigRational, String, Vec<u32>)>)> {
+        let a = self.alg(ex)?;
+        let rf = self.ratfun(&a)?;
+        let Some(den) = rf.den.as_constant() else {
+            return Err(NormError::Unsupported(format!(
+                "the exponent `{ex}` is not a polynomial"
+            )));
+        };
+        let mut c0 = BigRational::zero();
+        let mut parts = Vec::new();
+        for t in &rf.num.terms {
+            let coeff = &t.coeff / &den;
+            if t.exps.iter().all(|e| *e == 0) {
+                c0 += coeff;
+            } else {
+                let key = t
+                    .exps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| **e > 0)
+                    .map(|(i, e)| format!("g{i}^{e}"))
+                    .collect::<Vec<_>>()
+                    .join("*");
+                parts.push((coeff, key, t.exps.clone()));
+            }
+        }
+        parts.sort_by(|a, b| a.1.cmp(&b.1));
+        Ok((c0, parts))
+    }
+
+    /// The symbolic part of `base^(ex)` for a positive base given by its
+    /// prime factors (label, multiplicity), from the exponent's monomials:
+    /// one positive generator `label^monomial` each. `None` when a
+    /// coefficient is not an integer.
+    fn split_power(
+        &mut self,
+        label_factors: &[(String, BigRational)],
+        parts: &[(BigRational, String, Vec<u32>)],
+    ) -> N<Option<Alg>> {
+        let mut factors = Vec::new();
+        for (label, e) in label_factors {
+            for (coeff, key, _) in parts {
+                let k = coeff * e;
+                if !k.is_integer() {
+                    return Ok(None);
+                }
+                let k = small_exponent(&k)
+                    .ok_or_else(|| NormError::Budget("exponent too large".into()))?;
+                let g = self.gen(GenKind::Power(label.clone(), key.clone()), Sign::Pos);
+                factors.push(pow(Alg::Var(g), k));
+            }
+        }
+        Ok(Some(mul(factors)))
+    }
+
+    fn power_symbolic(&mut self, b: &Expr, ex: &Expr) -> N<Alg> {
+        if let Some(c) = fold_rational(b) {
+            if c.is_one() {
+                return Ok(num(int(1)));
+            }
+            if c.is_positive() {
+                let (Some(fn_), Some(fd)) = (factor(c.numer()), factor(c.denom())) else {
+                    return self.opaque_power(b, ex, Sign::Pos);
+                };
+                let labels: Vec<(String, BigRational)> = fn_
+                    .into_iter()
+                    .map(|(p, e)| (p.to_string(), int(e)))
+                    .chain(fd.into_iter().map(|(p, e)| (p.to_string(), int(-e))))
+                    .collect();
+                let (c0, parts) = self.exponent_parts(ex)?;
+                if let Some(rest) = self.split_power(&labels, &parts)? {
+                    self.rules
+                        .insert("b^(x+y) = b^x·b^y; numeric bases split into prime powers");
+                    let constant = self.numeric_power(&c, &c0)?;
+                    return Ok(mul(vec![constant, rest]));
+                }
+            }
+            return self.opaque_power(b, ex, Sign::Unknown);
+        }
+        let sb = self.sign_of(b);
+        if sb == Sign::Pos {
+            match &b.kind {
+                ExprKind::Name(x) if !self.roots.contains_key(x) => {
+                    let (c0, parts) = self.exponent_parts(ex)?;
+                    if let Some(rest) = self.split_power(&[(x.clone(), int(1))], &parts)? {
+                        self.rules.insert("b^(x+y) = b^x·b^y for b > 0");
+                        let constant = self.power_q(b, &c0)?;
+                        return Ok(mul(vec![constant, rest]));
+                    }
+                }
+                ExprKind::Binary(BinOp::Mul, x, y)
+                    if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
+                {
+                    self.rules.insert("(a·b)^x = a^x·b^x for a, b > 0");
+                    return Ok(mul(vec![
+                        self.power_symbolic(x, ex)?,
+                        self.power_symbolic(y, ex)?,
+                    ]));
+                }
+                ExprKind::Binary(BinOp::Div, x, y)
+                    if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
+                {
+                    self.rules.insert("(a/b)^x = a^x·b^(-x) for a, b > 0");
+                    let neg = Expr::new(ExprKind::Neg(Box::new(ex.clone())), ex.span);
+                    return Ok(mul(vec![
+                        self.power_symbolic(x, ex)?,
+                        self.power_symbolic(y, &neg)?,
+                    ]));
+                }
+                _ => {}
+            }
+        }
+        let sign = if sb == Sign::Pos {
+            Sign::Pos
+        } else {
+            Sign::Unknown
+        };
+        self.opaque_power(b, ex, sign)
+    }
+
+    fn opaque_power(&mut self, b: &Expr, ex: &Expr, sign: Sign) -> N<Alg> {
+        let kb = self.canonical(b)?;
+        let ke = self.canonical(ex)?;
+        Ok(self.opaque(format!("({kb})^({ke})"), sign))
+    }
+
+    fn exp(&mut self, a: &Expr) -> N<Alg> {
+        if let Some(c) = fold_rational(a) {
+            if c.is_zero() {
+                return Ok(num(int(1)));
+            }
+            if let Some(k) = small_exponent(&c).filter(|k| k.abs() <= 4096) {
+                let g = self.gen(GenKind::Power("e".into(), String::new()), Sign::Pos);
+                return Ok(pow(Alg::Var(g), k));
+            }
+            return Ok(self.opaque(format!("exp({c})"), Sign::Pos));
+        }
+        let (c0, parts) = self.exponent_parts(a)?;
+        if let Some(rest) = self.split_power(&[("e".to_string(), int(1))], &parts)? {
+            self.rules.insert("exp(x + y) = exp(x)·exp(y)");
+            let constant = self.exp(&Expr::rational(c0))?;
+            return Ok(mul(vec![constant, rest]));
+        }
+        let k = self.canonical(a)?;
+        Ok(self.opaque(format!("exp({k})"), Sign::Pos))
+    }
+
+    fn opaque(&mut self, key: String, sign: Sign) -> Alg {
+        Alg::Var(self.gen(GenKind::Opaque(key), sign))
+    }
+
+    /// A canonical text for an expression's value: its normalized rational function.
+    fn canonical(&mut self, e: &Expr) -> N<String> {
+        let a = self.alg(e)?;
+        let rf = self.ratfun(&a)?;
+        Ok(format!("{}|{}", poly_key(&rf.num), poly_key(&rf.den)))
+    }
+
+    fn call(&mut self, whole: &Expr, name: &str, args: &[Expr]) -> N<Alg> {
+        if self.dom.kinds.contains_key(name) {
+            return Err(NormError::Unsupported(format!(
+                "`{name}` is not a function"
+            )));
+        }
+        match name {
+            "sqrt" => self.rational_power(&args[0], &BigRational::new(1.into(), 2.into())),
+            "abs" => self.abs(&args[0]),
+            "sign" => self.sign_fn(&args[0]),
+            "exp" => self.exp(&args[0]),
+            "log" => self.log(&args[0]),
+            "floor" | "ceil" => {
+                if let Some(c) = fold_rational(&args[0]) {
+                    return Ok(num(if name == "floor" { c.floor() } else { c.ceil() }));
+                }
+                if self.integer_valued(&args[0]) {
+                    self.rules
+                        .insert("floor and ceil of an integer are the integer");
+                    return self.alg(&args[0]);
+                }
+                let k = self.canonical(&args[0])?;
+                Ok(self.opaque(format!("{name}({k})"), Sign::Unknown))
+            }
+            "step" => {
+                let s = self.sign_of(&args[0]);
+                if s.nonneg() {
+                    self.rules
+                        .insert("step resolved by the sign of its argument");
+                    return Ok(num(int(1)));
+                }
+                if s == Sign::Neg {
+                    self.rules
+                        .insert("step resolved by the sign of its argument");
+                    return Ok(num(int(0)));
+                }
+                let k = self.canonical(&args[0])?;
+                Ok(self.opaque(format!("step({k})"), Sign::NonNeg))
+            }
+            "min" | "max" => {
+                let mut acc = args[0].clone();
+                for next in &args[1..] {
+                    let s = self.sign_of(&sub_expr(&acc, next));
+                    let take_acc = if name == "min" {
+                        s.nonpos()
+                    } else {
+                        s.nonneg()
+                    };
+                    let take_next = if name == "min" {
+                        s.nonneg()
+                    } else {
+                        s.nonpos()
+                    };
+                    if take_acc {
+                        self.rules
+                            .insert("min and max resolved by the sign of a difference");
+                    } else if take_next {
+                        self.rules
+                            .insert("min and max resolved by the sign of a difference");
+                        acc = next.clone();
+                    } else {
+                        let k = self.canonical(whole)?;
+                        return Ok(self.opaque(format!("{name}({k})"), Sign::Unknown));
+                    }
+                }
+                self.alg(&acc)
+            }
+            "if" => match self.decide(&args[0]) {
+                Some(true) => {
+                    self.rules.insert("if resolved by the domain");
+                    self.alg(&args[1])
+                }
+                Some(false) => {
+                    self.rules.insert("if resolved by the domain");
+                    self.alg(&args[2])
+                }
+                None => Err(NormError::Unsupported(format!(
+                    "the condition `{}` is not decided by the domain",
+                    args[0]
+                ))),
+            },
+            "sum" | "prod" => {
+                let ExprKind::Name(k) = &args[0].kind else {
+                    return Err(NormError::Unsupported("a sum needs an index".into()));
+                };
+                // A sum whose body does not involve its index is the body times
+                // the number of terms, when that number is known to be >= 0
+                // (a range with hi < lo − 1 is empty, not of negative size).
+                let mut body_names = Vec::new();
+                crate::resolve::names_in(&args[3], &mut body_names);
+                if name == "sum"
+                    && !body_names.contains(k)
+                    && self.integer_valued(&args[1])
+                    && self.integer_valued(&args[2])
+                    && (fold_rational(&args[1]).is_none() || fold_rational(&args[2]).is_none())
+                {
+                    let size = Expr::binary(
+                        BinOp::Add,
+                        Expr::binary(BinOp::Sub, args[2].clone(), args[1].clone()),
+                        Expr::int(1),
+                    );
+                    if self.sign_of(&size).nonneg() {
+                        self.rules
+                            .insert("a sum whose body does not involve its index is the body times the number of terms");
+                        return self.alg(&Expr::binary(BinOp::Mul, size, args[3].clone()));
+                    }
+                }
+                let (Some(lo), Some(hi)) = (fold_rational(&args[1]), fold_rational(&args[2]))
+                else {
+                    return Err(NormError::Unsupported(
+                        "sums and products with symbolic bounds are not supported yet".into(),
+                    ));
+                };
+                if !lo.is_integer() || !hi.is_integer() {
+                    return Err(NormError::Unsupported(
+                        "a sum's bounds must be integers".into(),
+                    ));
+                }
+                let (lo, hi) = (lo.to_integer(), hi.to_integer());
+                let mut items = Vec::new();
+                if hi >= lo {
+                    let count = (&hi - &lo + 1u32).to_u64().unwrap_or(u64::MAX);
+                    if count > MAX_SUM_TERMS {
+                        return Err(NormError::Budget(format!(
+                            "a sum of {count} terms is over the budget of {MAX_SUM_TERMS} terms for symbolic expansion"
+                        )));
+                    }
+                    let mut i = lo;
+                    while i <= hi {
+                        let mut map = BTreeMap::new();
+                        map.insert(
+                            k.clone(),
+                            Expr::rational(BigRational::from_integer(i.clone())),
+                        );
+                        let body = crate::resolve::expand::substitute(&args[3], &map);
+                        items.push(self.alg(&body)?);
+                        i += 1;
+                    }
+                }
+                self.rules.insert("sums with numeric bounds expanded");
+                Ok(if name == "sum" {
+                    Alg::Add(items)
+                } else {
+                    Alg::Mul(items)
+                })
+            }
+            _ => Err(NormError::Unsupported(format!(
+                "`{name}` is not supported by the scalar engine yet"
+            ))),
+        }
+    }
+
+    fn integer_valued(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Number(q) => q.is_integer(),
+            ExprKind::Name(x) => self.dom.kinds.get(x).is_some_and(|k| k.is_integer()),
+            ExprKind::Neg(a) => self.integer_valued(a),
+            ExprKind::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul, a, b) => {
+                self.integer_valued(a) && self.integer_valued(b)
+            }
+            ExprKind::Binary(BinOp::Pow, a, b) => {
+                self.integer_valued(a)
+                    && fold_rational(b).is_some_and(|k| k.is_integer() && !k.is_negative())
+            }
+            ExprKind::Call { name, .. } if name == "floor" || name == "ceil" => true,
+            _ => false,
+        }
+    }
+
+    fn abs(&mut self, a: &Expr) -> N<Alg> {
+        let s = self.sign_of(a);
+        if s.nonneg() {
+            self.rules.insert("|x| = x for x >= 0");
+            return self.alg(a);
+        }
+        if s.nonpos() {
+            self.rules.insert("|x| = -x for x <= 0");
+            return Ok(mul(vec![num(int(-1)), self.alg(a)?]));
+        }
+        match &a.kind {
+            ExprKind::Neg(x) => self.abs(x),
+            ExprKind::Binary(BinOp::Mul, x, y) => {
+                self.rules.insert("|a·b| = |a|·|b|");
+                Ok(mul(vec![self.abs(x)?, self.abs(y)?]))
+            }
+            ExprKind::Binary(BinOp::Div, x, y) => {
+                self.rules.insert("|a/b| = |a|/|b|");
+                Ok(mul(vec![self.abs(x)?, pow(self.abs(y)?, -1)]))
+            }
+            ExprKind::Binary(BinOp::Pow, x, k)
+                if fold_rational(k).is_some_and(|k| k.is_integer()) =>
+            {
+                let k = fold_rational(k).expect("checked");
+                let abs_x = Expr::call("abs", vec![(**x).clone()]);
+                self.power_q(&abs_x, &k)
+            }
+            _ => {
+                let k = self.canonical(a)?;
+                let sign = if s.nonzero() { Sign::Pos } else { Sign::NonNeg };
+                Ok(self.opaque(format!("abs({k})"), sign))
+            }
+        }
+    }
+
+    fn sign_fn(&mut self, a: &Expr) -> N<Alg> {
+        let s = self.sign_of(a);
+        match s {
+            Sign::Pos => {
+                self.rules.insert("sign resolved by the domain");
+                return Ok(num(int(1)));
+            }
+            Sign::Neg => {
+                self.rules.insert("sign resolved by the domain");
+                return Ok(num(int(-1)));
+            }
+            Sign::Zero => return Ok(num(int(0))),
+            _ => {}
+        }
+        match &a.kind {
+            ExprKind::Neg(x) => Ok(mul(vec![num(int(-1)), self.sign_fn(x)?])),
+            ExprKind::Binary(BinOp::Mul | BinOp::Div, x, y) => {
+                self.rules.insert("sign(a·b) = sign(a)·sign(b)");
+                Ok(mul(vec![self.sign_fn(x)?, self.sign_fn(y)?]))
+            }
+            _ => {
+                let k = self.canonical(a)?;
+                let sign = if s.nonzero() {
+                    Sign::NonZero
+                } else {
+                    Sign::Unknown
+                };
+                Ok(self.opaque(format!("sign({k})"), sign))
+            }
+        }
+    }
+
+    fn log(&mut self, a: &Expr) -> N<Alg> {
+        if let Some(c) = fold_rational(a) {
+            if !c.is_positive() {
+                return Err(NormError::Undefined(format!(
+                    "log of the nonpositive number {c}"
+                )));
+            }
+            if c.is_one() {
+                return Ok(num(BigRational::zero()));
+            }
+            let (Some(fn_), Some(fd)) = (factor(c.numer()), factor(c.denom())) else {
+                return Ok(self.opaque(format!("log({c})"), Sign::of(&(c - int(1)))));
+            };
+            self.rules
+                .insert("log of a number split over its prime factors");
+            let mut items = Vec::new();
+            for (p, e) in fn_.into_iter().chain(fd.into_iter().map(|(p, e)| (p, -e))) {
+                let g = self.opaque(format!("log({p})"), Sign::Pos);
+                items.push(mul(vec![num(int(e)), g]));
+            }
+            return Ok(Alg::Add(items));
+        }
+        let s = self.sign_of(a);
+        if s == Sign::Pos {
+            match &a.kind {
+                ExprKind::Binary(BinOp::Mul, x, y)
+                    if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
+                {
+                    self.rules.insert("log(a·b) = log(a) + log(b) for a, b > 0");
+                    return Ok(Alg::Add(vec![self.log(x)?, self.log(y)?]));
+                }
+                ExprKind::Binary(BinOp::Div, x, y)
+                    if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
+                {
+                    self.rules.insert("log(a/b) = log(a) - log(b) for a, b > 0");
+                    return Ok(Alg::sub(self.log(x)?, self.log(y)?));
+                }
+                ExprKind::Binary(BinOp::Pow, x, k) if self.sign_of(x) == Sign::Pos => {
+                    self.rules.insert("log(a^k) = k·log(a) for a > 0");
+                    return Ok(mul(vec![self.alg(k)?, self.log(x)?]));
+                }
+                ExprKind::Call { name, args, .. }
+                    if name == "sqrt" && self.sign_of(&args[0]) == Sign::Pos =>
+                {
+                    self.rules.insert("log(a^k) = k·log(a) for a > 0");
+                    return Ok(mul(vec![
+                        num(BigRational::new(1.into(), 2.into())),
+                        self.log(&args[0])?,
+                    ]));
+                }
+                ExprKind::Call { name, args, .. } if name == "exp" => {
+                    self.rules.insert("log(exp(x)) = x");
+                    return self.alg(&args[0]);
+                }
+                _ => {}
+            }
+        }
+        let k = self.canonical(a)?;
+        Ok(self.opaque(format!("log({k})"), Sign::Unknown))
+    }
+
+    /// Decides a condition from the domain alone, if it can.
+    pub fn decide(&mut self, cond: &Expr) -> Option<bool> {
+        match &cond.kind {
+            ExprKind::And(parts) => {
+                let mut all = true;
+                for p in parts {
+                    match self.decide(p)? {
+                        true => {}
+                        false => all = false,
+                    }
+                }
+                Some(all)
+            }
+            ExprKind::Compare(items, ops) => {
+                let mut all = true;
+                for (i, op) in ops.iter().enumerate() {
+                    let s = self.sign_of(&sub_expr(&items[i + 1], &items[i]));
+                    let truth = match op {
+                        RelOp::Le => s.nonneg().then_some(true).or(if s == Sign::Neg {
+                            Some(false)
+                        } else {
+                            None
+                        }),
+                        RelOp::Lt => (s == Sign::Pos).then_some(true).or(if s.nonpos() {
+                            Some(false)
+                        } else {
+                            None
+                        }),
+                        RelOp::Ge => s.nonpos().then_some(true).or(if s == Sign::Pos {
+                            Some(false)
+                        } else {
+                            None
+                        }),
+                        RelOp::Gt => (s == Sign::Neg).then_some(true).or(if s.nonneg() {
+                            Some(false)
+                        } else {
+                            None
+                        }),
+                        RelOp::Eq => (s == Sign::Zero).then_some(true).or(if s.nonzero() {
+                            Some(false)
+                        } else {
+                            None
+                        }),
+                        RelOp::Ne => s.nonzero().then_some(true).or(if s == Sign::Zero {
+                            Some(false)
+                        } else {
+                            None
+                        }),
+                        RelOp::Approx => None,
+                    }?;
+                    all &= truth;
+                }
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+
+    /// The CAS's canonical rational function of `a`, with powers of prime
+    /// roots reduced (`(2^(1/2))^2 = 2`) in the numerator.
+    pub fn ratfun(&mut self, a: &Alg) -> N<RatFun> {
+        let mut rf = cas::rational_function(a, self.gens.len())?;
+        rf.num = self.reduce_prime_roots(rf.num);
+        Ok(rf)
+    }
+
+    fn reduce_prime_roots(&self, p: Poly) -> Poly {
+        let roots: Vec<(usize, BigInt, u32)> = self
+            .gens
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| match &g.kind {
+                GenKind::PrimeRoot(p, d) => Some((i, p.clone(), *d)),
+                _ => None,
+            })
+            .collect();
+        if roots.is_empty() {
+            return p;
+        }
+        let mut acc: BTreeMap<Vec<u32>, BigRational> = BTreeMap::new();
+        for mut t in p.terms {
+            for (i, prime, d) in &roots {
+                if let Some(e) = t.exps.get_mut(*i) {
+                    if *e >= *d {
+                        let whole = *e / *d;
+                        *e %= *d;
+                        t.coeff *= BigRational::from_integer(num_traits::pow(
+                            prime.clone(),
+                            whole as usize,
+                        ));
+                    }
+                }
+            }
+            *acc.entry(t.exps).or_insert_with(BigRational::zero) += t.coeff;
+        }
+        Poly {
+            terms: acc
+                .into_iter()
+                .filter(|(_, c)| !c.is_zero())
+                .map(|(exps, coeff)| Term { coeff, exps })
+                .collect(),
+        }
+    }
+
+    /// What the domain says about the sign of `e`.
+    pub fn sign_of(&mut self, e: &Expr) -> Sign {
+        let s = self.structural_sign(e);
+        if matches!(s, Sign::Pos | Sign::Neg | Sign::Zero) {
+            return s;
+        }
+        if let ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) = &e.kind {
+            if self.depth < 200 {
+                self.depth += 1;
+                let r = self.alg(e).and_then(|a| self.ratfun(&a));
+                self.depth -= 1;
+                if let Ok(rf) = r {
+                    let t = self.ratfun_sign(&rf);
+                    if t != Sign::Unknown {
+                        return t;
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn structural_sign(&mut self, e: &Expr) -> Sign {
+        match &e.kind {
+            ExprKind::Number(q) => Sign::of(q),
+            ExprKind::Name(x) => {
+                if self.dom.kinds.contains_key(x) {
+                    self.dom.symbol_sign(x)
+                } else {
+                    Sign::Unknown
+                }
+            }
+            ExprKind::Neg(a) => self.sign_of(a).neg(),
+            ExprKind::Binary(op, a, b) => {
+                let sa = self.sign_of(a);
+                match op {
+                    BinOp::Add => sa.add(self.sign_of(b)),
+                    BinOp::Sub => sa.add(self.sign_of(b).neg()),
+                    BinOp::Mul => sa.mul(self.sign_of(b)),
+                    BinOp::Div => {
+                        // Where the quotient is defined the divisor is nonzero.
+                        let sb = match self.sign_of(b) {
+                            Sign::NonNeg => Sign::Pos,
+                            Sign::NonPos => Sign::Neg,
+                            other => other,
+                        };
+                        sa.mul(sb)
+                    }
+                    BinOp::Pow => match fold_rational(b) {
+                        Some(k) if k.is_integer() => {
+                            if k.is_zero() {
+                                Sign::Pos
+                            } else if k.to_integer().is_even() {
+                                if sa.nonzero() {
+                                    Sign::Pos
+                                } else {
+                                    Sign::NonNeg
+                                }
+                            } else {
+                                sa
+                            }
+                        }
+                        Some(r) => {
+                            // A root: nonnegative for an even root (defined only
+                            // for a nonnegative base); an odd root keeps the
+                            // base's sign, unless the numerator is even.
+                            if sa == Sign::Pos {
+                                Sign::Pos
+                            } else if sa.nonneg() || r.denom().is_even() || r.numer().is_even() {
+                                Sign::NonNeg
+                            } else {
+                                sa
+                            }
+                        }
+                        None => {
+                            if sa == Sign::Pos {
+                                Sign::Pos
+                            } else {
+                                Sign::Unknown
+                            }
+                        }
+                    },
+                }
+            }
+            ExprKind::Call { name, args, .. } if !self.dom.kinds.contains_key(name) => {
+                match name.as_str() {
+                    "sqrt" => {
+                        if self.sign_of(&args[0]) == Sign::Pos {
+                            Sign::Pos
+                        } else {
+                            Sign::NonNeg
+                        }
+                    }
+                    "abs" => {
+                        if self.sign_of(&args[0]).nonzero() {
+                            Sign::Pos
+                        } else {
+                            Sign::NonNeg
+                        }
+                    }
+                    "exp" => Sign::Pos,
+                    "step" => Sign::NonNeg,
+                    "sign" => self.sign_of(&args[0]),
+                    "floor" => {
+                        if self.sign_of(&args[0]).nonneg() {
+                            Sign::NonNeg
+                        } else {
+                            Sign::Unknown
+                        }
+                    }
+                    "ceil" => {
+                        let s = self.sign_of(&args[0]);
+                        if s == Sign::Pos {
+                            Sign::Pos
+                        } else if s.nonneg() {
+                            Sign::NonNeg
+                        } else {
+                            Sign::Unknown
+                        }
+                    }
+                    _ => Sign::Unknown,
+                }
+            }
+            _ => Sign::Unknown,
+        }
+    }
+
+    /// Are the numerator and the denominator each of one strict sign
+    /// (never zero on the domain)? Returns the quotient's sign if so.
+    pub fn ratfun_strict_sign(&mut self, rf: &RatFun) -> Option<Sign> {
+        let strict = |s: Sign| matches!(s, Sign::Pos | Sign::Neg);
+        let one = Poly {
+            terms: vec![Term {
+                coeff: BigRational::one(),
+                exps: vec![0; self.gens.len()],
+            }],
+        };
+        let n = self.ratfun_sign(&RatFun {
+            num: rf.num.clone(),
+            den: one.clone(),
+        });
+        let d = self.ratfun_sign(&RatFun {
+            num: rf.den.clone(),
+            den: one,
+        });
+        (strict(n) && strict(d)).then(|| n.mul(d))
+    }
+
+    /// The sign of a rational function over the generators, trying the
+    /// generators' own signs and then the domain's bounds as shifts. The
+    /// denominator counts as nonzero: where the step's sides are defined it is.
+    pub fn ratfun_sign(&mut self, rf: &RatFun) -> Sign {
+        let signs = self.gen_signs();
+        let direct = quotient_sign(poly_sign(&rf.num, &signs), poly_sign(&rf.den, &signs));
+        if direct != Sign::Unknown && direct != Sign::NonNeg && direct != Sign::NonPos {
+            return direct;
+        }
+        match self.shifted_sign(rf) {
+            Some(s) if s != Sign::Unknown => {
+                if direct == Sign::Unknown || matches!(s, Sign::Pos | Sign::Neg | Sign::Zero) {
+                    return s;
+                }
+                direct
+            }
+            _ => direct,
+        }
+    }
+
+    /// Substitutes `x = lo + s` (or `hi - s`, or `small + offset + s` for a
+    /// linear fact) for symbol generators and tests the signs again with
+    /// `s >= 0`.
+    fn shifted_sign(&mut self, rf: &RatFun) -> Option<Sign> {
+        let mut subst: BTreeMap<usize, Alg> = BTreeMap::new();
+        let mut signs = self.gen_signs();
+        let symbol_gen = |gens: &[Generator], name: &str| {
+            gens.iter()
+                .position(|g| g.kind == GenKind::Symbol(name.to_string()))
+        };
+        let mut shifted_any = false;
+        for (i, g) in self.gens.clone().iter().enumerate() {
+            let GenKind::Symbol(x) = &g.kind else {
+                continue;
+            };
+            let integer = self.dom.kinds.get(x).is_some_and(|k| k.is_integer());
+            if let Some(lo) = self.dom.lower_bound(x) {
+                subst.insert(i, Alg::Add(vec![num(lo.value.clone()), Alg::Var(i)]));
+                signs[i] = if lo.strict && !integer {
+                    Sign::Pos
+                } else {
+                    Sign::NonNeg
+                };
+                shifted_any = true;
+            } else if let Some(hi) = self.dom.upper_bound(x) {
+                subst.insert(i, Alg::sub(num(hi.value.clone()), Alg::Var(i)));
+                signs[i] = if hi.strict && !integer {
+                    Sign::Pos
+                } else {
+                    Sign::NonNeg
+                };
+                shifted_any = true;
+            }
+        }
+        // Linear facts big - small >= offset: big = small' + offset + s, where
+        // small' is small's own substitution.
+        let mut done = BTreeSet::new();
+        for f in &self.dom.facts {
+            let (Some(b), Some(s)) = (
+                symbol_gen(&self.gens, &f.big),
+                symbol_gen(&self.gens, &f.small),
+            ) else {
+                continue;
+            };
+            if done.contains(&b) || b == s {
+                continue;
+            }
+            let small_expr = subst.get(&s).cloned().unwrap_or(Alg::Var(s));
+            subst.insert(
+                b,
+                Alg::Add(vec![small_expr, num(f.offset.clone()), Alg::Var(b)]),
+            );
+            let integer = self.dom.kinds.get(&f.big).is_some_and(|k| k.is_integer());
+            signs[b] = if f.strict && !integer {
+                Sign::Pos
+            } else {
+                Sign::NonNeg
+            };
+            done.insert(b);
+            shifted_any = true;
+        }
+        // A power of a base > 1 to a nonnegative exponent is at least 1:
+        // substitute G = 1 + u with u >= 0. (The exponent's sign is read
+        // from the generators' own signs, not the shifted offsets.)
+        let original = self.gen_signs();
+        for (i, g) in self.gens.clone().iter().enumerate() {
+            let GenKind::Power(base, key) = &g.kind else {
+                continue;
+            };
+            let base_above_one = base == "e" || base.parse::<u64>().is_ok_and(|b| b > 1);
+            if !base_above_one || key.is_empty() {
+                continue;
+            }
+            let exponent_nonneg = key.split('*').all(|f| {
+                f.strip_prefix('g')
+                    .and_then(|r| r.split('^').next())
+                    .and_then(|j| j.parse::<usize>().ok())
+                    .is_some_and(|j| original.get(j).is_some_and(|s| s.nonneg()))
+            });
+            if exponent_nonneg {
+                subst.insert(i, Alg::Add(vec![num(int(1)), Alg::Var(i)]));
+                signs[i] = Sign::NonNeg;
+                shifted_any = true;
+            }
+        }
+        if !shifted_any {
+            return None;
+        }
+        let num_alg = poly_to_alg(&rf.num, &subst);
+        let den_alg = poly_to_alg(&rf.den, &subst);
+        let n = self.ratfun(&num_alg).ok()?;
+        let d = self.ratfun(&den_alg).ok()?;
+        let sn = quotient_sign(poly_sign(&n.num, &signs), poly_sign(&n.den, &signs));
+        let sd = quotient_sign(poly_sign(&d.num, &signs), poly_sign(&d.den, &signs));
+        Some(quotient_sign(sn, sd))
+    }
+}
+
+/// A canonical text of a polynomial (terms sorted).
+pub fn poly_key(p: &Poly) -> String {
+    let mut terms: Vec<String> = p
+        .terms
+        .iter()
+        .map(|t| {
+            let mono: Vec<String> = t
+                .exps
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| **e > 0)
+                .map(|(i, e)| format!("g{i}^{e}"))
+                .collect();
+            format!("{}*{}", t.coeff, mono.join("*"))
+        })
+        .collect();
+    terms.sort();
+    terms.join("+")
+}
+
+/// A polynomial as an [`Alg`], with some generators replaced.
+pub fn poly_to_alg(p: &Poly, subst: &BTreeMap<usize, Alg>) -> Alg {
+    Alg::Add(
+        p.terms
+            .iter()
+            .map(|t| {
+                let mut f = vec![num(t.coeff.clone())];
+                for (i, e) in t.exps.iter().enumerate() {
+                    if *e > 0 {
+                        let base = subst.get(&i).cloned().unwrap_or(Alg::Var(i));
+                        f.push(pow(base, *e as i64));
+                    }
+                }
+                mul(f)
+            })
+            .collect(),
+    )
+}
+
+/// The sign of a polynomial whose generators have the given signs: every
+/// term of one sign decides it.
+pub fn poly_sign(p: &Poly, signs: &[Sign]) -> Sign {
+    let mut acc = Sign::Zero;
+    for t in &p.terms {
+        let mut s = Sign::of(&t.coeff);
+        for (i, e) in t.exps.iter().enumerate() {
+            if *e == 0 {
+                continue;
+            }
+            let g = signs.get(i).copied().unwrap_or(Sign::Unknown);
+            let ge = if e % 2 == 0 {
+                if g.nonzero() {
+                    Sign::Pos
+                } else {
+                    Sign::NonNeg
+                }
+            } else {
+                g
+            };
+            s = s.mul(ge);
+        }
+        acc = acc.add(s);
+        if acc == Sign::Unknown {
+            return Sign::Unknown;
+        }
+    }
+    acc
+}
+
+/// The sign of a quotient whose denominator is nonzero where it is defined.
+pub fn quotient_sign(n: Sign, d: Sign) -> Sign {
+    let d = match d {
+        Sign::NonNeg => Sign::Pos,
+        Sign::NonPos => Sign::Neg,
+        Sign::Zero => return Sign::Unknown,
+        other => other,
+    };
+    n.mul(d)
+}

@@ -1,0 +1,8 @@
+//! The text of a derivation file and what is read from it: source text and
+//! located diagnostics, the TOML loader with spans, the expression parser
+//! and the expression tree.
+
+pub mod expr;
+pub mod load;
+pub mod parser;
+pub mod source;

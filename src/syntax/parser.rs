@@ -1,0 +1,1183 @@
+//! The expression parser: claim text → [`Expr`] with spans.
+//!
+//! It implements the syntax of FORMAT.md: exact decimals, `+ - * / ^`,
+//! juxtaposition, postfix transpose and superscripts, the Unicode of pasted
+//! answers, calls versus products decided by what a name is, relation chains,
+//! implications and `and`-joined conditions. It knows names only through the
+//! [`Names`] trait, so it stays a pure function of the text and the
+//! declarations.
+
+use crate::syntax::expr::{BinOp, Chain, Expr, ExprKind, Logic, RelOp, Span, Statement};
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::One;
+
+/// How deeply expressions may nest (parentheses, calls, brackets, prefix signs,
+/// exponents) before the parser gives up. Default: 100.
+pub const MAX_NESTING: usize = 100;
+
+/// What a name stands for, as far as parsing is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameClass {
+    /// A value: `x(y + 1)` is a product.
+    Value,
+    /// A function: `f(y + 1)` is a call.
+    Function,
+}
+
+/// The names a parser may meet: declarations, definitions and built-ins.
+pub trait Names {
+    /// What `name` is, or `None` when it is unknown.
+    fn class(&self, name: &str) -> Option<NameClass>;
+    /// Every declared or defined name (to suggest splits of unknown names).
+    fn declared(&self) -> Vec<String>;
+}
+
+/// A parse failure at a span of the expression text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// What went wrong, in words.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// Built-in functions and the number of positional arguments they take
+/// (`None`: any number of at least one).
+pub const BUILTINS: &[(&str, Option<usize>)] = &[
+    ("sqrt", Some(1)),
+    ("abs", Some(1)),
+    ("sign", Some(1)),
+    ("floor", Some(1)),
+    ("ceil", Some(1)),
+    ("min", None),
+    ("max", None),
+    ("exp", Some(1)),
+    ("log", Some(1)),
+    ("step", Some(1)),
+    ("if", Some(3)),
+    ("sum", Some(4)),
+    ("prod", Some(4)),
+    ("diff", Some(2)),
+    ("trace", Some(1)),
+    ("norm2", Some(1)),
+    ("normF", Some(1)),
+    ("rms", Some(1)),
+    ("rank", Some(1)),
+    ("cost", Some(1)),
+    ("conv1d", Some(2)),
+    ("conv2d", Some(2)),
+    ("correlate2d", Some(2)),
+    ("flip", Some(1)),
+    ("maxpool2d", Some(3)),
+    ("avgpool2d", Some(3)),
+    ("relu", Some(1)),
+    ("flatten", Some(1)),
+    ("gap", Some(1)),
+    ("roll", Some(3)),
+    ("rows", Some(1)),
+    ("cols", Some(1)),
+    ("numel", Some(1)),
+    ("ones", Some(2)),
+    ("zeros", Some(2)),
+    ("Var", Some(1)),
+    ("Cov", Some(2)),
+    ("Std", Some(1)),
+];
+
+/// Built-ins that take named options (`pad = 1`).
+const WITH_OPTIONS: &[&str] = &["conv1d", "conv2d", "correlate2d", "maxpool2d", "avgpool2d"];
+
+/// Built-ins whose first argument is a fresh bound index.
+pub const BINDERS: &[&str] = &["sum", "prod"];
+
+/// Is `name` a built-in function?
+pub fn is_builtin(name: &str) -> bool {
+    BUILTINS.iter().any(|(n, _)| *n == name)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Num(BigRational),
+    Ident(String),
+    Str(String),
+    Plus,
+    Minus,
+    Star,
+    Slash,
+    Caret,
+    Prime,
+    SupT,
+    Sup(u32),
+    Half,
+    Sqrt,
+    LParen,
+    RParen,
+    LBrack,
+    RBrack,
+    Comma,
+    Bar,
+    DoubleBar,
+    LFloor,
+    RFloor,
+    LCeil,
+    RCeil,
+    Rel(RelOp),
+    Implies,
+    Iff,
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Num(_) => "a number".into(),
+        Tok::Ident(n) => format!("`{n}`"),
+        Tok::Str(_) => "a string".into(),
+        Tok::Rel(r) => format!("`{}`", r.symbol()),
+        Tok::Implies => "`=>`".into(),
+        Tok::Iff => "`<=>`".into(),
+        Tok::Plus => "`+`".into(),
+        Tok::Minus => "`-`".into(),
+        Tok::Star => "`*`".into(),
+        Tok::Slash => "`/`".into(),
+        Tok::Caret => "`^`".into(),
+        Tok::Prime => "`'`".into(),
+        Tok::SupT => "`ᵀ`".into(),
+        Tok::Sup(n) => format!("superscript {n}"),
+        Tok::Half => "`½`".into(),
+        Tok::Sqrt => "`√`".into(),
+        Tok::LParen => "`(`".into(),
+        Tok::RParen => "`)`".into(),
+        Tok::LBrack => "`[`".into(),
+        Tok::RBrack => "`]`".into(),
+        Tok::Comma => "`,`".into(),
+        Tok::Bar => "`|`".into(),
+        Tok::DoubleBar => "`‖`".into(),
+        Tok::LFloor => "`⌊`".into(),
+        Tok::RFloor => "`⌋`".into(),
+        Tok::LCeil => "`⌈`".into(),
+        Tok::RCeil => "`⌉`".into(),
+    }
+}
+
+fn is_ident_start(c: char) -> bool {
+    (c.is_alphabetic() || c == '_') && !matches!(c, 'ᵀ' | '½' | '²' | '³' | '√')
+}
+
+fn is_ident_continue(c: char) -> bool {
+    (c.is_alphanumeric() || c == '_') && !matches!(c, 'ᵀ' | '½' | '²' | '³' | '√')
+}
+
+fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
+    let mut out = Vec::new();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    let end_of = |k: usize| -> usize { chars.get(k).map_or(text.len(), |c| c.0) };
+    while i < chars.len() {
+        let (start, c) = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let next = chars.get(i + 1).map(|c| c.1);
+        let next2 = chars.get(i + 2).map(|c| c.1);
+        let (tok, len) = if c.is_ascii_digit() {
+            let mut j = i;
+            while j < chars.len() && chars[j].1.is_ascii_digit() {
+                j += 1;
+            }
+            let int_part = &text[start..end_of(j)];
+            let mut value =
+                BigRational::from_integer(int_part.parse::<BigInt>().unwrap_or_default());
+            if j + 1 < chars.len() && chars[j].1 == '.' && chars[j + 1].1.is_ascii_digit() {
+                let frac_start = j + 1;
+                let mut k = frac_start;
+                while k < chars.len() && chars[k].1.is_ascii_digit() {
+                    k += 1;
+                }
+                let frac = &text[end_of(frac_start)..end_of(k)];
+                if frac.len() > 4000 {
+                    return Err(ParseError {
+                        message:
+                            "a decimal with more than 4000 digits is beyond the parser's limit"
+                                .into(),
+                        span: Span {
+                            start,
+                            end: end_of(k),
+                        },
+                    });
+                }
+                let num = frac.parse::<BigInt>().unwrap_or_default();
+                let den = num_traits::pow(BigInt::from(10), frac.len());
+                value += BigRational::new(num, den);
+                j = k;
+            }
+            if int_part.len() > 4000 {
+                return Err(ParseError {
+                    message: "a number with more than 4000 digits is beyond the parser's limit"
+                        .into(),
+                    span: Span {
+                        start,
+                        end: end_of(j),
+                    },
+                });
+            }
+            (Tok::Num(value), j - i)
+        } else if is_ident_start(c) {
+            let mut j = i;
+            while j < chars.len() && is_ident_continue(chars[j].1) {
+                j += 1;
+            }
+            (Tok::Ident(text[start..end_of(j)].to_string()), j - i)
+        } else {
+            match c {
+                '"' => {
+                    let mut j = i + 1;
+                    while j < chars.len() && chars[j].1 != '"' {
+                        j += 1;
+                    }
+                    if j >= chars.len() {
+                        return Err(ParseError {
+                            message: "unterminated string literal".into(),
+                            span: Span {
+                                start,
+                                end: text.len(),
+                            },
+                        });
+                    }
+                    (
+                        Tok::Str(text[end_of(i + 1)..end_of(j)].to_string()),
+                        j + 1 - i,
+                    )
+                }
+                '+' => (Tok::Plus, 1),
+                '-' | '−' | '–' => (Tok::Minus, 1),
+                '*' | '·' | '×' | '⋅' => (Tok::Star, 1),
+                '/' | '÷' => (Tok::Slash, 1),
+                '^' => (Tok::Caret, 1),
+                '\'' | '′' => (Tok::Prime, 1),
+                'ᵀ' => (Tok::SupT, 1),
+                '²' => (Tok::Sup(2), 1),
+                '³' => (Tok::Sup(3), 1),
+                '½' => (Tok::Half, 1),
+                '√' => (Tok::Sqrt, 1),
+                '(' => (Tok::LParen, 1),
+                ')' => (Tok::RParen, 1),
+                '[' => (Tok::LBrack, 1),
+                ']' => (Tok::RBrack, 1),
+                ',' => (Tok::Comma, 1),
+                '|' => (Tok::Bar, 1),
+                '‖' => (Tok::DoubleBar, 1),
+                '⌊' => (Tok::LFloor, 1),
+                '⌋' => (Tok::RFloor, 1),
+                '⌈' => (Tok::LCeil, 1),
+                '⌉' => (Tok::RCeil, 1),
+                '≤' => (Tok::Rel(RelOp::Le), 1),
+                '≥' => (Tok::Rel(RelOp::Ge), 1),
+                '≠' => (Tok::Rel(RelOp::Ne), 1),
+                '≈' => (Tok::Rel(RelOp::Approx), 1),
+                '⇒' => (Tok::Implies, 1),
+                '⇔' => (Tok::Iff, 1),
+                '<' if next == Some('=') && next2 == Some('>') => (Tok::Iff, 3),
+                '<' if next == Some('=') => (Tok::Rel(RelOp::Le), 2),
+                '<' => (Tok::Rel(RelOp::Lt), 1),
+                '>' if next == Some('=') => (Tok::Rel(RelOp::Ge), 2),
+                '>' => (Tok::Rel(RelOp::Gt), 1),
+                '!' if next == Some('=') => (Tok::Rel(RelOp::Ne), 2),
+                '=' if next == Some('>') => (Tok::Implies, 2),
+                '=' if next == Some('=') => (Tok::Rel(RelOp::Eq), 2),
+                '=' => (Tok::Rel(RelOp::Eq), 1),
+                _ => {
+                    return Err(ParseError {
+                        message: format!("unexpected character `{c}`"),
+                        span: Span {
+                            start,
+                            end: end_of(i + 1),
+                        },
+                    })
+                }
+            }
+        };
+        out.push((
+            tok,
+            Span {
+                start,
+                end: end_of(i + len),
+            },
+        ));
+        i += len;
+    }
+    Ok(out)
+}
+
+/// Splits an unknown run of letters into declared names, if it can be done.
+fn split_suggestion(word: &str, names: &dyn Names) -> Option<String> {
+    let declared = names.declared();
+    let chars: Vec<char> = word.chars().collect();
+    // best[i]: a split of chars[..i] into declared names, preferring fewer parts.
+    let mut best: Vec<Option<Vec<String>>> = vec![None; chars.len() + 1];
+    best[0] = Some(Vec::new());
+    for i in 0..chars.len() {
+        let Some(prefix) = best[i].clone() else {
+            continue;
+        };
+        for j in i + 1..=chars.len() {
+            let piece: String = chars[i..j].iter().collect();
+            if declared.contains(&piece) {
+                let mut parts = prefix.clone();
+                parts.push(piece);
+                if best[j].as_ref().is_none_or(|b| b.len() > parts.len()) {
+                    best[j] = Some(parts);
+                }
+            }
+        }
+    }
+    best[chars.len()]
+        .as_ref()
+        .filter(|p| p.len() > 1)
+        .map(|p| p.join(" "))
+}
+
+struct Parser<'a> {
+    toks: Vec<(Tok, Span)>,
+    pos: usize,
+    names: &'a dyn Names,
+    bound: Vec<String>,
+    depth: usize,
+    abs_depth: usize,
+    norm_depth: usize,
+    text_len: usize,
+}
+
+type PResult<T> = Result<T, ParseError>;
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.0)
+    }
+
+    fn peek_at(&self, k: usize) -> Option<&Tok> {
+        self.toks.get(self.pos + k).map(|t| &t.0)
+    }
+
+    fn span_here(&self) -> Span {
+        self.toks.get(self.pos).map_or(
+            Span {
+                start: self.text_len,
+                end: self.text_len,
+            },
+            |t| t.1,
+        )
+    }
+
+    fn bump(&mut self) -> (Tok, Span) {
+        let t = self.toks[self.pos].clone();
+        self.pos += 1;
+        t
+    }
+
+    fn error<T>(&self, message: impl Into<String>, span: Span) -> PResult<T> {
+        Err(ParseError {
+            message: message.into(),
+            span,
+        })
+    }
+
+    fn expect(&mut self, tok: Tok, what: &str) -> PResult<Span> {
+        match self.peek() {
+            Some(t) if *t == tok => Ok(self.bump().1),
+            Some(t) => {
+                let d = describe(t);
+                self.error(format!("expected {what}, found {d}"), self.span_here())
+            }
+            None => self.error(
+                format!("expected {what}, found the end of the text"),
+                self.span_here(),
+            ),
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return self.error(
+                format!("the expression is nested more than {MAX_NESTING} levels deep"),
+                self.span_here(),
+            );
+        }
+        Ok(())
+    }
+
+    fn class_of(&self, name: &str) -> Option<NameClass> {
+        if self.bound.iter().any(|b| b == name) {
+            return Some(NameClass::Value);
+        }
+        if let Some(c) = self.names.class(name) {
+            return Some(c);
+        }
+        if is_builtin(name) {
+            return Some(NameClass::Function);
+        }
+        None
+    }
+
+    fn is_keyword_and(&self) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(n)) if n == "and" && self.class_of("and").is_none())
+    }
+
+    /// expr := term (('+' | '-') term)*
+    fn expr(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let mut lhs = self.term()?;
+        loop {
+            let op = match self.peek() {
+                Some(Tok::Plus) => BinOp::Add,
+                Some(Tok::Minus) => BinOp::Sub,
+                _ => break,
+            };
+            self.bump();
+            let rhs = self.term()?;
+            lhs = Expr::binary(op, lhs, rhs);
+        }
+        self.depth -= 1;
+        Ok(lhs)
+    }
+
+    fn starts_juxtaposed(&self) -> bool {
+        match self.peek() {
+            Some(Tok::Ident(_)) => !self.is_keyword_and(),
+            Some(Tok::LParen | Tok::Sqrt | Tok::LFloor | Tok::LCeil | Tok::Half) => true,
+            Some(Tok::Bar) => self.abs_depth == 0,
+            Some(Tok::DoubleBar) => self.norm_depth == 0,
+            _ => false,
+        }
+    }
+
+    /// term := unary (('*' | '/') unary | juxtaposed power)*
+    fn term(&mut self) -> PResult<Expr> {
+        let mut lhs = self.unary()?;
+        loop {
+            match self.peek() {
+                Some(Tok::Star) => {
+                    self.bump();
+                    let rhs = self.unary()?;
+                    lhs = Expr::binary(BinOp::Mul, lhs, rhs);
+                }
+                Some(Tok::Slash) => {
+                    self.bump();
+                    let rhs = self.unary()?;
+                    lhs = Expr::binary(BinOp::Div, lhs, rhs);
+                }
+                Some(Tok::Num(_)) => {
+                    return self.error(
+                        "a number cannot follow here without an operator (write `*`)",
+                        self.span_here(),
+                    )
+                }
+                _ if self.starts_juxtaposed() => {
+                    let rhs = self.power()?;
+                    lhs = Expr::binary(BinOp::Mul, lhs, rhs);
+                }
+                _ => break,
+            }
+        }
+        Ok(lhs)
+    }
+
+    /// unary := ('-' | '+') unary | power
+    fn unary(&mut self) -> PResult<Expr> {
+        match self.peek() {
+            Some(Tok::Minus) => {
+                let (_, span) = self.bump();
+                self.enter()?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                let span = span.to(inner.span);
+                Ok(Expr::new(ExprKind::Neg(Box::new(inner)), span))
+            }
+            Some(Tok::Plus) => {
+                self.bump();
+                self.enter()?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(inner)
+            }
+            _ => self.power(),
+        }
+    }
+
+    /// power := postfix ('^' signed-power)?, right-associative.
+    fn power(&mut self) -> PResult<Expr> {
+        let base = self.postfix()?;
+        if matches!(self.peek(), Some(Tok::Caret)) {
+            self.bump();
+            self.enter()?;
+            let exponent = match self.peek() {
+                Some(Tok::Minus) => {
+                    let (_, span) = self.bump();
+                    let inner = self.power()?;
+                    let span = span.to(inner.span);
+                    Expr::new(ExprKind::Neg(Box::new(inner)), span)
+                }
+                Some(Tok::Plus) => {
+                    self.bump();
+                    self.power()?
+                }
+                _ => self.power()?,
+            };
+            self.depth -= 1;
+            return Ok(Expr::binary(BinOp::Pow, base, exponent));
+        }
+        Ok(base)
+    }
+
+    /// postfix := primary ('^T' | ''' | 'ᵀ' | '²' | '³')*
+    fn postfix(&mut self) -> PResult<Expr> {
+        let mut e = self.primary()?;
+        loop {
+            match self.peek() {
+                Some(Tok::Caret)
+                    if matches!(self.peek_at(1), Some(Tok::Ident(t)) if t == "T")
+                        && self.class_of("T").is_none() =>
+                {
+                    self.bump();
+                    let (_, span) = self.bump();
+                    let span = e.span.to(span);
+                    e = Expr::new(ExprKind::Transpose(Box::new(e)), span);
+                }
+                Some(Tok::Prime | Tok::SupT) => {
+                    let (_, span) = self.bump();
+                    let span = e.span.to(span);
+                    e = Expr::new(ExprKind::Transpose(Box::new(e)), span);
+                }
+                Some(Tok::Sup(n)) => {
+                    let n = *n;
+                    let (_, span) = self.bump();
+                    let exponent = Expr::new(
+                        ExprKind::Number(BigRational::from_integer(BigInt::from(n))),
+                        span,
+                    );
+                    e = Expr::binary(BinOp::Pow, e, exponent);
+                }
+                _ => break,
+            }
+        }
+        Ok(e)
+    }
+
+    fn enclosed(&mut self, open: Span, close: Tok, close_desc: &str, func: &str) -> PResult<Expr> {
+        let inner = self.expr()?;
+        let end = self.expect(close, close_desc)?;
+        Ok(Expr::new(
+            ExprKind::Call {
+                name: func.to_string(),
+                args: vec![inner],
+                options: Vec::new(),
+            },
+            open.to(end),
+        ))
+    }
+
+    fn primary(&mut self) -> PResult<Expr> {
+        let span = self.span_here();
+        let Some(tok) = self.peek().cloned() else {
+            return self.error("expected an expression, found the end of the text", span);
+        };
+        let result = match tok {
+            Tok::Num(q) => {
+                self.bump();
+                Expr::new(ExprKind::Number(q), span)
+            }
+            Tok::Half => {
+                self.bump();
+                Expr::new(
+                    ExprKind::Number(BigRational::new(BigInt::one(), BigInt::from(2))),
+                    span,
+                )
+            }
+            Tok::Str(s) => {
+                self.bump();
+                Expr::new(ExprKind::Str(s), span)
+            }
+            Tok::LParen => {
+                self.bump();
+                let saved = self.abs_depth;
+                self.abs_depth = 0;
+                let mut inner = self.expr()?;
+                self.abs_depth = saved;
+                let end = self.expect(Tok::RParen, "`)`")?;
+                inner.span = span.to(end);
+                inner
+            }
+            Tok::LBrack => self.matrix()?,
+            Tok::Sqrt => {
+                self.bump();
+                let inner = self.primary()?;
+                let full = span.to(inner.span);
+                Expr::new(
+                    ExprKind::Call {
+                        name: "sqrt".into(),
+                        args: vec![inner],
+                        options: Vec::new(),
+                    },
+                    full,
+                )
+            }
+            Tok::LFloor => {
+                self.bump();
+                self.enclosed(span, Tok::RFloor, "`⌋`", "floor")?
+            }
+            Tok::LCeil => {
+                self.bump();
+                self.enclosed(span, Tok::RCeil, "`⌉`", "ceil")?
+            }
+            Tok::DoubleBar => {
+                self.bump();
+                self.norm_depth += 1;
+                let inner = self.enclosed(span, Tok::DoubleBar, "a closing `‖`", "norm2");
+                self.norm_depth -= 1;
+                inner?
+            }
+            Tok::Bar => {
+                self.bump();
+                self.abs_depth += 1;
+                let inner = self.expr()?;
+                self.abs_depth -= 1;
+                let end = self.expect(Tok::Bar, "a closing `|`")?;
+                Expr::new(
+                    ExprKind::Call {
+                        name: "abs".into(),
+                        args: vec![inner],
+                        options: Vec::new(),
+                    },
+                    span.to(end),
+                )
+            }
+            Tok::Ident(name) => self.name(name, span)?,
+            other => {
+                return self.error(
+                    format!("expected an expression, found {}", describe(&other)),
+                    span,
+                );
+            }
+        };
+        Ok(result)
+    }
+
+    fn name(&mut self, name: String, span: Span) -> PResult<Expr> {
+        self.bump();
+        let class = self.class_of(&name);
+        if name == "E" && class.is_none() && matches!(self.peek(), Some(Tok::LBrack)) {
+            self.bump();
+            let inner = self.expr()?;
+            let end = self.expect(Tok::RBrack, "`]` closing `E[`")?;
+            return Ok(Expr::new(ExprKind::Expect(Box::new(inner)), span.to(end)));
+        }
+        if name == "inf" && class.is_none() {
+            // Only meaningful as a bound of `sum`/`prod`; checked later.
+            return Ok(Expr::new(ExprKind::Name(name), span));
+        }
+        match class {
+            None => {
+                let message = match split_suggestion(&name, self.names) {
+                    Some(split) => format!("unknown name `{name}`; did you mean `{split}`?"),
+                    None => format!("unknown name `{name}`"),
+                };
+                self.error(message, span)
+            }
+            Some(NameClass::Function) if matches!(self.peek(), Some(Tok::LParen)) => {
+                self.call(name, span)
+            }
+            Some(NameClass::Function) if is_builtin(&name) && self.names.class(&name).is_none() => {
+                self.error(
+                    format!("the built-in `{name}` must be called with `(...)`"),
+                    span,
+                )
+            }
+            Some(_) => Ok(Expr::new(ExprKind::Name(name), span)),
+        }
+    }
+
+    fn call(&mut self, name: String, span: Span) -> PResult<Expr> {
+        self.bump(); // (
+        let saved_abs = self.abs_depth;
+        self.abs_depth = 0;
+        let builtin_here = is_builtin(&name) && self.names.class(&name).is_none();
+        let binder = builtin_here && BINDERS.contains(&name.as_str());
+        let takes_options = builtin_here && WITH_OPTIONS.contains(&name.as_str());
+        let mut args = Vec::new();
+        let mut options: Vec<(String, Expr)> = Vec::new();
+        let mut pushed = false;
+        if matches!(self.peek(), Some(Tok::RParen)) {
+            return self.error(format!("`{name}` needs arguments"), self.span_here());
+        }
+        loop {
+            let index = args.len() + options.len();
+            if binder && index == 0 {
+                let here = self.span_here();
+                match self.peek().cloned() {
+                    Some(Tok::Ident(k)) => {
+                        if self.names.class(&k).is_some() || self.bound.contains(&k) {
+                            return self.error(
+                                format!("the index `{k}` of `{name}` reuses a name that is already declared; choose a fresh one"),
+                                here,
+                            );
+                        }
+                        self.bump();
+                        args.push(Expr::new(ExprKind::Name(k), here));
+                    }
+                    _ => {
+                        return self.error(
+                            format!("the first argument of `{name}` must be a fresh index name"),
+                            here,
+                        )
+                    }
+                }
+            } else {
+                if binder && index == 3 && !pushed {
+                    if let Some(ExprKind::Name(k)) = args.first().map(|a| &a.kind) {
+                        self.bound.push(k.clone());
+                        pushed = true;
+                    }
+                }
+                let is_option = takes_options
+                    && matches!(self.peek(), Some(Tok::Ident(_)))
+                    && matches!(self.peek_at(1), Some(Tok::Rel(RelOp::Eq)));
+                if is_option {
+                    let (tok, _) = self.bump();
+                    self.bump();
+                    let Tok::Ident(key) = tok else { unreachable!() };
+                    let value = self.condition_or_expr()?;
+                    options.push((key, value));
+                } else {
+                    if !options.is_empty() {
+                        return self.error(
+                            "positional arguments must come before named options",
+                            self.span_here(),
+                        );
+                    }
+                    args.push(self.condition_or_expr()?);
+                }
+            }
+            match self.peek() {
+                Some(Tok::Comma) => {
+                    self.bump();
+                }
+                _ => break,
+            }
+        }
+        if pushed {
+            self.bound.pop();
+        }
+        let end = self.expect(Tok::RParen, "`,` or `)`")?;
+        self.abs_depth = saved_abs;
+        if builtin_here {
+            if let Some((_, Some(n))) = BUILTINS.iter().find(|(b, _)| *b == name) {
+                if args.len() != *n {
+                    return self.error(
+                        format!(
+                            "`{name}` takes {n} argument{}, found {}",
+                            if *n == 1 { "" } else { "s" },
+                            args.len()
+                        ),
+                        span.to(end),
+                    );
+                }
+            }
+        }
+        Ok(Expr::new(
+            ExprKind::Call {
+                name,
+                args,
+                options,
+            },
+            span.to(end),
+        ))
+    }
+
+    fn matrix(&mut self) -> PResult<Expr> {
+        let (_, open) = self.bump();
+        let mut rows: Vec<Vec<Expr>> = Vec::new();
+        if matches!(self.peek(), Some(Tok::LBrack)) {
+            loop {
+                let row_open = self.expect(Tok::LBrack, "`[` starting a row")?;
+                let mut row = vec![self.expr()?];
+                while matches!(self.peek(), Some(Tok::Comma)) {
+                    self.bump();
+                    row.push(self.expr()?);
+                }
+                let row_close = self.expect(Tok::RBrack, "`,` or `]` closing the row")?;
+                if let Some(first) = rows.first() {
+                    if first.len() != row.len() {
+                        return self.error(
+                            format!(
+                                "ragged matrix literal: row {} has {} entries but row 1 has {}",
+                                rows.len() + 1,
+                                row.len(),
+                                first.len()
+                            ),
+                            row_open.to(row_close),
+                        );
+                    }
+                }
+                rows.push(row);
+                if matches!(self.peek(), Some(Tok::Comma)) {
+                    self.bump();
+                } else {
+                    break;
+                }
+            }
+        } else {
+            rows.push(vec![self.expr()?]);
+            while matches!(self.peek(), Some(Tok::Comma)) {
+                self.bump();
+                rows.push(vec![self.expr()?]);
+            }
+        }
+        let close = self.expect(Tok::RBrack, "`]`")?;
+        Ok(Expr::new(ExprKind::Matrix(rows), open.to(close)))
+    }
+
+    /// An expression, or a comparison chain and `and`-joined comparisons.
+    fn condition_or_expr(&mut self) -> PResult<Expr> {
+        let first = self.comparison()?;
+        if !self.is_keyword_and() {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
+        while self.is_keyword_and() {
+            self.bump();
+            parts.push(self.comparison()?);
+        }
+        let span = parts[0].span.to(parts[parts.len() - 1].span);
+        Ok(Expr::new(ExprKind::And(parts), span))
+    }
+
+    fn comparison(&mut self) -> PResult<Expr> {
+        let first = self.expr()?;
+        let mut items = vec![first];
+        let mut ops = Vec::new();
+        while let Some(Tok::Rel(op)) = self.peek() {
+            ops.push(*op);
+            self.bump();
+            items.push(self.expr()?);
+        }
+        if ops.is_empty() {
+            return Ok(items.pop().expect("one item"));
+        }
+        let span = items[0].span.to(items[items.len() - 1].span);
+        Ok(Expr::new(ExprKind::Compare(items, ops), span))
+    }
+
+    fn chain(&mut self) -> PResult<Chain> {
+        let mut terms = vec![self.expr()?];
+        let mut ops = Vec::new();
+        while let Some(Tok::Rel(op)) = self.peek() {
+            let op = *op;
+            let (_, span) = self.bump();
+            ops.push((op, span));
+            terms.push(self.expr()?);
+        }
+        if ops.is_empty() {
+            let span = terms[0].span;
+            return self.error(
+                "expected a relation such as `=`, `<=` or `≈` after this expression",
+                span,
+            );
+        }
+        if let Some((_, span)) = ops.iter().find(|(op, _)| *op == RelOp::Ne) {
+            return self.error(
+                "`!=` may appear in `where` conditions but not in `show`",
+                *span,
+            );
+        }
+        let up = ops.iter().find(|(o, _)| matches!(o, RelOp::Le | RelOp::Lt));
+        let down = ops.iter().find(|(o, _)| matches!(o, RelOp::Ge | RelOp::Gt));
+        if let (Some(_), Some((_, span))) = (up, down) {
+            return self.error("a chain may not mix `<=`/`<` with `>=`/`>`", *span);
+        }
+        Ok(Chain { terms, ops })
+    }
+
+    fn chains(&mut self) -> PResult<Vec<Chain>> {
+        let mut out = vec![self.chain()?];
+        while self.is_keyword_and() {
+            self.bump();
+            out.push(self.chain()?);
+        }
+        Ok(out)
+    }
+
+    fn statement(&mut self) -> PResult<Statement> {
+        let premise = self.chains()?;
+        let logic = match self.peek() {
+            Some(Tok::Implies) => Some(Logic::Implies),
+            Some(Tok::Iff) => Some(Logic::Iff),
+            _ => None,
+        };
+        let Some(logic) = logic else {
+            if premise.len() > 1 {
+                return self.error(
+                    "`and` joins relations only around `=>` or `<=>`",
+                    self.span_here(),
+                );
+            }
+            return Ok(Statement::Chain(
+                premise.into_iter().next().expect("one chain"),
+            ));
+        };
+        let (_, span) = self.bump();
+        let conclusion = self.chains()?;
+        Ok(Statement::Logic {
+            premise,
+            logic,
+            conclusion,
+            span,
+        })
+    }
+
+    fn finish(&self) -> PResult<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(Tok::RParen) => self.error("unmatched `)`", self.span_here()),
+            Some(Tok::Num(_)) => self.error(
+                "a number cannot follow here without an operator (write `*`)",
+                self.span_here(),
+            ),
+            Some(t) => self.error(format!("unexpected {}", describe(t)), self.span_here()),
+        }
+    }
+}
+
+fn parser<'a>(text: &str, names: &'a dyn Names, bound: &[String]) -> PResult<Parser<'a>> {
+    Ok(Parser {
+        toks: lex(text)?,
+        pos: 0,
+        names,
+        bound: bound.to_vec(),
+        depth: 0,
+        abs_depth: 0,
+        norm_depth: 0,
+        text_len: text.len(),
+    })
+}
+
+/// Parses a `show` text: a relation chain, or an implication or equivalence.
+pub fn parse_statement(text: &str, names: &dyn Names) -> Result<Statement, ParseError> {
+    let mut p = parser(text, names, &[])?;
+    let s = p.statement()?;
+    p.finish()?;
+    Ok(s)
+}
+
+/// Parses one expression; `bound` names are in scope as values (a definition's parameters).
+pub fn parse_expr(text: &str, names: &dyn Names, bound: &[String]) -> Result<Expr, ParseError> {
+    let mut p = parser(text, names, bound)?;
+    let e = p.expr()?;
+    p.finish()?;
+    Ok(e)
+}
+
+/// Parses a condition: comparisons, chained, joined with `and` (a `where`).
+pub fn parse_condition(text: &str, names: &dyn Names) -> Result<Vec<Expr>, ParseError> {
+    let mut p = parser(text, names, &[])?;
+    let e = p.condition_or_expr()?;
+    p.finish()?;
+    let parts = match e.kind {
+        ExprKind::And(parts) => parts,
+        _ => vec![e],
+    };
+    for part in &parts {
+        if !matches!(part.kind, ExprKind::Compare(..)) {
+            return Err(ParseError {
+                message: "expected a comparison such as `0 <= n <= 6`".into(),
+                span: part.span,
+            });
+        }
+        if let ExprKind::Compare(_, ops) = &part.kind {
+            if ops.contains(&RelOp::Approx) {
+                return Err(ParseError {
+                    message: "`≈` is not a condition".into(),
+                    span: part.span,
+                });
+            }
+        }
+    }
+    Ok(parts)
+}
+
+/// Parses a definition's left side: `A` or `h(n)` or `R(l, k)`.
+pub fn parse_definition_head(text: &str) -> Result<(String, Vec<String>), ParseError> {
+    let toks = lex(text)?;
+    let mut it = toks.into_iter();
+    let bad = |span: Span| ParseError {
+        message: "a definition's name must be a name, optionally with parameters: `h(n)`".into(),
+        span,
+    };
+    let whole = Span {
+        start: 0,
+        end: text.len(),
+    };
+    let name = match it.next() {
+        Some((Tok::Ident(n), _)) => n,
+        Some((_, s)) => return Err(bad(s)),
+        None => return Err(bad(whole)),
+    };
+    let mut params = Vec::new();
+    match it.next() {
+        None => return Ok((name, params)),
+        Some((Tok::LParen, _)) => {}
+        Some((_, s)) => return Err(bad(s)),
+    }
+    loop {
+        match it.next() {
+            Some((Tok::Ident(p), s)) => {
+                if params.contains(&p) {
+                    return Err(ParseError {
+                        message: format!("parameter `{p}` appears twice"),
+                        span: s,
+                    });
+                }
+                params.push(p);
+            }
+            Some((_, s)) => return Err(bad(s)),
+            None => return Err(bad(whole)),
+        }
+        match it.next() {
+            Some((Tok::Comma, _)) => continue,
+            Some((Tok::RParen, _)) => break,
+            Some((_, s)) => return Err(bad(s)),
+            None => return Err(bad(whole)),
+        }
+    }
+    if let Some((_, s)) = it.next() {
+        return Err(bad(s));
+    }
+    Ok((name, params))
+}
+
+/// True when a literal is a decimal with digits after the point (for `≈`).
+pub fn decimal_places(text: &str, span: Span) -> Option<usize> {
+    let piece = text.get(span.start..span.end)?.trim();
+    let piece = piece.trim_start_matches(['-', '−', '+']).trim();
+    if !piece.chars().all(|c| c.is_ascii_digit() || c == '.') || piece.is_empty() {
+        return None;
+    }
+    Some(piece.split_once('.').map_or(0, |(_, f)| f.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    struct TestNames(BTreeMap<&'static str, NameClass>);
+
+    impl Names for TestNames {
+        fn class(&self, name: &str) -> Option<NameClass> {
+            self.0.get(name).copied()
+        }
+        fn declared(&self) -> Vec<String> {
+            self.0.keys().map(|s| s.to_string()).collect()
+        }
+    }
+
+    fn names() -> TestNames {
+        let mut m = BTreeMap::new();
+        for v in ["x", "y", "a", "b", "c", "n", "d_in", "d_out", "W", "σ", "α"] {
+            m.insert(v, NameClass::Value);
+        }
+        m.insert("h", NameClass::Function);
+        TestNames(m)
+    }
+
+    fn show(text: &str) -> String {
+        match parse_expr(text, &names(), &[]) {
+            Ok(e) => e.to_string(),
+            Err(e) => format!("error at {}..{}: {}", e.span.start, e.span.end, e.message),
+        }
+    }
+
+    macro_rules! reads {
+        ($($text:expr => $want:expr),* $(,)?) => {
+            $(assert_eq!(show($text), $want, "reading {:?}", $text);)*
+        };
+    }
+
+    #[test]
+    fn precedence_and_juxtaposition() {
+        reads! {
+            "a/b c" => "(a / b) * c",
+            "2c d_in" => "(2 * c) * d_in",
+            "-x^2" => "-(x^2)",
+            "2^-n" => "2^(-n)",
+            "a^b^c" => "a^(b^c)",
+            "x(y + 1)" => "x * (y + 1)",
+            "h(n - 1)" => "h(n - 1)",
+            "(a+b)(a-b)" => "(a + b) * (a - b)",
+            "W W^T" => "W * W^T",
+            "WᵀW" => "W^T * W",
+            "x²" => "x^2",
+            "√d_in" => "sqrt(d_in)",
+            "2·3 − 1" => "(2 * 3) - 1",
+            "½ x" => "0.5 * x",
+            "0.49609375" => "0.49609375",
+            "|x - y|" => "abs(x - y)",
+            "‖x‖" => "norm2(x)",
+            "⌊x/2⌋ + 1" => "floor(x / 2) + 1",
+            "σ α" => "σ * α",
+        }
+    }
+
+    #[test]
+    fn errors_point_at_the_problem() {
+        reads! {
+            "x +" => "error at 3..3: expected an expression, found the end of the text",
+            "xy" => "error at 0..2: unknown name `xy`; did you mean `x y`?",
+            "zz" => "error at 0..2: unknown name `zz`",
+            "(x" => "error at 2..2: expected `)`, found the end of the text",
+            "x 2" => "error at 2..3: a number cannot follow here without an operator (write `*`)",
+            "[[1, 2], [3]]" => "error at 9..12: ragged matrix literal: row 2 has 1 entries but row 1 has 2",
+            "sum(x, 1, n, x)" => "error at 4..5: the index `x` of `sum` reuses a name that is already declared; choose a fresh one",
+            "x $ y" => "error at 2..3: unexpected character `$`",
+        }
+    }
+
+    #[test]
+    fn sums_bind_their_index() {
+        reads! { "sum(k, 0, n, (1/2)^k)" => "sum(k, 0, n, (1 / 2)^k)" }
+        assert!(show("k + sum(k, 0, n, k)").starts_with("error"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("{}x{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(show(&text).contains("nested more than"));
+        let minus = format!("{}x", "-".repeat(5000));
+        assert!(show(&minus).contains("nested more than"));
+        let pow = format!("x{}", "^x".repeat(5000));
+        assert!(show(&pow).contains("nested more than"));
+    }
+
+    #[test]
+    fn statements_and_conditions() {
+        let s = parse_statement("a = b <= c", &names()).unwrap();
+        assert!(matches!(s, Statement::Chain(ref c) if c.terms.len() == 3));
+        let s = parse_statement("c^2 d_in = 1 => c = 1/sqrt(d_in)", &names()).unwrap();
+        assert!(matches!(
+            s,
+            Statement::Logic {
+                logic: Logic::Implies,
+                ..
+            }
+        ));
+        assert!(parse_statement("a <= b >= c", &names()).is_err());
+        assert!(parse_statement("a + b", &names()).is_err());
+        let c = parse_condition("0 <= n <= 6 and x != 0", &names()).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            parse_definition_head("h(n)").unwrap(),
+            ("h".to_string(), vec!["n".to_string()])
+        );
+        assert!(parse_definition_head("h(n").is_err());
+    }
+}
