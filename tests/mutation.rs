@@ -275,7 +275,7 @@ fn perturbed_true_claims_are_never_accepted() {
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         let report = common::check_file(&path, &Config::default());
-        let Ok(d) = derivation::load("x.toml", text.clone()) else {
+        let Ok(d) = load::load("x.toml", text.clone()) else {
             continue;
         };
         let (ctx, _) = resolve_context(&d);
