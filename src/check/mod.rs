@@ -10,7 +10,8 @@ use crate::families::arrays::{
 use crate::config::Config;
 use crate::resolve::domain::{as_literal, Domain, Sign};
 use crate::exact::eval::{compare, EvalError, Evaluator};
-use crate::resolve::expand::{expand, substitute};
+use crate::resolve::expand::substitute;
+use crate::symbolic::sums::expand_cut as expand;
 use crate::syntax::expr::{format_rational, Chain, Expr, ExprKind, Logic, RelOp, Statement};
 use crate::families::moments::{involves_moments, involves_random, MomentError, Moments};
 use crate::symbolic::normal::{NormError, Normalizer};

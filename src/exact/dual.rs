@@ -357,39 +357,41 @@ impl Differ<'_, '_> {
     }
 }
 
-/// The exact derivative of `body` with respect to `var` (a scalar symbol or
-/// an array entry `w(h, l)`) at `point`.
-pub fn derivative(
-    ev: &Evaluator<'_>,
-    body: &Expr,
-    var: &Expr,
-    point: &BTreeMap<String, Real>,
-    locals: &[(String, Real)],
-) -> R<Real> {
-    let target = match &var.kind {
-        ExprKind::Name(n) => Target::Symbol(n.clone()),
-        ExprKind::Call { name, args, .. } if ev.array(name).is_some() => {
-            let mut idx = Vec::new();
-            for a in args {
-                let v = ev.eval_with_locals(a, point, locals)?;
-                idx.push(int_value(&v)?);
+impl Evaluator<'_> {
+    /// The exact derivative of `body` with respect to `var` (a scalar symbol or
+    /// an array entry `w(h, l)`) at `point`.
+    pub fn derivative(
+        &self,
+        body: &Expr,
+        var: &Expr,
+        point: &BTreeMap<String, Real>,
+        locals: &[(String, Real)],
+    ) -> R<Real> {
+        let target = match &var.kind {
+            ExprKind::Name(n) => Target::Symbol(n.clone()),
+            ExprKind::Call { name, args, .. } if self.array(name).is_some() => {
+                let mut idx = Vec::new();
+                for a in args {
+                    let v = self.eval_with_locals(a, point, locals)?;
+                    idx.push(int_value(&v)?);
+                }
+                Target::Entry(name.clone(), idx)
             }
-            Target::Entry(name.clone(), idx)
-        }
-        _ => {
-            return Err(EvalError::Unsupported(
-                "diff differentiates by a scalar symbol or an array entry such as `w(h, l)`".into(),
-            ))
-        }
-    };
-    let mut d = Differ {
-        ev,
-        target,
-        work: 0,
-    };
-    let mut duals: Vec<(String, Dual)> = locals
-        .iter()
-        .map(|(n, v)| (n.clone(), constant(v.clone())))
-        .collect();
-    Ok(d.dual(body, point, &mut duals, 0)?.d)
+            _ => {
+                return Err(EvalError::Unsupported(
+                    "diff differentiates by a scalar symbol or an array entry such as `w(h, l)`".into(),
+                ))
+            }
+        };
+        let mut d = Differ {
+            ev: self,
+            target,
+            work: 0,
+        };
+        let mut duals: Vec<(String, Dual)> = locals
+            .iter()
+            .map(|(n, v)| (n.clone(), constant(v.clone())))
+            .collect();
+        Ok(d.dual(body, point, &mut duals, 0)?.d)
+    }
 }

@@ -9,7 +9,7 @@ use crate::exact::real::{Real, RealError};
 use crate::resolve::{Context, Kind};
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, ToPrimitive, Zero};
+use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -321,7 +321,7 @@ impl<'a> Evaluator<'a> {
             return self.entry(name, &idx);
         }
         if name == "diff" {
-            return crate::exact::dual::derivative(self, &args[0], &args[1], point, locals);
+            return self.derivative(&args[0], &args[1], point, locals);
         }
         if self.ctx.symbols.contains_key(name) {
             return Err(EvalError::Unsupported(format!(
@@ -375,13 +375,34 @@ impl<'a> Evaluator<'a> {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(EvalError::Unsupported("a sum needs an index name".into()));
                 };
-                if [&args[1], &args[2]].iter().any(|b| matches!(&b.kind, ExprKind::Name(n) if n == "inf") || matches!(&b.kind, ExprKind::Neg(a) if matches!(&a.kind, ExprKind::Name(n) if n == "inf"))) {
-                    // Infinite bounds: find the body's finite range first.
-                    let expanded = crate::resolve::expand::expand(whole, self.ctx, &BTreeMap::new()).map_err(EvalError::Unsupported)?;
-                    return self.value(&expanded, point, locals, depth + 1);
+                let (lo_inf, hi_inf) = (infinite_bound(&args[1]), infinite_bound(&args[2]));
+                if lo_inf == Some(true) || hi_inf == Some(false) {
+                    return Err(EvalError::Unsupported(format!(
+                        "`{whole}` has its infinite bounds the wrong way round (write `-inf` below, `inf` above)"
+                    )));
                 }
-                let lo = int_of(&arg(1, locals)?, "a sum's lower bound")?;
-                let hi = int_of(&arg(2, locals)?, "a sum's upper bound")?;
+                if name == "prod" && (lo_inf.is_some() || hi_inf.is_some()) {
+                    return Err(EvalError::Unsupported(
+                        "a product over infinitely many factors is not supported".into(),
+                    ));
+                }
+                let (mut lower, mut upper) = (None, None);
+                if lo_inf.is_some() || hi_inf.is_some() {
+                    // Infinite bounds: the body's own range at this point.
+                    self.support_at(&args[3], k, point, locals, depth, &mut lower, &mut upper)?;
+                }
+                let lo = match lo_inf {
+                    Some(_) => lower.ok_or_else(|| EvalError::Unsupported(format!(
+                        "cannot find where the body of `{whole}` vanishes below: write its lower bound, or a `step`/`if` factor"
+                    )))?,
+                    None => int_of(&arg(1, locals)?, "a sum's lower bound")?,
+                };
+                let hi = match hi_inf {
+                    Some(_) => upper.ok_or_else(|| EvalError::Unsupported(format!(
+                        "cannot find where the body of `{whole}` vanishes above: write its upper bound, or a `step`/`if` factor"
+                    )))?,
+                    None => int_of(&arg(2, locals)?, "a sum's upper bound")?,
+                };
                 let mut acc = Real::exact(if name == "sum" {
                     BigRational::zero()
                 } else {
@@ -416,6 +437,185 @@ impl<'a> Evaluator<'a> {
                 whole
             ))),
         }
+    }
+}
+
+/// `Some(true)` for `inf`, `Some(false)` for `-inf`, else `None`.
+fn infinite_bound(e: &Expr) -> Option<bool> {
+    match &e.kind {
+        ExprKind::Name(n) if n == "inf" => Some(true),
+        ExprKind::Neg(a) if matches!(&a.kind, ExprKind::Name(n) if n == "inf") => Some(false),
+        _ => None,
+    }
+}
+
+/// Does `e` mention the name `k`?
+fn mentions(e: &Expr, k: &str) -> bool {
+    let mut found = false;
+    e.walk(&mut |n| found |= matches!(&n.kind, ExprKind::Name(x) if x == k));
+    found
+}
+
+/// `⌈q⌉` and `⌊q⌋` of a rational.
+fn ceil_of(q: &BigRational) -> BigInt {
+    q.ceil().to_integer()
+}
+
+fn floor_of(q: &BigRational) -> BigInt {
+    q.floor().to_integer()
+}
+
+impl Evaluator<'_> {
+    /// Narrows `lower`/`upper` to the integers `k` outside which `body` is
+    /// zero at this point, from its `step` and `if` factors (through
+    /// definitions). Each factor's argument must be affine in `k`, with
+    /// coefficients evaluated exactly here. The evaluator's own method: it
+    /// shares nothing with the symbolic range finder of the proofs.
+    #[allow(clippy::too_many_arguments)]
+    fn support_at(
+        &self,
+        body: &Expr,
+        k: &str,
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Real)>,
+        depth: usize,
+        lower: &mut Option<BigInt>,
+        upper: &mut Option<BigInt>,
+    ) -> R<()> {
+        self.tick()?;
+        if depth > MAX_CALL_DEPTH {
+            return Err(EvalError::Budget(format!(
+                "definitions nest more than {MAX_CALL_DEPTH} calls deep"
+            )));
+        }
+        let mut bound = |slope: BigRational, at_zero: BigRational, op: RelOp| {
+            // slope·k + at_zero op 0, k an integer.
+            if slope.is_zero() {
+                let holds = match op {
+                    RelOp::Ge => !at_zero.is_negative(),
+                    RelOp::Gt => at_zero.is_positive(),
+                    RelOp::Le => !at_zero.is_positive(),
+                    RelOp::Lt => at_zero.is_negative(),
+                    RelOp::Eq => at_zero.is_zero(),
+                    _ => true,
+                };
+                if !holds {
+                    // The body is zero everywhere: an empty range.
+                    *lower = Some(BigInt::one());
+                    *upper = Some(BigInt::zero());
+                }
+                return;
+            }
+            let root = -at_zero / &slope;
+            let op = if slope.is_positive() { op } else { op.flipped() };
+            let (lo, hi) = match op {
+                RelOp::Ge => (Some(ceil_of(&root)), None),
+                RelOp::Gt => (Some(floor_of(&root) + 1), None),
+                RelOp::Le => (None, Some(floor_of(&root))),
+                RelOp::Lt => (None, Some(ceil_of(&root) - 1)),
+                RelOp::Eq => (Some(ceil_of(&root)), Some(floor_of(&root))),
+                _ => (None, None),
+            };
+            if let Some(l) = lo {
+                *lower = Some(lower.take().map_or(l.clone(), |x| x.max(l)));
+            }
+            if let Some(h) = hi {
+                *upper = Some(upper.take().map_or(h.clone(), |x| x.min(h)));
+            }
+        };
+        match &body.kind {
+            ExprKind::Binary(BinOp::Mul, a, b) => {
+                self.support_at(a, k, point, locals, depth, lower, upper)?;
+                self.support_at(b, k, point, locals, depth, lower, upper)?;
+            }
+            ExprKind::Binary(BinOp::Div, a, _) | ExprKind::Neg(a) => {
+                self.support_at(a, k, point, locals, depth, lower, upper)?;
+            }
+            ExprKind::Name(n) if n != k => {
+                if let Some(def) = self.ctx.definitions.get(n).filter(|d| d.params.is_empty()) {
+                    self.support_at(&def.body, k, point, locals, depth + 1, lower, upper)?;
+                }
+            }
+            ExprKind::Call { name, args, .. } => {
+                if let Some(def) = self.ctx.definitions.get(name) {
+                    if def.params.len() == args.len() {
+                        let map: BTreeMap<String, Expr> =
+                            def.params.iter().cloned().zip(args.iter().cloned()).collect();
+                        let inner = crate::resolve::expand::substitute(&def.body, &map);
+                        self.support_at(&inner, k, point, locals, depth + 1, lower, upper)?;
+                    }
+                } else if name == "step" && args.len() == 1 {
+                    if let Some((slope, at_zero)) = self.affine_at(&args[0], k, point, locals, depth)? {
+                        bound(slope, at_zero, RelOp::Ge);
+                    }
+                } else if name == "if"
+                    && args.len() == 3
+                    && matches!(&args[2].kind, ExprKind::Number(q) if q.is_zero())
+                {
+                    let conds: Vec<&Expr> = match &args[0].kind {
+                        ExprKind::And(parts) => parts.iter().collect(),
+                        _ => vec![&args[0]],
+                    };
+                    for c in conds {
+                        if let ExprKind::Compare(items, ops) = &c.kind {
+                            for (i, op) in ops.iter().enumerate() {
+                                let diff = Expr::binary(BinOp::Sub, items[i].clone(), items[i + 1].clone());
+                                if let Some((slope, at_zero)) = self.affine_at(&diff, k, point, locals, depth)? {
+                                    bound(slope, at_zero, *op);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `e = slope·k + at_zero` with both exact here, if `e` is affine in `k`.
+    fn affine_at(
+        &self,
+        e: &Expr,
+        k: &str,
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Real)>,
+        depth: usize,
+    ) -> R<Option<(BigRational, BigRational)>> {
+        self.tick()?;
+        if !mentions(e, k) {
+            // Constant in k: its exact value here (or not affine with known coefficients).
+            return Ok(match self.value(e, point, locals, depth) {
+                Ok(v) => v.as_exact().map(|q| (BigRational::zero(), q.clone())),
+                Err(_) => None,
+            });
+        }
+        let pair = |a: &Expr, this: &Self, locals: &mut Vec<(String, Real)>| this.affine_at(a, k, point, locals, depth);
+        Ok(match &e.kind {
+            ExprKind::Name(n) if n == k => Some((BigRational::one(), BigRational::zero())),
+            ExprKind::Neg(a) => pair(a, self, locals)?.map(|(s, c)| (-s, -c)),
+            ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) => {
+                match (pair(a, self, locals)?, pair(b, self, locals)?) {
+                    (Some((s1, c1)), Some((s2, c2))) if *op == BinOp::Add => Some((s1 + s2, c1 + c2)),
+                    (Some((s1, c1)), Some((s2, c2))) => Some((s1 - s2, c1 - c2)),
+                    _ => None,
+                }
+            }
+            ExprKind::Binary(BinOp::Mul, a, b) => {
+                match (pair(a, self, locals)?, pair(b, self, locals)?) {
+                    (Some((s1, c1)), Some((s2, c2))) if s1.is_zero() => Some((&c1 * s2, c1 * c2)),
+                    (Some((s1, c1)), Some((s2, c2))) if s2.is_zero() => Some((s1 * &c2, c1 * c2)),
+                    _ => None,
+                }
+            }
+            ExprKind::Binary(BinOp::Div, a, b) if !mentions(b, k) => {
+                match (pair(a, self, locals)?, pair(b, self, locals)?) {
+                    (Some((s1, c1)), Some((_, d))) if !d.is_zero() => Some((s1 / &d, c1 / d)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
     }
 }
 

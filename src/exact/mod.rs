@@ -5,6 +5,7 @@
 
 pub mod dual;
 pub mod eval;
+pub mod fold;
 pub mod layers;
 pub mod real;
 pub mod spot;

@@ -2,9 +2,7 @@
 //! written into an expression, under a work budget, so that the symbolic
 //! engine sees only declared symbols and built-ins.
 
-use crate::exact::eval::Evaluator;
 use crate::syntax::expr::{Expr, ExprKind};
-use crate::exact::real::Real;
 use crate::resolve::Context;
 use std::collections::BTreeMap;
 
@@ -161,9 +159,7 @@ impl Expander<'_> {
                 // with concrete arguments terminate.
                 let cond = self.expand(&args[0], depth)?;
                 if is_closed(&cond, self.ctx) {
-                    let ev = Evaluator::new(self.ctx);
-                    let empty: BTreeMap<String, Real> = BTreeMap::new();
-                    if let Ok(truth) = ev.holds(&cond, &empty) {
+                    if let Some(truth) = crate::exact::fold::fold_condition(&cond) {
                         return self.expand(if truth { &args[1] } else { &args[2] }, depth);
                     }
                 }
@@ -198,8 +194,11 @@ impl Expander<'_> {
 
 /// Writes every definition into `e`, then applies `subs`.
 pub fn expand(e: &Expr, ctx: &Context, subs: &BTreeMap<String, Expr>) -> Result<Expr, String> {
-    let mut x = Expander { ctx, nodes: 0 };
-    let expanded = x.expand(e, 0)?;
-    let finite = crate::symbolic::sums::finite_bounds(&expanded)?;
-    Ok(substitute(&finite, subs))
+    let expanded = expand_definitions(e, ctx)?;
+    Ok(substitute(&expanded, subs))
+}
+
+/// Writes every definition into `e`.
+pub fn expand_definitions(e: &Expr, ctx: &Context) -> Result<Expr, String> {
+    Expander { ctx, nodes: 0 }.expand(e, 0)
 }

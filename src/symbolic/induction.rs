@@ -5,7 +5,8 @@
 //! each proved by the exact symbolic normal form.
 
 use crate::resolve::domain::{Bound, Domain, Sign};
-use crate::resolve::expand::{expand, substitute};
+use crate::resolve::expand::substitute;
+use crate::symbolic::sums::expand_cut as expand;
 use crate::syntax::expr::{BinOp, Expr, ExprKind};
 use crate::symbolic::normal::Normalizer;
 use crate::symbolic::polynomial::Alg;

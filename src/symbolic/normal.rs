@@ -15,7 +15,9 @@
 use crate::symbolic::cas::{self, CasError};
 use crate::resolve::domain::{Domain, Sign};
 use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
-use crate::symbolic::polynomial::{small_exponent, Alg, Poly, RatFun, Term};
+pub use crate::exact::fold::fold_rational;
+use crate::exact::fold::small_exponent;
+use crate::symbolic::polynomial::{Alg, Poly, RatFun, Term};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -85,37 +87,6 @@ impl std::fmt::Display for NormError {
 }
 
 type N<T> = Result<T, NormError>;
-
-/// Folds a closed numeric expression (numbers, + − × ÷, integer powers) to a rational.
-pub fn fold_rational(e: &Expr) -> Option<BigRational> {
-    match &e.kind {
-        ExprKind::Number(q) => Some(q.clone()),
-        ExprKind::Neg(a) => fold_rational(a).map(|q| -q),
-        ExprKind::Binary(op, a, b) => {
-            let x = fold_rational(a)?;
-            let y = fold_rational(b)?;
-            match op {
-                BinOp::Add => Some(x + y),
-                BinOp::Sub => Some(x - y),
-                BinOp::Mul => Some(x * y),
-                BinOp::Div => (!y.is_zero()).then(|| x / y),
-                BinOp::Pow => {
-                    let k = small_exponent(&y)?;
-                    if k.abs() > 4096 || (x.is_zero() && k < 0) {
-                        return None;
-                    }
-                    let bits = x.numer().bits().max(x.denom().bits());
-                    if bits.saturating_mul(k.unsigned_abs()) > 1 << 16 {
-                        return None;
-                    }
-                    let p = num_traits::pow(x, k.unsigned_abs() as usize);
-                    Some(if k < 0 { p.recip() } else { p })
-                }
-            }
-        }
-        _ => None,
-    }
-}
 
 /// Trial-division factorization of a positive integer up to [`MAX_FACTOR`].
 fn factor(n: &BigInt) -> Option<Vec<(BigInt, i64)>> {

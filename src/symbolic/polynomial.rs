@@ -4,7 +4,7 @@
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{Signed, ToPrimitive, Zero};
+use num_traits::{Signed, Zero};
 
 /// A rational expression over numbered generators with integer powers.
 #[derive(Clone, Debug, PartialEq)]
@@ -146,10 +146,4 @@ pub struct RatFun {
     pub den: Poly,
 }
 
-/// Converts a small integer exponent, refusing anything huge.
-pub fn small_exponent(q: &BigRational) -> Option<i64> {
-    if !q.is_integer() {
-        return None;
-    }
-    q.to_integer().to_i64().filter(|k| k.abs() <= 1_000_000)
-}
+pub use crate::exact::fold::small_exponent;

@@ -29,11 +29,11 @@ pub fn linear_in(e: &Expr, k: &str) -> Option<(BigRational, Expr)> {
             match (ca.is_zero(), cb.is_zero()) {
                 (true, true) => Some((BigRational::zero(), e.clone())),
                 (false, true) => Some((
-                    ca * crate::symbolic::normal::fold_rational(&rb)?,
+                    ca * crate::exact::fold::fold_rational(&rb)?,
                     Expr::binary(BinOp::Mul, ra, rb),
                 )),
                 (true, false) => Some((
-                    cb * crate::symbolic::normal::fold_rational(&ra)?,
+                    cb * crate::exact::fold::fold_rational(&ra)?,
                     Expr::binary(BinOp::Mul, ra, rb),
                 )),
                 _ => None,
@@ -140,7 +140,7 @@ fn is_inf(e: &Expr) -> Option<bool> {
 fn pick(candidates: Vec<Expr>, upper: bool) -> Expr {
     let numeric = candidates
         .iter()
-        .filter_map(|c| crate::symbolic::normal::fold_rational(c).map(|v| (v, c.clone())))
+        .filter_map(|c| crate::exact::fold::fold_rational(c).map(|v| (v, c.clone())))
         .reduce(|a, b| if (b.0 < a.0) == upper { b } else { a });
     match numeric {
         Some((_, c)) => c,
@@ -209,4 +209,17 @@ pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
         },
         e.span,
     ))
+}
+
+/// Writes every definition into `e`, cuts sums over all integers to the
+/// finite range their bodies allow, then applies `subs`: the form the
+/// symbolic methods work on.
+pub fn expand_cut(
+    e: &Expr,
+    ctx: &crate::resolve::Context,
+    subs: &std::collections::BTreeMap<String, Expr>,
+) -> Result<Expr, String> {
+    let expanded = crate::resolve::expand::expand_definitions(e, ctx)?;
+    let finite = finite_bounds(&expanded)?;
+    Ok(crate::resolve::expand::substitute(&finite, subs))
 }

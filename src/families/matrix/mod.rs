@@ -239,7 +239,7 @@ impl<'a> Prepared<'a> {
         let mut mats = Vec::new();
         let mut visit = |t: &T| match &t.kind {
             TKind::Scalar(e) => {
-                if let Ok(x) = crate::resolve::expand::expand(e, ctx, &BTreeMap::new()) {
+                if let Ok(x) = crate::symbolic::sums::expand_cut(e, ctx, &BTreeMap::new()) {
                     names_in(&x, &mut names);
                 }
             }

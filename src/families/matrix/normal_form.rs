@@ -741,7 +741,7 @@ impl<'a> Normalizer<'a> {
     pub fn scalar(&mut self, t: &T) -> R<Expr> {
         let span = t.span;
         let e = match &t.kind {
-            TKind::Scalar(e) => match crate::resolve::expand::expand(e, self.ctx, self.subs) {
+            TKind::Scalar(e) => match crate::symbolic::sums::expand_cut(e, self.ctx, self.subs) {
                 Ok(x) => x,
                 Err(m) => return unsupported(m),
             },
