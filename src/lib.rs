@@ -34,11 +34,11 @@ pub mod syntax;
 pub mod verdict;
 
 use config::Config;
-use symbolic::cas;
-use syntax::{load, source};
 use report::{ClaimReport, FileReport};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use symbolic::cas;
+use syntax::{load, source};
 
 /// Most claim outcomes a [`Session`] remembers. Default: 100 000.
 const MEMO_LIMIT: usize = 100_000;
@@ -178,7 +178,8 @@ fn check_files(inputs: Vec<(String, String)>, session: &Session) -> Vec<FileRepo
             }
             // A malformed claim's report is its located error: nothing to check.
             let Ok(body) = &claim.body else {
-                work.slots.push(Some(check::check_claim(&claim, &ctx, config)));
+                work.slots
+                    .push(Some(check::check_claim(&claim, &ctx, config)));
                 continue;
             };
             let key = config

@@ -138,7 +138,10 @@ fn a_session_reuses_outcomes_only_for_the_same_parsed_claim() {
     let session = derive_check::Session::new(Config::default());
     let [a, b] = two_files("[[ claim ]]");
     let first = session.check_source(&a.0, a.1.clone());
-    assert!(first.claims.iter().all(|c| c.verdict == VerdictKind::Proved));
+    assert!(first
+        .claims
+        .iter()
+        .all(|c| c.verdict == VerdictKind::Proved));
     let second = session.check_source(&b.0, b.1.clone());
     assert_eq!(second.claims[0].verdict, VerdictKind::Refuted);
     // The same text under another name and two lines lower: reused, and

@@ -15,10 +15,10 @@
 mod common;
 
 use derive_check::config::Config;
-use derive_check::syntax::load;
-use derive_check::syntax::expr::{BinOp, Chain, Expr, ExprKind, RelOp, Statement};
-use derive_check::syntax::parser::parse_statement;
 use derive_check::resolve::{resolve_context, Kind};
+use derive_check::syntax::expr::{BinOp, Builtin, Chain, Expr, ExprKind, RelOp, Statement};
+use derive_check::syntax::load;
+use derive_check::syntax::parser::parse_statement;
 use derive_check::verdict::VerdictKind;
 
 fn with_show(original: &str, claim_index: usize, show: &str) -> String {
@@ -201,11 +201,15 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
     };
     // A variance read as an expectation, and back.
     let moment: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
-        ExprKind::Call { name, args, .. } if name == "Var" && args.len() == 1 => Some(Expr::new(
+        ExprKind::Builtin {
+            op: Builtin::Var,
+            args,
+            ..
+        } if args.len() == 1 => Some(Expr::new(
             ExprKind::Expect(Box::new(args[0].clone())),
             e.span,
         )),
-        ExprKind::Expect(a) => Some(Expr::call("Var", vec![(**a).clone()])),
+        ExprKind::Expect(a) => Some(Expr::builtin(Builtin::Var, vec![(**a).clone()])),
         _ => None,
     };
     // Matrix products do not commute and transposes matter: both changes

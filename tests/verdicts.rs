@@ -90,7 +90,12 @@ fn same_seed_same_bytes_other_seed_same_verdicts() {
     for path in common::toml_files(&common::root().join("tests/data")) {
         let a = common::render(common::check_file(&path, &fresh), 1);
         let b = common::render(common::check_file(&path, &fresh), 1);
-        assert_eq!(a, b, "two runs with the same seed differ on {}", path.display());
+        assert_eq!(
+            a,
+            b,
+            "two runs with the same seed differ on {}",
+            path.display()
+        );
     }
     let path = common::root().join("tests/data/scalar.toml");
     let other = Config {

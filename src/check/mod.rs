@@ -4,22 +4,24 @@
 //! method that decides it names the verdict. Proved steps are cross-checked
 //! on a few points too: a certified counterexample always wins.
 
+use crate::config::Config;
+use crate::exact::eval::{compare, EvalError, Evaluator};
+use crate::exact::real::Real;
+use crate::exact::spot::{all_points, Point, Sampler};
 use crate::families::arrays::{
     array_definitions, array_symbols, involves_arrays, sample_arrays, ArrayEval, ArrayIssue, Value,
 };
-use crate::config::Config;
-use crate::resolve::domain::{as_literal, Domain, Sign};
-use crate::exact::eval::{compare, EvalError, Evaluator};
-use crate::resolve::expand::substitute;
-use crate::symbolic::sums::expand_cut as expand;
-use crate::syntax::expr::{format_rational, Chain, Expr, ExprKind, Logic, RelOp, Statement};
 use crate::families::moments::{involves_moments, involves_random, MomentError, Moments};
-use crate::symbolic::normal::{NormError, Normalizer};
-use crate::syntax::parser::decimal_places;
-use crate::exact::real::Real;
 use crate::report::{ClaimReport, StepReport};
+use crate::resolve::domain::{as_literal, Domain, Sign};
+use crate::resolve::expand::substitute;
 use crate::resolve::{names_in, Claim, ClaimBody, Context, Kind};
-use crate::exact::spot::{all_points, Point, Sampler};
+use crate::symbolic::normal::{NormError, Normalizer};
+use crate::symbolic::sums::expand_cut as expand;
+use crate::syntax::expr::{
+    format_rational, Builtin, Chain, Expr, ExprKind, Logic, RelOp, Statement,
+};
+use crate::syntax::parser::decimal_places;
 use crate::verdict::{Counterexample, EntryMismatch, StepVerdict, VerdictKind};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -1072,8 +1074,8 @@ fn prove_relation(
 /// The domain with every bounded symbol written as bound + offset (or
 /// bound − offset), the offset nonnegative; `None` when nothing is bounded.
 fn shifted_domain(dom: &Domain) -> Option<(Domain, BTreeMap<String, Expr>)> {
-    use crate::syntax::expr::BinOp;
     use crate::resolve::ScalarKind;
+    use crate::syntax::expr::BinOp;
     let mut out = dom.clone();
     let mut map = BTreeMap::new();
     for (x, kind) in &dom.kinds {
@@ -1145,7 +1147,9 @@ fn compare_values(
     let as_array = |v: &Value| -> Option<crate::exact::layers::Array> {
         match v {
             Value::Array(x) => Some(x.clone()),
-            Value::Scalar(Real::Exact(q)) => crate::exact::layers::Array::new(1, 1, vec![q.clone()]).ok(),
+            Value::Scalar(Real::Exact(q)) => {
+                crate::exact::layers::Array::new(1, 1, vec![q.clone()]).ok()
+            }
             Value::Scalar(_) => None,
         }
     };
@@ -1208,7 +1212,7 @@ fn kind_condition(k: crate::resolve::ScalarKind, value: &Expr) -> Option<Expr> {
         )
     };
     let integral = || {
-        let floor = Expr::call("floor", vec![value.clone()]);
+        let floor = Expr::builtin(Builtin::Floor, vec![value.clone()]);
         Expr::new(
             ExprKind::Compare(vec![floor, value.clone()], vec![RelOp::Eq]),
             value.span,

@@ -5,8 +5,8 @@
 //! point is undecided, never guessed.
 
 use crate::exact::eval::{compare, EvalError, Evaluator};
-use crate::syntax::expr::{BinOp, Expr, ExprKind};
 use crate::exact::real::Real;
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, ToPrimitive, Zero};
@@ -154,7 +154,8 @@ impl Differ<'_, '_> {
                     }
                 })
             }
-            ExprKind::Call { name, args, .. } => self.call(name, args, point, locals, depth),
+            ExprKind::Call { name, args } => self.call(name, args, point, locals, depth),
+            ExprKind::Builtin { op, args, .. } => self.builtin(*op, args, point, locals, depth),
             _ => Err(EvalError::Unsupported(format!(
                 "diff of `{e}` is not supported"
             ))),
@@ -196,17 +197,31 @@ impl Differ<'_, '_> {
                 }),
             });
         }
+        Err(EvalError::Unsupported(format!(
+            "diff through `{name}` is not supported"
+        )))
+    }
+
+    fn builtin(
+        &mut self,
+        op: Builtin,
+        args: &[Expr],
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Dual)>,
+        depth: usize,
+    ) -> R<Dual> {
+        let name = op.name();
         let arg = |i: usize, me: &mut Self, locals: &mut Vec<(String, Dual)>| {
             me.dual(&args[i], point, locals, depth)
         };
-        match name {
-            "sum" | "prod" => {
+        match op {
+            Builtin::Sum | Builtin::Prod => {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(EvalError::Unsupported("a sum needs an index".into()));
                 };
                 let lo = int_value(&arg(1, self, locals)?.v)?;
                 let hi = int_value(&arg(2, self, locals)?.v)?;
-                let mut acc = if name == "sum" {
+                let mut acc = if op == Builtin::Sum {
                     constant(zero())
                 } else {
                     constant(Real::exact(BigRational::one()))
@@ -225,7 +240,7 @@ impl Differ<'_, '_> {
                     let t = self.dual(&args[3], point, locals, depth);
                     locals.pop();
                     let t = t?;
-                    acc = if name == "sum" {
+                    acc = if op == Builtin::Sum {
                         Dual {
                             v: acc.v.add(&t.v)?,
                             d: acc.d.add(&t.d)?,
@@ -240,26 +255,26 @@ impl Differ<'_, '_> {
                 }
                 Ok(acc)
             }
-            "sqrt" => {
+            Builtin::Sqrt => {
                 let x = arg(0, self, locals)?;
                 let v = x.v.sqrt()?;
                 let d =
                     x.d.div(&v.mul(&Real::exact(BigRational::from_integer(2.into())))?)?;
                 Ok(Dual { v, d })
             }
-            "exp" => {
+            Builtin::Exp => {
                 let x = arg(0, self, locals)?;
                 let v = x.v.exp()?;
                 Ok(Dual { d: v.mul(&x.d)?, v })
             }
-            "log" => {
+            Builtin::Log => {
                 let x = arg(0, self, locals)?;
                 Ok(Dual {
                     v: x.v.log()?,
                     d: x.d.div(&x.v)?,
                 })
             }
-            "abs" => {
+            Builtin::Abs => {
                 let x = arg(0, self, locals)?;
                 match x.v.cmp_certain(&zero()) {
                     Some(Ordering::Greater) => Ok(Dual { v: x.v, d: x.d }),
@@ -272,7 +287,7 @@ impl Differ<'_, '_> {
                     )),
                 }
             }
-            "max" | "min" => {
+            Builtin::Max | Builtin::Min => {
                 let mut best = arg(0, self, locals)?;
                 for i in 1..args.len() {
                     let y = arg(i, self, locals)?;
@@ -283,7 +298,7 @@ impl Differ<'_, '_> {
                             )))
                         }
                         Some(o) => {
-                            if (o == Ordering::Greater) == (name == "max") {
+                            if (o == Ordering::Greater) == (op == Builtin::Max) {
                                 best = y;
                             }
                         }
@@ -291,20 +306,20 @@ impl Differ<'_, '_> {
                 }
                 Ok(best)
             }
-            "step" | "sign" | "floor" | "ceil" => {
+            Builtin::Step | Builtin::Sign | Builtin::Floor | Builtin::Ceil => {
                 // Piecewise constant: derivative 0 away from the jumps.
                 let x = arg(0, self, locals)?;
                 let v = self.ev.eval(
-                    &Expr::call(
-                        name,
+                    &Expr::builtin(
+                        op,
                         vec![Expr::rational(x.v.as_exact().cloned().ok_or_else(
                             || EvalError::Undecided("an irrational argument".into()),
                         )?)],
                     ),
                     point,
                 )?;
-                let at_jump = match name {
-                    "step" | "sign" => x.v.as_exact().is_some_and(|q| q.is_zero()),
+                let at_jump = match op {
+                    Builtin::Step | Builtin::Sign => x.v.as_exact().is_some_and(|q| q.is_zero()),
                     _ => x.v.as_exact().is_some_and(|q| q.is_integer()),
                 };
                 if at_jump && !x.d.as_exact().is_some_and(|d| d.is_zero()) {
@@ -312,14 +327,37 @@ impl Differ<'_, '_> {
                 }
                 Ok(constant(v))
             }
-            "if" => {
+            Builtin::If => {
                 let truth = self.condition(&args[0], point, locals, depth)?;
                 arg(if truth { 1 } else { 2 }, self, locals)
             }
-            "diff" => Err(EvalError::Unsupported(
+            Builtin::Diff => Err(EvalError::Unsupported(
                 "nested diff is not supported".into(),
             )),
-            _ => Err(EvalError::Unsupported(format!(
+            Builtin::Trace
+            | Builtin::Norm2
+            | Builtin::NormF
+            | Builtin::Rms
+            | Builtin::Rank
+            | Builtin::Cost
+            | Builtin::Conv1d
+            | Builtin::Conv2d
+            | Builtin::Correlate2d
+            | Builtin::Flip
+            | Builtin::Maxpool2d
+            | Builtin::Avgpool2d
+            | Builtin::Relu
+            | Builtin::Flatten
+            | Builtin::Gap
+            | Builtin::Roll
+            | Builtin::Rows
+            | Builtin::Cols
+            | Builtin::Numel
+            | Builtin::Ones
+            | Builtin::Zeros
+            | Builtin::Var
+            | Builtin::Cov
+            | Builtin::Std => Err(EvalError::Unsupported(format!(
                 "diff through `{name}` is not supported"
             ))),
         }
@@ -367,22 +405,22 @@ impl Evaluator<'_> {
         point: &BTreeMap<String, Real>,
         locals: &[(String, Real)],
     ) -> R<Real> {
-        let target = match &var.kind {
-            ExprKind::Name(n) => Target::Symbol(n.clone()),
-            ExprKind::Call { name, args, .. } if self.array(name).is_some() => {
-                let mut idx = Vec::new();
-                for a in args {
-                    let v = self.eval_with_locals(a, point, locals)?;
-                    idx.push(int_value(&v)?);
+        let target =
+            match &var.kind {
+                ExprKind::Name(n) => Target::Symbol(n.clone()),
+                ExprKind::Call { name, args, .. } if self.array(name).is_some() => {
+                    let mut idx = Vec::new();
+                    for a in args {
+                        let v = self.eval_with_locals(a, point, locals)?;
+                        idx.push(int_value(&v)?);
+                    }
+                    Target::Entry(name.clone(), idx)
                 }
-                Target::Entry(name.clone(), idx)
-            }
-            _ => {
-                return Err(EvalError::Unsupported(
-                    "diff differentiates by a scalar symbol or an array entry such as `w(h, l)`".into(),
-                ))
-            }
-        };
+                _ => return Err(EvalError::Unsupported(
+                    "diff differentiates by a scalar symbol or an array entry such as `w(h, l)`"
+                        .into(),
+                )),
+            };
         let mut d = Differ {
             ev: self,
             target,

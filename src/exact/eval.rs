@@ -3,10 +3,10 @@
 //! independent path: it evaluates what the text says, definitions and all,
 //! without any of the symbolic rewriting rules.
 
-use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
 use crate::exact::layers::Array;
 use crate::exact::real::{Real, RealError};
 use crate::resolve::{Context, Kind};
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, RelOp};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
@@ -271,11 +271,10 @@ impl<'a> Evaluator<'a> {
                     },
                 })
             }
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            } => self.call(e, name, args, options, point, locals, depth),
+            ExprKind::Call { name, args } => self.call(name, args, point, locals, depth),
+            ExprKind::Builtin { op, args, options } => {
+                self.builtin(e, *op, args, options, point, locals, depth)
+            }
             ExprKind::Transpose(_) | ExprKind::Matrix(_) => Err(EvalError::Unsupported(
                 "matrix expressions are not supported yet".into(),
             )),
@@ -288,13 +287,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// A call of a defined function, or an entry of a sampled array.
     fn call(
         &self,
-        whole: &Expr,
         name: &str,
         args: &[Expr],
-        options: &[(String, Expr)],
         point: &BTreeMap<String, Real>,
         locals: &mut Vec<(String, Real)>,
         depth: usize,
@@ -320,13 +317,31 @@ impl<'a> Evaluator<'a> {
             }
             return self.entry(name, &idx);
         }
-        if name == "diff" {
-            return self.derivative(&args[0], &args[1], point, locals);
-        }
         if self.ctx.symbols.contains_key(name) {
             return Err(EvalError::Unsupported(format!(
                 "`{name}(...)` is an array or family entry; such claims are not supported yet"
             )));
+        }
+        Err(EvalError::Unsupported(format!(
+            "`{name}` is not supported yet"
+        )))
+    }
+
+    /// A call of a built-in.
+    #[allow(clippy::too_many_arguments)]
+    fn builtin(
+        &self,
+        whole: &Expr,
+        op: Builtin,
+        args: &[Expr],
+        options: &[(String, Expr)],
+        point: &BTreeMap<String, Real>,
+        locals: &mut Vec<(String, Real)>,
+        depth: usize,
+    ) -> R<Real> {
+        let name = op.name();
+        if op == Builtin::Diff {
+            return self.derivative(&args[0], &args[1], point, locals);
         }
         if !options.is_empty() {
             return Err(EvalError::Unsupported(format!(
@@ -335,15 +350,15 @@ impl<'a> Evaluator<'a> {
         }
         let arg =
             |i: usize, locals: &mut Vec<(String, Real)>| self.value(&args[i], point, locals, depth);
-        match name {
-            "sqrt" => Ok(arg(0, locals)?.sqrt()?),
-            "abs" => Ok(arg(0, locals)?.abs()?),
-            "sign" => Ok(arg(0, locals)?.sign()?),
-            "floor" => Ok(arg(0, locals)?.floor()?),
-            "ceil" => Ok(arg(0, locals)?.ceil()?),
-            "exp" => Ok(arg(0, locals)?.exp()?),
-            "log" => Ok(arg(0, locals)?.log()?),
-            "step" => {
+        match op {
+            Builtin::Sqrt => Ok(arg(0, locals)?.sqrt()?),
+            Builtin::Abs => Ok(arg(0, locals)?.abs()?),
+            Builtin::Sign => Ok(arg(0, locals)?.sign()?),
+            Builtin::Floor => Ok(arg(0, locals)?.floor()?),
+            Builtin::Ceil => Ok(arg(0, locals)?.ceil()?),
+            Builtin::Exp => Ok(arg(0, locals)?.exp()?),
+            Builtin::Log => Ok(arg(0, locals)?.log()?),
+            Builtin::Step => {
                 let v = arg(0, locals)?;
                 let zero = Real::exact(BigRational::zero());
                 match v.cmp_certain(&zero) {
@@ -352,11 +367,11 @@ impl<'a> Evaluator<'a> {
                     None => Err(EvalError::Undecided("the sign of step's argument".into())),
                 }
             }
-            "min" | "max" => {
+            Builtin::Min | Builtin::Max => {
                 let mut acc = arg(0, locals)?;
                 for i in 1..args.len() {
                     let v = arg(i, locals)?;
-                    acc = if name == "min" {
+                    acc = if op == Builtin::Min {
                         acc.min(&v)?
                     } else {
                         acc.max(&v)?
@@ -364,14 +379,14 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(acc)
             }
-            "if" => {
+            Builtin::If => {
                 if self.truth(&args[0], point, locals, depth)? {
                     arg(1, locals)
                 } else {
                     arg(2, locals)
                 }
             }
-            "sum" | "prod" => {
+            Builtin::Sum | Builtin::Prod => {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(EvalError::Unsupported("a sum needs an index name".into()));
                 };
@@ -381,7 +396,7 @@ impl<'a> Evaluator<'a> {
                         "`{whole}` has its infinite bounds the wrong way round (write `-inf` below, `inf` above)"
                     )));
                 }
-                if name == "prod" && (lo_inf.is_some() || hi_inf.is_some()) {
+                if op == Builtin::Prod && (lo_inf.is_some() || hi_inf.is_some()) {
                     return Err(EvalError::Unsupported(
                         "a product over infinitely many factors is not supported".into(),
                     ));
@@ -403,7 +418,7 @@ impl<'a> Evaluator<'a> {
                     )))?,
                     None => int_of(&arg(2, locals)?, "a sum's upper bound")?,
                 };
-                let mut acc = Real::exact(if name == "sum" {
+                let mut acc = Real::exact(if op == Builtin::Sum {
                     BigRational::zero()
                 } else {
                     BigRational::one()
@@ -423,7 +438,7 @@ impl<'a> Evaluator<'a> {
                     let v = self.value(&args[3], point, locals, depth);
                     locals.pop();
                     let v = v?;
-                    acc = if name == "sum" {
+                    acc = if op == Builtin::Sum {
                         acc.add(&v)?
                     } else {
                         acc.mul(&v)?
@@ -432,7 +447,31 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(acc)
             }
-            _ => Err(EvalError::Unsupported(format!(
+            Builtin::Diff
+            | Builtin::Trace
+            | Builtin::Norm2
+            | Builtin::NormF
+            | Builtin::Rms
+            | Builtin::Rank
+            | Builtin::Cost
+            | Builtin::Conv1d
+            | Builtin::Conv2d
+            | Builtin::Correlate2d
+            | Builtin::Flip
+            | Builtin::Maxpool2d
+            | Builtin::Avgpool2d
+            | Builtin::Relu
+            | Builtin::Flatten
+            | Builtin::Gap
+            | Builtin::Roll
+            | Builtin::Rows
+            | Builtin::Cols
+            | Builtin::Numel
+            | Builtin::Ones
+            | Builtin::Zeros
+            | Builtin::Var
+            | Builtin::Cov
+            | Builtin::Std => Err(EvalError::Unsupported(format!(
                 "`{}` is not supported yet",
                 whole
             ))),
@@ -507,7 +546,11 @@ impl Evaluator<'_> {
                 return;
             }
             let root = -at_zero / &slope;
-            let op = if slope.is_positive() { op } else { op.flipped() };
+            let op = if slope.is_positive() {
+                op
+            } else {
+                op.flipped()
+            };
             let (lo, hi) = match op {
                 RelOp::Ge => (Some(ceil_of(&root)), None),
                 RelOp::Gt => (Some(floor_of(&root) + 1), None),
@@ -536,19 +579,28 @@ impl Evaluator<'_> {
                     self.support_at(&def.body, k, point, locals, depth + 1, lower, upper)?;
                 }
             }
-            ExprKind::Call { name, args, .. } => {
+            ExprKind::Call { name, args } => {
                 if let Some(def) = self.ctx.definitions.get(name) {
                     if def.params.len() == args.len() {
-                        let map: BTreeMap<String, Expr> =
-                            def.params.iter().cloned().zip(args.iter().cloned()).collect();
+                        let map: BTreeMap<String, Expr> = def
+                            .params
+                            .iter()
+                            .cloned()
+                            .zip(args.iter().cloned())
+                            .collect();
                         let inner = crate::resolve::expand::substitute(&def.body, &map);
                         self.support_at(&inner, k, point, locals, depth + 1, lower, upper)?;
                     }
-                } else if name == "step" && args.len() == 1 {
-                    if let Some((slope, at_zero)) = self.affine_at(&args[0], k, point, locals, depth)? {
+                }
+            }
+            ExprKind::Builtin { op, args, .. } => {
+                if *op == Builtin::Step && args.len() == 1 {
+                    if let Some((slope, at_zero)) =
+                        self.affine_at(&args[0], k, point, locals, depth)?
+                    {
                         bound(slope, at_zero, RelOp::Ge);
                     }
-                } else if name == "if"
+                } else if *op == Builtin::If
                     && args.len() == 3
                     && matches!(&args[2].kind, ExprKind::Number(q) if q.is_zero())
                 {
@@ -559,8 +611,14 @@ impl Evaluator<'_> {
                     for c in conds {
                         if let ExprKind::Compare(items, ops) = &c.kind {
                             for (i, op) in ops.iter().enumerate() {
-                                let diff = Expr::binary(BinOp::Sub, items[i].clone(), items[i + 1].clone());
-                                if let Some((slope, at_zero)) = self.affine_at(&diff, k, point, locals, depth)? {
+                                let diff = Expr::binary(
+                                    BinOp::Sub,
+                                    items[i].clone(),
+                                    items[i + 1].clone(),
+                                );
+                                if let Some((slope, at_zero)) =
+                                    self.affine_at(&diff, k, point, locals, depth)?
+                                {
                                     bound(slope, at_zero, *op);
                                 }
                             }
@@ -590,13 +648,17 @@ impl Evaluator<'_> {
                 Err(_) => None,
             });
         }
-        let pair = |a: &Expr, this: &Self, locals: &mut Vec<(String, Real)>| this.affine_at(a, k, point, locals, depth);
+        let pair = |a: &Expr, this: &Self, locals: &mut Vec<(String, Real)>| {
+            this.affine_at(a, k, point, locals, depth)
+        };
         Ok(match &e.kind {
             ExprKind::Name(n) if n == k => Some((BigRational::one(), BigRational::zero())),
             ExprKind::Neg(a) => pair(a, self, locals)?.map(|(s, c)| (-s, -c)),
             ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) => {
                 match (pair(a, self, locals)?, pair(b, self, locals)?) {
-                    (Some((s1, c1)), Some((s2, c2))) if *op == BinOp::Add => Some((s1 + s2, c1 + c2)),
+                    (Some((s1, c1)), Some((s2, c2))) if *op == BinOp::Add => {
+                        Some((s1 + s2, c1 + c2))
+                    }
                     (Some((s1, c1)), Some((s2, c2))) => Some((s1 - s2, c1 - c2)),
                     _ => None,
                 }

@@ -46,7 +46,6 @@ pub fn fold_rational(e: &Expr) -> Option<BigRational> {
     }
 }
 
-
 /// The truth of a closed condition (comparisons of foldable numbers, joined
 /// with `and`), or `None` when it does not fold.
 pub fn fold_condition(e: &Expr) -> Option<bool> {

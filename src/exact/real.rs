@@ -583,8 +583,10 @@ impl Real {
                     }
                     None => format!(
                         "between {} and {}",
-                        crate::syntax::expr::format_decimal(&down(lo)).unwrap_or_else(|| lo.to_string()),
-                        crate::syntax::expr::format_decimal(&up(hi)).unwrap_or_else(|| hi.to_string())
+                        crate::syntax::expr::format_decimal(&down(lo))
+                            .unwrap_or_else(|| lo.to_string()),
+                        crate::syntax::expr::format_decimal(&up(hi))
+                            .unwrap_or_else(|| hi.to_string())
                     ),
                 }
             }

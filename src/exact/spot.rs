@@ -3,8 +3,8 @@
 //! large random values. Values are exact rationals; positive symbols under
 //! radicals are sampled as perfect powers so that their roots stay exact.
 
-use crate::resolve::domain::{Bound, Domain};
 use crate::exact::real::Real;
+use crate::resolve::domain::{Bound, Domain};
 use crate::resolve::ScalarKind;
 use num_bigint::BigInt;
 use num_rational::BigRational;

@@ -4,34 +4,16 @@
 //! refuted with every mismatching entry.
 
 use crate::exact::eval::{EvalError, Evaluator};
-use crate::syntax::expr::{BinOp, Expr, ExprKind, Span};
 use crate::exact::layers::{self, Array, LayerError, PadMode};
 use crate::exact::real::Real;
 use crate::resolve::{Context, Kind};
+use crate::syntax::builtins::Belongs;
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, Span};
 use num_rational::BigRational;
 use num_traits::{ToPrimitive, Zero};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-/// Built-ins whose value is an array.
-pub const ARRAY_FUNCTIONS: &[&str] = &[
-    "conv1d",
-    "conv2d",
-    "correlate2d",
-    "flip",
-    "maxpool2d",
-    "avgpool2d",
-    "relu",
-    "flatten",
-    "gap",
-    "roll",
-    "rows",
-    "cols",
-    "numel",
-    "ones",
-    "zeros",
-];
 
 /// The largest size (rows or columns) an array built from a sampled size may
 /// have; larger sample points are skipped, not errors. Default: 512.
@@ -94,19 +76,13 @@ pub fn array_definitions(ctx: &Context) -> BTreeSet<String> {
         .collect()
 }
 
-/// Rejects options `name` does not take.
-fn check_options(name: &str, options: &[(String, Expr)]) -> A<()> {
+/// Rejects options the built-in does not take.
+fn check_options(op: Builtin, options: &[(String, Expr)]) -> A<()> {
     for (k, v) in options {
-        let allowed: &[&str] = match name {
-            "conv2d" | "correlate2d" => &["pad", "stride", "mode"],
-            "conv1d" => &["pad", "stride"],
-            "maxpool2d" | "avgpool2d" => &["size", "stride"],
-            _ => &[],
-        };
-        if !allowed.contains(&k.as_str()) {
+        if !op.options().contains(&k.as_str()) {
             return Err(ArrayIssue::Error(
                 v.span,
-                format!("`{name}` has no option `{k}`"),
+                format!("`{op}` has no option `{k}`"),
             ));
         }
     }
@@ -132,12 +108,12 @@ pub struct ArrayEval<'a> {
 fn array_node(n: &Expr, ctx: &Context, array_defs: &BTreeSet<String>) -> bool {
     match &n.kind {
         ExprKind::Matrix(_) => true,
+        ExprKind::Builtin { op, .. } => op.belongs() == Belongs::Array,
         ExprKind::Name(name) | ExprKind::Call { name, .. } => {
             matches!(
                 ctx.symbols.get(name).map(|s| &s.kind),
                 Some(Kind::Array(..))
-            ) || (ARRAY_FUNCTIONS.contains(&name.as_str()) && !ctx.symbols.contains_key(name))
-                || array_defs.contains(name)
+            ) || array_defs.contains(name)
         }
         _ => false,
     }
@@ -289,11 +265,12 @@ impl<'a> ArrayEval<'a> {
                 );
                 self.binary(e, *op, x, y)
             }
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            } => {
+            ExprKind::Builtin { op, args, options } if op.belongs() == Belongs::Array => {
+                self.layer(e, *op, args, options, point, depth)
+            }
+            // A scalar-valued built-in (`diff`, a sum of entries...).
+            ExprKind::Builtin { .. } => Ok(Value::Scalar(self.scalar(e, point)?)),
+            ExprKind::Call { name, args } => {
                 if let Some(d) = self.ctx.definitions.get(name) {
                     if d.params.len() != args.len() {
                         return Err(ArrayIssue::Error(
@@ -314,10 +291,7 @@ impl<'a> ArrayEval<'a> {
                     self.memo.borrow_mut().insert(key, v.clone());
                     return Ok(v);
                 }
-                if ARRAY_FUNCTIONS.contains(&name.as_str()) {
-                    return self.layer(e, name, args, options, point, depth);
-                }
-                // A scalar-valued call (an entry, `diff`, a sum of entries...).
+                // A scalar-valued call (an entry of an array or a family).
                 Ok(Value::Scalar(self.scalar(e, point)?))
             }
             _ => Err(ArrayIssue::Unsupported(format!(
@@ -471,15 +445,9 @@ impl<'a> ArrayEval<'a> {
             ExprKind::Name(n) if !self.ctx.definitions.contains_key(n) => {
                 Ok(self.scalars.array(n).map(|a| (a.rows, a.cols)))
             }
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            } if !self.ctx.definitions.contains_key(name)
-                && !self.ctx.symbols.contains_key(name) =>
-            {
-                match (name.as_str(), args.len()) {
-                    ("ones" | "zeros", 2) if options.is_empty() => {
+            ExprKind::Builtin { op, args, options } => {
+                match (op, args.len()) {
+                    (Builtin::Ones | Builtin::Zeros, 2) if options.is_empty() => {
                         let r = self.count(&args[0], point, "rows", 1)?;
                         let c = self.count(&args[1], point, "columns", 1)?;
                         if r > MAX_SIZE || c > MAX_SIZE {
@@ -488,8 +456,8 @@ impl<'a> ArrayEval<'a> {
                         }
                         Ok(Some((r, c)))
                     }
-                    ("conv2d" | "correlate2d", 2) => {
-                        check_options(name, options)?;
+                    (Builtin::Conv2d | Builtin::Correlate2d, 2) => {
+                        check_options(*op, options)?;
                         let Some(x) = self.shape(&args[0], point, depth + 1)? else {
                             return Ok(None);
                         };
@@ -501,7 +469,7 @@ impl<'a> ArrayEval<'a> {
                             .map(Some)
                             .map_err(|err| layer_error(e.span, err))
                     }
-                    ("maxpool2d" | "avgpool2d", 3) if options.is_empty() => {
+                    (Builtin::Maxpool2d | Builtin::Avgpool2d, 3) if options.is_empty() => {
                         let Some(x) = self.shape(&args[0], point, depth + 1)? else {
                             return Ok(None);
                         };
@@ -522,28 +490,34 @@ impl<'a> ArrayEval<'a> {
     fn layer(
         &self,
         e: &Expr,
-        name: &str,
+        op: Builtin,
         args: &[Expr],
         options: &[(String, Expr)],
         point: &BTreeMap<String, Real>,
         depth: usize,
     ) -> A<Value> {
-        check_options(name, options)?;
+        check_options(op, options)?;
+        let name = op.name();
         let arg = |i: usize, what: &str| self.array_arg(&args[i], what, point, depth);
-        match name {
-            "conv2d" | "correlate2d" | "conv1d" => {
+        match op {
+            Builtin::Conv2d | Builtin::Correlate2d | Builtin::Conv1d => {
                 let (x, h) = (arg(0, "x")?, arg(1, "h")?);
                 let (mode, stride) = self.conv_options(e, options, point)?;
-                let r = match (name, mode) {
-                    ("conv2d", _) => layers::conv2d(&x, &h, mode, stride),
-                    ("correlate2d", _) => layers::correlate2d(&x, &h, mode, stride),
+                let r = match (op, mode) {
+                    (Builtin::Conv2d, _) => layers::conv2d(&x, &h, mode, stride),
+                    (Builtin::Correlate2d, _) => layers::correlate2d(&x, &h, mode, stride),
                     (_, PadMode::Zero(pad)) => layers::conv1d(&x, &h, pad, stride),
-                    (_, PadMode::Circular) => unreachable!("conv1d has no `mode` option"),
+                    (_, PadMode::Circular) => {
+                        return Err(ArrayIssue::Error(
+                            e.span,
+                            "conv1d has no `mode` option".into(),
+                        ))
+                    }
                 };
                 r.map(Value::Array).map_err(|err| layer_error(e.span, err))
             }
-            "flip" => Ok(Value::Array(layers::flip(&arg(0, "h")?))),
-            "roll" => {
+            Builtin::Flip => Ok(Value::Array(layers::flip(&arg(0, "h")?))),
+            Builtin::Roll => {
                 let x = arg(0, "x")?;
                 let dr = self.count(&args[1], point, "rows", 0)?;
                 let dc = self.count(&args[2], point, "columns", 0)?;
@@ -551,10 +525,10 @@ impl<'a> ArrayEval<'a> {
                     .map(Value::Array)
                     .map_err(|err| layer_error(e.span, err))
             }
-            "gap" => Ok(Value::Scalar(Real::exact(layers::global_avg_pool(&arg(
+            Builtin::Gap => Ok(Value::Scalar(Real::exact(layers::global_avg_pool(&arg(
                 0, "x",
             )?)))),
-            "rows" | "cols" | "numel" => {
+            Builtin::Rows | Builtin::Cols | Builtin::Numel => {
                 // The shape alone where it can be had without the entries.
                 let (rows, cols) = match self.shape(&args[0], point, depth)? {
                     Some(shape) => shape,
@@ -563,16 +537,16 @@ impl<'a> ArrayEval<'a> {
                         (x.rows, x.cols)
                     }
                 };
-                let n = match name {
-                    "rows" => rows,
-                    "cols" => cols,
+                let n = match op {
+                    Builtin::Rows => rows,
+                    Builtin::Cols => cols,
                     _ => rows * cols,
                 };
                 Ok(Value::Scalar(Real::exact(BigRational::from_integer(
                     n.into(),
                 ))))
             }
-            "ones" | "zeros" => {
+            Builtin::Ones | Builtin::Zeros => {
                 let r = self.count(&args[0], point, "rows", 1)?;
                 let c = self.count(&args[1], point, "columns", 1)?;
                 if r > MAX_SIZE || c > MAX_SIZE {
@@ -580,7 +554,7 @@ impl<'a> ArrayEval<'a> {
                         "a {r} × {c} array is over the size budget of {MAX_SIZE} for sampled sizes"
                     ))));
                 }
-                let fill = if name == "ones" {
+                let fill = if op == Builtin::Ones {
                     BigRational::from_integer(1.into())
                 } else {
                     BigRational::zero()
@@ -589,13 +563,13 @@ impl<'a> ArrayEval<'a> {
                     .map(Value::Array)
                     .map_err(|err| layer_error(e.span, err))
             }
-            "relu" => Ok(Value::Array(layers::relu(&arg(0, "x")?))),
-            "flatten" => Ok(Value::Array(layers::flatten(&arg(0, "x")?))),
-            "maxpool2d" | "avgpool2d" => {
+            Builtin::Relu => Ok(Value::Array(layers::relu(&arg(0, "x")?))),
+            Builtin::Flatten => Ok(Value::Array(layers::flatten(&arg(0, "x")?))),
+            Builtin::Maxpool2d | Builtin::Avgpool2d => {
                 let x = arg(0, "x")?;
                 let size = self.count(&args[1], point, "size", 1)?;
                 let stride = self.count(&args[2], point, "stride", 1)?;
-                let r = if name == "maxpool2d" {
+                let r = if op == Builtin::Maxpool2d {
                     layers::maxpool2d(&x, size, stride)
                 } else {
                     layers::avgpool2d(&x, size, stride)

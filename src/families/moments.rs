@@ -20,8 +20,8 @@
 //! determine is `unsupported` with that reason.
 
 use crate::resolve::expand::{substitute, try_map_children};
-use crate::syntax::expr::{BinOp, Expr, ExprKind, Span};
 use crate::resolve::{names_in, Context, Kind};
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, Span};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
@@ -103,7 +103,9 @@ pub fn involves_moments(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |n| match &n.kind {
         ExprKind::Expect(_) => found = true,
-        ExprKind::Call { name, .. } if matches!(name.as_str(), "Var" | "Cov" | "Std") => {
+        ExprKind::Builtin { op, .. }
+            if op.belongs() == crate::syntax::builtins::Belongs::Moment =>
+        {
             found = true
         }
         _ => {}
@@ -493,15 +495,23 @@ impl<'a> Moments<'a> {
         let node = Expr::new(kind, e.span);
         match &node.kind {
             ExprKind::Expect(a) => self.expectation(a),
-            ExprKind::Call { name, args, .. } if name == "Var" && args.len() == 1 => {
-                self.variance(&args[0])
+            ExprKind::Builtin {
+                op: Builtin::Var,
+                args,
+                ..
+            } if args.len() == 1 => self.variance(&args[0]),
+            ExprKind::Builtin {
+                op: Builtin::Std,
+                args,
+                ..
+            } if args.len() == 1 => {
+                Ok(Expr::builtin(Builtin::Sqrt, vec![self.variance(&args[0])?]))
             }
-            ExprKind::Call { name, args, .. } if name == "Std" && args.len() == 1 => {
-                Ok(Expr::call("sqrt", vec![self.variance(&args[0])?]))
-            }
-            ExprKind::Call { name, args, .. } if name == "Cov" && args.len() == 2 => {
-                self.covariance(&args[0], &args[1])
-            }
+            ExprKind::Builtin {
+                op: Builtin::Cov,
+                args,
+                ..
+            } if args.len() == 2 => self.covariance(&args[0], &args[1]),
             _ => Ok(node),
         }
     }
@@ -610,7 +620,7 @@ impl<'a> Moments<'a> {
                 )),
                 None => unreachable!("involves_random found a random name"),
             },
-            ExprKind::Call { name, args, options } if random_kind(self.ctx, name).is_some() => {
+            ExprKind::Call { name, args } if random_kind(self.ctx, name).is_some() => {
                 let (_, family) = random_kind(self.ctx, name).expect("checked above");
                 if !family {
                     return Err(MomentError::Invalid(
@@ -618,7 +628,7 @@ impl<'a> Moments<'a> {
                         e.span,
                     ));
                 }
-                if !options.is_empty() || args.is_empty() {
+                if args.is_empty() {
                     return Err(MomentError::Invalid(
                         format!("a member of the family `{name}` is written `{name}(i, ...)`"),
                         e.span,
@@ -635,7 +645,11 @@ impl<'a> Moments<'a> {
                     ..Term::default()
                 }])
             }
-            ExprKind::Call { name, args, .. } if name == "sum" && args.len() == 4 => {
+            ExprKind::Builtin {
+                op: Builtin::Sum,
+                args,
+                ..
+            } if args.len() == 4 => {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return unsupported(format!("the sum `{e}` has no index name"));
                 };

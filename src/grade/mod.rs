@@ -5,11 +5,11 @@
 //! its chain is checked, and a score is computed by the part's rule.
 
 use crate::config::Config;
-use crate::syntax::load::{self, Located};
-use crate::syntax::source::{Diagnostic, Location};
-use crate::syntax::expr::Statement;
 use crate::report::{ClaimReport, FileReport, StepReport};
 use crate::resolve;
+use crate::syntax::expr::Statement;
+use crate::syntax::load::{self, Located};
+use crate::syntax::source::{Diagnostic, Location};
 use crate::verdict::VerdictKind;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,8 +1,8 @@
 //! The domain of one claim: each free symbol's kind, the bounds and linear
 //! facts that `where` and `given` add, and what they imply about signs.
 
-use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
 use crate::resolve::ScalarKind;
+use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
 use num_rational::BigRational;
 use num_traits::{Signed, Zero};
 use std::collections::BTreeMap;

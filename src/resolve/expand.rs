@@ -2,8 +2,8 @@
 //! written into an expression, under a work budget, so that the symbolic
 //! engine sees only declared symbols and built-ins.
 
-use crate::syntax::expr::{Expr, ExprKind};
 use crate::resolve::Context;
+use crate::syntax::expr::{Builtin, Expr, ExprKind};
 use std::collections::BTreeMap;
 
 /// Most expression nodes an expansion may produce. Default: 100 000.
@@ -21,17 +21,13 @@ pub fn substitute(e: &Expr, map: &BTreeMap<String, Expr>) -> Expr {
             Some(r) => return r.clone(),
             None => ExprKind::Name(n.clone()),
         },
-        ExprKind::Call {
-            name,
-            args,
-            options,
-        } if (name == "sum" || name == "prod") && args.len() == 4 => {
+        ExprKind::Builtin { op, args, options } if op.binds_index() && args.len() == 4 => {
             let mut inner = map.clone();
             if let ExprKind::Name(k) = &args[0].kind {
                 inner.remove(k);
             }
-            ExprKind::Call {
-                name: name.clone(),
+            ExprKind::Builtin {
+                op: *op,
                 args: vec![
                     args[0].clone(),
                     substitute(&args[1], map),
@@ -54,14 +50,14 @@ pub fn map_children(kind: &ExprKind, f: &mut dyn FnMut(&Expr) -> Expr) -> ExprKi
         ExprKind::Transpose(a) => ExprKind::Transpose(Box::new(f(a))),
         ExprKind::Expect(a) => ExprKind::Expect(Box::new(f(a))),
         ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, Box::new(f(a)), Box::new(f(b))),
-        ExprKind::Call {
-            name,
-            args,
-            options,
-        } => ExprKind::Call {
-            name: name.clone(),
+        ExprKind::Builtin { op, args, options } => ExprKind::Builtin {
+            op: *op,
             args: args.iter().map(&mut *f).collect(),
             options: options.iter().map(|(k, v)| (k.clone(), f(v))).collect(),
+        },
+        ExprKind::Call { name, args } => ExprKind::Call {
+            name: name.clone(),
+            args: args.iter().map(&mut *f).collect(),
         },
         ExprKind::Matrix(rows) => ExprKind::Matrix(
             rows.iter()
@@ -152,9 +148,11 @@ impl Expander<'_> {
                 let body = substitute(&def.body, &map);
                 self.expand(&body, depth + 1)
             }
-            ExprKind::Call { name, args, .. }
-                if name == "if" && args.len() == 3 && !self.ctx.symbols.contains_key(name) =>
-            {
+            ExprKind::Builtin {
+                op: Builtin::If,
+                args,
+                ..
+            } if args.len() == 3 => {
                 // Decide a closed condition now, so that recursive definitions
                 // with concrete arguments terminate.
                 let cond = self.expand(&args[0], depth)?;
@@ -166,8 +164,8 @@ impl Expander<'_> {
                 let a = self.expand(&args[1], depth)?;
                 let b = self.expand(&args[2], depth)?;
                 Ok(Expr::new(
-                    ExprKind::Call {
-                        name: name.clone(),
+                    ExprKind::Builtin {
+                        op: Builtin::If,
                         args: vec![cond, a, b],
                         options: Vec::new(),
                     },

@@ -5,10 +5,10 @@
 pub mod domain;
 pub mod expand;
 
+use crate::syntax::expr::{Builtin, Expr, ExprKind, RelOp, Span, Statement};
 use crate::syntax::load::{Derivation, Located};
-use crate::syntax::source::{Diagnostic, Location};
-use crate::syntax::expr::{Expr, ExprKind, RelOp, Span, Statement};
 use crate::syntax::parser::{self, NameClass, Names, ParseError};
+use crate::syntax::source::{Diagnostic, Location};
 use crate::verdict::VerdictKind;
 use std::collections::BTreeMap;
 
@@ -608,14 +608,22 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         }
     }
     conditions.iter().chain(&given).for_each(&mut collect);
+    // `cost(...)` prices a product with the declared constant `c`.
+    let prices = |e: &Expr| {
+        let mut found = false;
+        e.walk(&mut |n| found |= matches!(n.as_builtin(), Some((Builtin::Cost, _))));
+        found
+    };
+    let mut priced = false;
+    statement.walk_exprs(&mut |e| priced |= prices(e));
     // Names used through definitions and kinds count too.
     let mut i = 0;
     while i < used.len() {
         if let Some(def) = ctx.definitions.get(&used[i]) {
             names_in(&def.body, &mut used);
+            priced |= prices(&def.body);
         }
-        // `cost(...)` prices a product with the declared constant `c`.
-        if used[i] == "cost" && !used.iter().any(|n| n == "c") {
+        if priced && !used.iter().any(|n| n == "c") {
             used.push("c".into());
         }
         if let Some(sym) = ctx.symbols.get(&used[i]) {

@@ -6,12 +6,12 @@
 
 use crate::resolve::domain::{Bound, Domain, Sign};
 use crate::resolve::expand::substitute;
-use crate::symbolic::sums::expand_cut as expand;
-use crate::syntax::expr::{BinOp, Expr, ExprKind};
+use crate::resolve::Context;
 use crate::symbolic::normal::Normalizer;
 use crate::symbolic::polynomial::Alg;
-use crate::resolve::Context;
+use crate::symbolic::sums::expand_cut as expand;
 use crate::symbolic::sums::linear_in;
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 use std::collections::BTreeMap;
@@ -64,10 +64,10 @@ fn sign_under(dom: &Domain, e: &Expr) -> Sign {
 fn unfold(ctx: &Context, dom: &Domain, side: &Expr, other: &Expr, n: &str) -> Option<Expr> {
     // A sum with upper bound n + c, fixed lower bound and body free of n.
     if let Ok(x) = expand(side, ctx, &BTreeMap::new()) {
-        if let ExprKind::Call { name, args, .. } = &x.kind {
-            let combine = match name.as_str() {
-                "sum" => BinOp::Add,
-                "prod" => BinOp::Mul,
+        if let ExprKind::Builtin { op, args, .. } = &x.kind {
+            let combine = match op {
+                Builtin::Sum => BinOp::Add,
+                Builtin::Prod => BinOp::Mul,
                 _ => return None,
             };
             let [index, lo, hi, body] = args.as_slice() else {
@@ -142,9 +142,11 @@ fn replace_calls(
     failed: &mut bool,
 ) -> Expr {
     match &e.kind {
-        ExprKind::Call {
-            name: f, args: a, ..
-        } if f == "if" && a.len() == 3 => match norm.decide(&a[0]) {
+        ExprKind::Builtin {
+            op: Builtin::If,
+            args: a,
+            ..
+        } if a.len() == 3 => match norm.decide(&a[0]) {
             Some(true) => replace_calls(&a[1], name, args, position, n, other, dom, norm, failed),
             Some(false) => replace_calls(&a[2], name, args, position, n, other, dom, norm, failed),
             None => {
@@ -152,9 +154,7 @@ fn replace_calls(
                 e.clone()
             }
         },
-        ExprKind::Call {
-            name: f, args: a, ..
-        } if f == name && a.len() == args.len() => {
+        ExprKind::Call { name: f, args: a } if f == name && a.len() == args.len() => {
             let same_rest = a
                 .iter()
                 .zip(args)

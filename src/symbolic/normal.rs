@@ -12,12 +12,12 @@
 //! as independent is sound for proofs: an identity that holds for all
 //! values of independent generators holds for the actual ones.
 
-use crate::symbolic::cas::{self, CasError};
-use crate::resolve::domain::{Domain, Sign};
-use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
 pub use crate::exact::fold::fold_rational;
 use crate::exact::fold::small_exponent;
+use crate::resolve::domain::{Domain, Sign};
+use crate::symbolic::cas::{self, CasError};
 use crate::symbolic::polynomial::{Alg, Poly, RatFun, Term};
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, RelOp};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -214,7 +214,11 @@ impl<'a> Normalizer<'a> {
                 self.scan(b, acc);
             }
             ExprKind::Neg(a) => self.scan(a, acc),
-            ExprKind::Call { name, args, .. } if name == "sqrt" && args.len() == 1 => {
+            ExprKind::Builtin {
+                op: Builtin::Sqrt,
+                args,
+                ..
+            } if args.len() == 1 => {
                 self.scan(&args[0], acc.saturating_mul(2).min(MAX_ROOT_DEGREE + 1))
             }
             _ => {
@@ -277,13 +281,17 @@ impl<'a> Normalizer<'a> {
                 BinOp::Div => Ok(mul(vec![self.alg(a)?, pow(self.alg(b)?, -1)])),
                 BinOp::Pow => self.power(a, b),
             },
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            } if options.is_empty() => self.call(e, name, args),
+            ExprKind::Builtin { op, args, options } if options.is_empty() => {
+                self.builtin(e, *op, args)
+            }
+            ExprKind::Builtin { op, .. } => Err(NormError::Unsupported(format!(
+                "`{op}` with options is not supported yet"
+            ))),
+            ExprKind::Call { name, .. } if self.dom.kinds.contains_key(name) => Err(
+                NormError::Unsupported(format!("`{name}` is not a function")),
+            ),
             ExprKind::Call { name, .. } => Err(NormError::Unsupported(format!(
-                "`{name}` with options is not supported yet"
+                "`{name}` is not supported by the scalar engine yet"
             ))),
             ExprKind::Transpose(_) | ExprKind::Matrix(_) => Err(NormError::Unsupported(
                 "matrix expressions are not supported yet".into(),
@@ -433,7 +441,7 @@ impl<'a> Normalizer<'a> {
                         }
                         if s.is_integer() && s.to_integer().is_even() {
                             self.rules.insert("(a^(2k))^r = |a|^(2k·r)");
-                            let a = Expr::call("abs", vec![(**x).clone()]);
+                            let a = Expr::builtin(Builtin::Abs, vec![(**x).clone()]);
                             return self.power_q(&a, &(s * r));
                         }
                     } else if self.sign_of(x) == Sign::Pos {
@@ -443,13 +451,19 @@ impl<'a> Normalizer<'a> {
                         return self.power_symbolic(x, &scaled);
                     }
                 }
-                ExprKind::Call { name, args, .. }
-                    if name == "sqrt" && args.len() == 1 && self.sign_of(&args[0]).nonneg() =>
-                {
+                ExprKind::Builtin {
+                    op: Builtin::Sqrt,
+                    args,
+                    ..
+                } if args.len() == 1 && self.sign_of(&args[0]).nonneg() => {
                     self.rules.insert("(a^p)^q = a^(p·q) for a >= 0");
                     return self.power_q(&args[0], &(r / int(2)));
                 }
-                ExprKind::Call { name, args, .. } if name == "exp" && args.len() == 1 => {
+                ExprKind::Builtin {
+                    op: Builtin::Exp,
+                    args,
+                    ..
+                } if args.len() == 1 => {
                     self.rules.insert("exp(a)^r = exp(r·a)");
                     let scaled =
                         Expr::binary(BinOp::Mul, Expr::rational(r.clone()), args[0].clone());
@@ -650,21 +664,21 @@ impl<'a> Normalizer<'a> {
         Ok(format!("{}|{}", poly_key(&rf.num), poly_key(&rf.den)))
     }
 
-    fn call(&mut self, whole: &Expr, name: &str, args: &[Expr]) -> N<Alg> {
-        if self.dom.kinds.contains_key(name) {
-            return Err(NormError::Unsupported(format!(
-                "`{name}` is not a function"
-            )));
-        }
-        match name {
-            "sqrt" => self.rational_power(&args[0], &BigRational::new(1.into(), 2.into())),
-            "abs" => self.abs(&args[0]),
-            "sign" => self.sign_fn(&args[0]),
-            "exp" => self.exp(&args[0]),
-            "log" => self.log(&args[0]),
-            "floor" | "ceil" => {
+    fn builtin(&mut self, whole: &Expr, op: Builtin, args: &[Expr]) -> N<Alg> {
+        let name = op.name();
+        match op {
+            Builtin::Sqrt => self.rational_power(&args[0], &BigRational::new(1.into(), 2.into())),
+            Builtin::Abs => self.abs(&args[0]),
+            Builtin::Sign => self.sign_fn(&args[0]),
+            Builtin::Exp => self.exp(&args[0]),
+            Builtin::Log => self.log(&args[0]),
+            Builtin::Floor | Builtin::Ceil => {
                 if let Some(c) = fold_rational(&args[0]) {
-                    return Ok(num(if name == "floor" { c.floor() } else { c.ceil() }));
+                    return Ok(num(if op == Builtin::Floor {
+                        c.floor()
+                    } else {
+                        c.ceil()
+                    }));
                 }
                 if self.integer_valued(&args[0]) {
                     self.rules
@@ -674,7 +688,7 @@ impl<'a> Normalizer<'a> {
                 let k = self.canonical(&args[0])?;
                 Ok(self.opaque(format!("{name}({k})"), Sign::Unknown))
             }
-            "step" => {
+            Builtin::Step => {
                 let s = self.sign_of(&args[0]);
                 if s.nonneg() {
                     self.rules
@@ -689,16 +703,16 @@ impl<'a> Normalizer<'a> {
                 let k = self.canonical(&args[0])?;
                 Ok(self.opaque(format!("step({k})"), Sign::NonNeg))
             }
-            "min" | "max" => {
+            Builtin::Min | Builtin::Max => {
                 let mut acc = args[0].clone();
                 for next in &args[1..] {
                     let s = self.sign_of(&sub_expr(&acc, next));
-                    let take_acc = if name == "min" {
+                    let take_acc = if op == Builtin::Min {
                         s.nonpos()
                     } else {
                         s.nonneg()
                     };
-                    let take_next = if name == "min" {
+                    let take_next = if op == Builtin::Min {
                         s.nonneg()
                     } else {
                         s.nonpos()
@@ -717,7 +731,7 @@ impl<'a> Normalizer<'a> {
                 }
                 self.alg(&acc)
             }
-            "if" => match self.decide(&args[0]) {
+            Builtin::If => match self.decide(&args[0]) {
                 Some(true) => {
                     self.rules.insert("if resolved by the domain");
                     self.alg(&args[1])
@@ -731,7 +745,7 @@ impl<'a> Normalizer<'a> {
                     args[0]
                 ))),
             },
-            "sum" | "prod" => {
+            Builtin::Sum | Builtin::Prod => {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(NormError::Unsupported("a sum needs an index".into()));
                 };
@@ -740,7 +754,7 @@ impl<'a> Normalizer<'a> {
                 // (a range with hi < lo − 1 is empty, not of negative size).
                 let mut body_names = Vec::new();
                 crate::resolve::names_in(&args[3], &mut body_names);
-                if name == "sum"
+                if op == Builtin::Sum
                     && !body_names.contains(k)
                     && self.integer_valued(&args[1])
                     && self.integer_valued(&args[2])
@@ -790,13 +804,37 @@ impl<'a> Normalizer<'a> {
                     }
                 }
                 self.rules.insert("sums with numeric bounds expanded");
-                Ok(if name == "sum" {
+                Ok(if op == Builtin::Sum {
                     Alg::Add(items)
                 } else {
                     Alg::Mul(items)
                 })
             }
-            _ => Err(NormError::Unsupported(format!(
+            Builtin::Diff
+            | Builtin::Trace
+            | Builtin::Norm2
+            | Builtin::NormF
+            | Builtin::Rms
+            | Builtin::Rank
+            | Builtin::Cost
+            | Builtin::Conv1d
+            | Builtin::Conv2d
+            | Builtin::Correlate2d
+            | Builtin::Flip
+            | Builtin::Maxpool2d
+            | Builtin::Avgpool2d
+            | Builtin::Relu
+            | Builtin::Flatten
+            | Builtin::Gap
+            | Builtin::Roll
+            | Builtin::Rows
+            | Builtin::Cols
+            | Builtin::Numel
+            | Builtin::Ones
+            | Builtin::Zeros
+            | Builtin::Var
+            | Builtin::Cov
+            | Builtin::Std => Err(NormError::Unsupported(format!(
                 "`{name}` is not supported by the scalar engine yet"
             ))),
         }
@@ -814,7 +852,10 @@ impl<'a> Normalizer<'a> {
                 self.integer_valued(a)
                     && fold_rational(b).is_some_and(|k| k.is_integer() && !k.is_negative())
             }
-            ExprKind::Call { name, .. } if name == "floor" || name == "ceil" => true,
+            ExprKind::Builtin {
+                op: Builtin::Floor | Builtin::Ceil,
+                ..
+            } => true,
             _ => false,
         }
     }
@@ -843,7 +884,7 @@ impl<'a> Normalizer<'a> {
                 if fold_rational(k).is_some_and(|k| k.is_integer()) =>
             {
                 let k = fold_rational(k).expect("checked");
-                let abs_x = Expr::call("abs", vec![(**x).clone()]);
+                let abs_x = Expr::builtin(Builtin::Abs, vec![(**x).clone()]);
                 self.power_q(&abs_x, &k)
             }
             _ => {
@@ -927,16 +968,22 @@ impl<'a> Normalizer<'a> {
                     self.rules.insert("log(a^k) = k·log(a) for a > 0");
                     return Ok(mul(vec![self.alg(k)?, self.log(x)?]));
                 }
-                ExprKind::Call { name, args, .. }
-                    if name == "sqrt" && self.sign_of(&args[0]) == Sign::Pos =>
-                {
+                ExprKind::Builtin {
+                    op: Builtin::Sqrt,
+                    args,
+                    ..
+                } if self.sign_of(&args[0]) == Sign::Pos => {
                     self.rules.insert("log(a^k) = k·log(a) for a > 0");
                     return Ok(mul(vec![
                         num(BigRational::new(1.into(), 2.into())),
                         self.log(&args[0])?,
                     ]));
                 }
-                ExprKind::Call { name, args, .. } if name == "exp" => {
+                ExprKind::Builtin {
+                    op: Builtin::Exp,
+                    args,
+                    ..
+                } => {
                     self.rules.insert("log(exp(x)) = x");
                     return self.alg(&args[0]);
                 }
@@ -1135,45 +1182,43 @@ impl<'a> Normalizer<'a> {
                     },
                 }
             }
-            ExprKind::Call { name, args, .. } if !self.dom.kinds.contains_key(name) => {
-                match name.as_str() {
-                    "sqrt" => {
-                        if self.sign_of(&args[0]) == Sign::Pos {
-                            Sign::Pos
-                        } else {
-                            Sign::NonNeg
-                        }
+            ExprKind::Builtin { op, args, .. } => match op {
+                Builtin::Sqrt => {
+                    if self.sign_of(&args[0]) == Sign::Pos {
+                        Sign::Pos
+                    } else {
+                        Sign::NonNeg
                     }
-                    "abs" => {
-                        if self.sign_of(&args[0]).nonzero() {
-                            Sign::Pos
-                        } else {
-                            Sign::NonNeg
-                        }
-                    }
-                    "exp" => Sign::Pos,
-                    "step" => Sign::NonNeg,
-                    "sign" => self.sign_of(&args[0]),
-                    "floor" => {
-                        if self.sign_of(&args[0]).nonneg() {
-                            Sign::NonNeg
-                        } else {
-                            Sign::Unknown
-                        }
-                    }
-                    "ceil" => {
-                        let s = self.sign_of(&args[0]);
-                        if s == Sign::Pos {
-                            Sign::Pos
-                        } else if s.nonneg() {
-                            Sign::NonNeg
-                        } else {
-                            Sign::Unknown
-                        }
-                    }
-                    _ => Sign::Unknown,
                 }
-            }
+                Builtin::Abs => {
+                    if self.sign_of(&args[0]).nonzero() {
+                        Sign::Pos
+                    } else {
+                        Sign::NonNeg
+                    }
+                }
+                Builtin::Exp => Sign::Pos,
+                Builtin::Step => Sign::NonNeg,
+                Builtin::Sign => self.sign_of(&args[0]),
+                Builtin::Floor => {
+                    if self.sign_of(&args[0]).nonneg() {
+                        Sign::NonNeg
+                    } else {
+                        Sign::Unknown
+                    }
+                }
+                Builtin::Ceil => {
+                    let s = self.sign_of(&args[0]);
+                    if s == Sign::Pos {
+                        Sign::Pos
+                    } else if s.nonneg() {
+                        Sign::NonNeg
+                    } else {
+                        Sign::Unknown
+                    }
+                }
+                _ => Sign::Unknown,
+            },
             _ => Sign::Unknown,
         }
     }

@@ -3,7 +3,7 @@
 //! factors that make its body vanish; and proofs by induction of closed
 //! forms of sums with a symbolic upper bound and of recursive definitions.
 
-use crate::syntax::expr::{BinOp, Expr, ExprKind, RelOp};
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, RelOp};
 use num_rational::BigRational;
 use num_traits::{One, Zero};
 
@@ -103,10 +103,18 @@ pub fn support(body: &Expr, k: &str, lower: &mut Vec<Expr>, upper: &mut Vec<Expr
             support(b, k, lower, upper);
         }
         ExprKind::Binary(BinOp::Div, a, _) | ExprKind::Neg(a) => support(a, k, lower, upper),
-        ExprKind::Call { name, args, .. } if name == "step" && args.len() == 1 => {
+        ExprKind::Builtin {
+            op: Builtin::Step,
+            args,
+            ..
+        } if args.len() == 1 => {
             bounds_from_comparison(&args[0], RelOp::Ge, &Expr::int(0), k, lower, upper);
         }
-        ExprKind::Call { name, args, .. } if name == "if" && args.len() == 3 => {
+        ExprKind::Builtin {
+            op: Builtin::If,
+            args,
+            ..
+        } if args.len() == 3 => {
             if crate::resolve::domain::as_literal(&args[2]).is_some_and(|v| v.is_zero()) {
                 let mut conds = Vec::new();
                 match &args[0].kind {
@@ -156,15 +164,10 @@ fn pick(candidates: Vec<Expr>, upper: bool) -> Expr {
 pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
     let kind = crate::resolve::expand::try_map_children(&e.kind, &mut finite_bounds)?;
     let e = Expr::new(kind, e.span);
-    let ExprKind::Call {
-        name,
-        args,
-        options,
-    } = &e.kind
-    else {
+    let ExprKind::Builtin { op, args, options } = &e.kind else {
         return Ok(e);
     };
-    if !(name == "sum" || name == "prod") || args.len() != 4 {
+    if !op.binds_index() || args.len() != 4 {
         return Ok(e);
     }
     let (lo_inf, hi_inf) = (is_inf(&args[1]), is_inf(&args[2]));
@@ -176,7 +179,7 @@ pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
             "`{e}` has its infinite bounds the wrong way round (write `-inf` below, `inf` above)"
         ));
     }
-    if name == "prod" {
+    if *op == Builtin::Prod {
         return Err("a product over infinitely many factors is not supported".into());
     }
     let ExprKind::Name(k) = &args[0].kind else {
@@ -202,8 +205,8 @@ pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
         new_args[2] = pick(upper, true);
     }
     Ok(Expr::new(
-        ExprKind::Call {
-            name: name.clone(),
+        ExprKind::Builtin {
+            op: *op,
             args: new_args,
             options: options.clone(),
         },

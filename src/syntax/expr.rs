@@ -1,6 +1,7 @@
 //! Expressions: the typed syntax tree of one claim's text, with byte spans
 //! into that text so every diagnostic can point at the offending piece.
 
+pub use crate::syntax::builtins::Builtin;
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
@@ -109,14 +110,21 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// Postfix transpose.
     Transpose(Box<Expr>),
-    /// A call of a built-in, a defined function, a family or an array entry.
+    /// A call of a built-in function.
+    Builtin {
+        /// Which built-in.
+        op: Builtin,
+        /// Positional arguments.
+        args: Vec<Expr>,
+        /// Named options such as `pad = 1`, in the order written.
+        options: Vec<(String, Expr)>,
+    },
+    /// A call of a defined function, a family member or an array entry.
     Call {
         /// The function's name.
         name: String,
         /// Positional arguments.
         args: Vec<Expr>,
-        /// Named options such as `pad = 1`, in the order written.
-        options: Vec<(String, Expr)>,
     },
     /// `E[...]`: an expectation.
     Expect(Box<Expr>),
@@ -158,16 +166,45 @@ impl Expr {
         Expr::new(ExprKind::Binary(op, Box::new(a), Box::new(b)), span)
     }
 
-    /// A call with positional arguments only.
+    /// A call of a defined function, family or array (an empty span).
     pub fn call(name: &str, args: Vec<Expr>) -> Expr {
         Expr::new(
             ExprKind::Call {
                 name: name.to_string(),
                 args,
+            },
+            Span::default(),
+        )
+    }
+
+    /// A call of a built-in with positional arguments only (an empty span).
+    pub fn builtin(op: Builtin, args: Vec<Expr>) -> Expr {
+        Expr::new(
+            ExprKind::Builtin {
+                op,
+                args,
                 options: Vec::new(),
             },
             Span::default(),
         )
+    }
+
+    /// The built-in called here, with its arguments, if this is a built-in call.
+    pub fn as_builtin(&self) -> Option<(Builtin, &[Expr])> {
+        match &self.kind {
+            ExprKind::Builtin { op, args, .. } => Some((*op, args)),
+            _ => None,
+        }
+    }
+
+    /// The name of the function called or named here: a defined function,
+    /// family or array (`Call`), a built-in, or a plain name.
+    pub fn head_name(&self) -> Option<&str> {
+        match &self.kind {
+            ExprKind::Name(n) | ExprKind::Call { name: n, .. } => Some(n),
+            ExprKind::Builtin { op, .. } => Some(op.name()),
+            _ => None,
+        }
     }
 
     /// The literal's value, if this node is a number.
@@ -188,12 +225,17 @@ impl Expr {
                 a.walk(f);
                 b.walk(f);
             }
-            ExprKind::Call { args, options, .. } => {
+            ExprKind::Builtin { args, options, .. } => {
                 for a in args {
                     a.walk(f);
                 }
                 for (_, v) in options {
                     v.walk(f);
+                }
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args {
+                    a.walk(f);
                 }
             }
             ExprKind::Matrix(rows) => {
@@ -218,8 +260,13 @@ impl Expr {
             ExprKind::Number(_) | ExprKind::Name(_) | ExprKind::Str(_) => {}
             ExprKind::Neg(a) | ExprKind::Transpose(a) | ExprKind::Expect(a) => children = a.depth(),
             ExprKind::Binary(_, a, b) => children = a.depth().max(b.depth()),
-            ExprKind::Call { args, options, .. } => {
+            ExprKind::Builtin { args, options, .. } => {
                 for a in args.iter().chain(options.iter().map(|(_, v)| v)) {
+                    children = children.max(a.depth());
+                }
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args {
                     children = children.max(a.depth());
                 }
             }
@@ -292,6 +339,32 @@ fn precedence(e: &Expr) -> u8 {
     }
 }
 
+/// Writes `name(args, key = value, ...)`.
+fn write_call(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    args: &[Expr],
+    options: &[(String, Expr)],
+) -> fmt::Result {
+    write!(f, "{name}(")?;
+    let mut first = true;
+    for a in args {
+        if !first {
+            write!(f, ", ")?;
+        }
+        first = false;
+        write!(f, "{a}")?;
+    }
+    for (k, v) in options {
+        if !first {
+            write!(f, ", ")?;
+        }
+        first = false;
+        write!(f, "{k} = {v}")?;
+    }
+    write!(f, ")")
+}
+
 /// Writes `e`, wrapping it in parentheses unless it is atomic.
 fn write_grouped(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
     if precedence(e) >= 5 {
@@ -332,29 +405,8 @@ impl fmt::Display for Expr {
                 write_grouped(f, a)?;
                 write!(f, "^T")
             }
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            } => {
-                write!(f, "{name}(")?;
-                let mut first = true;
-                for a in args {
-                    if !first {
-                        write!(f, ", ")?;
-                    }
-                    first = false;
-                    write!(f, "{a}")?;
-                }
-                for (k, v) in options {
-                    if !first {
-                        write!(f, ", ")?;
-                    }
-                    first = false;
-                    write!(f, "{k} = {v}")?;
-                }
-                write!(f, ")")
-            }
+            ExprKind::Call { name, args } => write_call(f, name, args, &[]),
+            ExprKind::Builtin { op, args, options } => write_call(f, op.name(), args, options),
             ExprKind::Expect(a) => write!(f, "E[{a}]"),
             ExprKind::Matrix(rows) => {
                 write!(f, "[")?;

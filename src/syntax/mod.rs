@@ -2,6 +2,7 @@
 //! located diagnostics, the TOML loader with spans, the expression parser
 //! and the expression tree.
 
+pub mod builtins;
 pub mod expr;
 pub mod load;
 pub mod parser;

@@ -7,6 +7,7 @@
 //! [`Names`] trait, so it stays a pure function of the text and the
 //! declarations.
 
+use crate::syntax::builtins::{Arity, Builtin};
 use crate::syntax::expr::{BinOp, Chain, Expr, ExprKind, Logic, RelOp, Span, Statement};
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -42,58 +43,9 @@ pub struct ParseError {
     pub span: Span,
 }
 
-/// Built-in functions and the number of positional arguments they take
-/// (`None`: any number of at least one).
-pub const BUILTINS: &[(&str, Option<usize>)] = &[
-    ("sqrt", Some(1)),
-    ("abs", Some(1)),
-    ("sign", Some(1)),
-    ("floor", Some(1)),
-    ("ceil", Some(1)),
-    ("min", None),
-    ("max", None),
-    ("exp", Some(1)),
-    ("log", Some(1)),
-    ("step", Some(1)),
-    ("if", Some(3)),
-    ("sum", Some(4)),
-    ("prod", Some(4)),
-    ("diff", Some(2)),
-    ("trace", Some(1)),
-    ("norm2", Some(1)),
-    ("normF", Some(1)),
-    ("rms", Some(1)),
-    ("rank", Some(1)),
-    ("cost", Some(1)),
-    ("conv1d", Some(2)),
-    ("conv2d", Some(2)),
-    ("correlate2d", Some(2)),
-    ("flip", Some(1)),
-    ("maxpool2d", Some(3)),
-    ("avgpool2d", Some(3)),
-    ("relu", Some(1)),
-    ("flatten", Some(1)),
-    ("gap", Some(1)),
-    ("roll", Some(3)),
-    ("rows", Some(1)),
-    ("cols", Some(1)),
-    ("numel", Some(1)),
-    ("ones", Some(2)),
-    ("zeros", Some(2)),
-    ("Var", Some(1)),
-    ("Cov", Some(2)),
-    ("Std", Some(1)),
-];
-
-/// Built-ins that take named options (`pad = 1`).
-const WITH_OPTIONS: &[&str] = &["conv1d", "conv2d", "correlate2d", "maxpool2d", "avgpool2d"];
-
-/// Built-ins whose first argument is a fresh bound index.
-pub const BINDERS: &[&str] = &["sum", "prod"];
-
 /// Is `name` a built-in function?
 pub fn is_builtin(name: &str) -> bool {
-    BUILTINS.iter().any(|(n, _)| *n == name)
+    Builtin::from_name(name).is_some()
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -564,12 +516,12 @@ impl<'a> Parser<'a> {
         Ok(e)
     }
 
-    fn enclosed(&mut self, open: Span, close: Tok, close_desc: &str, func: &str) -> PResult<Expr> {
+    fn enclosed(&mut self, open: Span, close: Tok, close_desc: &str, op: Builtin) -> PResult<Expr> {
         let inner = self.expr()?;
         let end = self.expect(close, close_desc)?;
         Ok(Expr::new(
-            ExprKind::Call {
-                name: func.to_string(),
+            ExprKind::Builtin {
+                op,
                 args: vec![inner],
                 options: Vec::new(),
             },
@@ -614,8 +566,8 @@ impl<'a> Parser<'a> {
                 let inner = self.primary()?;
                 let full = span.to(inner.span);
                 Expr::new(
-                    ExprKind::Call {
-                        name: "sqrt".into(),
+                    ExprKind::Builtin {
+                        op: Builtin::Sqrt,
                         args: vec![inner],
                         options: Vec::new(),
                     },
@@ -624,16 +576,16 @@ impl<'a> Parser<'a> {
             }
             Tok::LFloor => {
                 self.bump();
-                self.enclosed(span, Tok::RFloor, "`⌋`", "floor")?
+                self.enclosed(span, Tok::RFloor, "`⌋`", Builtin::Floor)?
             }
             Tok::LCeil => {
                 self.bump();
-                self.enclosed(span, Tok::RCeil, "`⌉`", "ceil")?
+                self.enclosed(span, Tok::RCeil, "`⌉`", Builtin::Ceil)?
             }
             Tok::DoubleBar => {
                 self.bump();
                 self.norm_depth += 1;
-                let inner = self.enclosed(span, Tok::DoubleBar, "a closing `‖`", "norm2");
+                let inner = self.enclosed(span, Tok::DoubleBar, "a closing `‖`", Builtin::Norm2);
                 self.norm_depth -= 1;
                 inner?
             }
@@ -644,8 +596,8 @@ impl<'a> Parser<'a> {
                 self.abs_depth -= 1;
                 let end = self.expect(Tok::Bar, "a closing `|`")?;
                 Expr::new(
-                    ExprKind::Call {
-                        name: "abs".into(),
+                    ExprKind::Builtin {
+                        op: Builtin::Abs,
                         args: vec![inner],
                         options: Vec::new(),
                     },
@@ -701,9 +653,10 @@ impl<'a> Parser<'a> {
         self.bump(); // (
         let saved_abs = self.abs_depth;
         self.abs_depth = 0;
-        let builtin_here = is_builtin(&name) && self.names.class(&name).is_none();
-        let binder = builtin_here && BINDERS.contains(&name.as_str());
-        let takes_options = builtin_here && WITH_OPTIONS.contains(&name.as_str());
+        // A declared or defined name shadows a built-in of the same spelling.
+        let builtin_here = Builtin::from_name(&name).filter(|_| self.names.class(&name).is_none());
+        let binder = builtin_here.is_some_and(|b| b.binds_index());
+        let takes_options = builtin_here.is_some_and(|b| !b.options().is_empty());
         let mut args = Vec::new();
         let mut options: Vec<(String, Expr)> = Vec::new();
         let mut pushed = false;
@@ -770,28 +723,23 @@ impl<'a> Parser<'a> {
         }
         let end = self.expect(Tok::RParen, "`,` or `)`")?;
         self.abs_depth = saved_abs;
-        if builtin_here {
-            if let Some((_, Some(n))) = BUILTINS.iter().find(|(b, _)| *b == name) {
-                if args.len() != *n {
-                    return self.error(
-                        format!(
-                            "`{name}` takes {n} argument{}, found {}",
-                            if *n == 1 { "" } else { "s" },
-                            args.len()
-                        ),
-                        span.to(end),
-                    );
-                }
+        let span = span.to(end);
+        let Some(op) = builtin_here else {
+            return Ok(Expr::new(ExprKind::Call { name, args }, span));
+        };
+        if let Arity::Exactly(n) = op.arity() {
+            if args.len() != n {
+                return self.error(
+                    format!(
+                        "`{name}` takes {n} argument{}, found {}",
+                        if n == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                    span,
+                );
             }
         }
-        Ok(Expr::new(
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            },
-            span.to(end),
-        ))
+        Ok(Expr::new(ExprKind::Builtin { op, args, options }, span))
     }
 
     fn matrix(&mut self) -> PResult<Expr> {

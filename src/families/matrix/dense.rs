@@ -215,7 +215,11 @@ impl fmt::Display for Mat {
                 if j > 0 {
                     write!(f, ", ")?;
                 }
-                write!(f, "{}", crate::syntax::expr::format_rational(self.get(i, j)))?;
+                write!(
+                    f,
+                    "{}",
+                    crate::syntax::expr::format_rational(self.get(i, j))
+                )?;
             }
             write!(f, "]")?;
         }

@@ -11,10 +11,10 @@ use super::size::Sizes;
 use super::spectral::{spectral_norm_squared, Root};
 use super::typed::{TKind, T};
 use crate::exact::eval::Evaluator;
-use crate::resolve::expand::substitute;
-use crate::syntax::expr::Expr;
 use crate::exact::real::Real;
 use crate::exact::spot::Point;
+use crate::resolve::expand::substitute;
+use crate::syntax::expr::{Builtin, Expr};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Zero};
@@ -200,7 +200,7 @@ impl Env<'_> {
                 V::M(m) => V::M(m.t()),
                 s => s,
             },
-            TKind::Call(name, args) => self.call(name, args, t, d)?,
+            TKind::Call(op, args) => self.call(*op, args, t, d)?,
         })
     }
 
@@ -225,20 +225,21 @@ impl Env<'_> {
         }
     }
 
-    fn call(&self, name: &str, args: &[T], t: &T, d: usize) -> R<V> {
+    fn call(&self, op: Builtin, args: &[T], t: &T, d: usize) -> R<V> {
         let q = |n: usize| BigRational::from_integer(BigInt::from(n));
-        Ok(match name {
-            "trace" => V::S(Real::exact(self.matrix(&args[0], d)?.trace())),
-            "rank" => V::S(Real::exact(q(self.matrix(&args[0], d)?.rank()))),
-            "normF" => V::S(
+        let name = op.name();
+        Ok(match op {
+            Builtin::Trace => V::S(Real::exact(self.matrix(&args[0], d)?.trace())),
+            Builtin::Rank => V::S(Real::exact(q(self.matrix(&args[0], d)?.rank()))),
+            Builtin::NormF => V::S(
                 Real::exact(self.matrix(&args[0], d)?.frobenius2())
                     .sqrt()
                     .map_err(|e| format!("{e:?}"))?,
             ),
-            "norm2" => V::S(norm_from_square(&spectral_norm_squared(
+            Builtin::Norm2 => V::S(norm_from_square(&spectral_norm_squared(
                 &self.matrix(&args[0], d)?,
             ))?),
-            "rms" => {
+            Builtin::Rms => {
                 let m = self.matrix(&args[0], d)?;
                 let n = Real::exact(q(m.rows))
                     .sqrt()
@@ -248,8 +249,8 @@ impl Env<'_> {
                     .map_err(|e| format!("{e:?}"))?;
                 V::S(norm.div(&n).map_err(|e| format!("{e:?}"))?)
             }
-            "cost" => V::S(self.cost(&args[0], d)?),
-            "sign" if t.shape.is_some() => V::M(self.matrix(&args[0], d)?.sign()),
+            Builtin::Cost => V::S(self.cost(&args[0], d)?),
+            Builtin::Sign if t.shape.is_some() => V::M(self.matrix(&args[0], d)?.sign()),
             _ => {
                 let mut xs = Vec::new();
                 for a in args {
@@ -258,16 +259,16 @@ impl Env<'_> {
                         V::M(_) => return Err(format!("`{name}` of a matrix")),
                     }
                 }
-                let r = match (name, xs.as_slice()) {
-                    ("sqrt", [x]) => x.sqrt(),
-                    ("abs", [x]) => x.abs(),
-                    ("sign", [x]) => x.sign(),
-                    ("floor", [x]) => x.floor(),
-                    ("ceil", [x]) => x.ceil(),
-                    ("exp", [x]) => x.exp(),
-                    ("log", [x]) => x.log(),
-                    ("min", [x, y]) => x.min(y),
-                    ("max", [x, y]) => x.max(y),
+                let r = match (op, xs.as_slice()) {
+                    (Builtin::Sqrt, [x]) => x.sqrt(),
+                    (Builtin::Abs, [x]) => x.abs(),
+                    (Builtin::Sign, [x]) => x.sign(),
+                    (Builtin::Floor, [x]) => x.floor(),
+                    (Builtin::Ceil, [x]) => x.ceil(),
+                    (Builtin::Exp, [x]) => x.exp(),
+                    (Builtin::Log, [x]) => x.log(),
+                    (Builtin::Min, [x, y]) => x.min(y),
+                    (Builtin::Max, [x, y]) => x.max(y),
                     _ => return Err(format!("`{name}` with {} arguments", xs.len())),
                 };
                 V::S(r.map_err(|e| format!("{e:?}"))?)
@@ -399,7 +400,9 @@ impl Env<'_> {
                         .map(|m| Expr::int(m.rank() as i64)),
                     PlaceDef::Norm2(m) => self.poly_value(nf, m, 0).ok().and_then(|m| {
                         match spectral_norm_squared(&m) {
-                            Root::Exact(q) => Some(Expr::call("sqrt", vec![Expr::rational(q)])),
+                            Root::Exact(q) => {
+                                Some(Expr::builtin(Builtin::Sqrt, vec![Expr::rational(q)]))
+                            }
                             Root::Between(..) => None,
                         }
                     }),

@@ -23,13 +23,13 @@ pub mod spectral;
 pub mod typed;
 
 use crate::config::Config;
-use crate::resolve::domain::{Domain, Sign};
 use crate::exact::eval::{compare, Evaluator};
-use crate::resolve::expand::substitute;
-use crate::syntax::expr::{Chain, Expr, ExprKind, Logic, RelOp, Span};
 use crate::exact::real::Real;
-use crate::resolve::{names_in, Context, Kind};
 use crate::exact::spot::{Point, Rng, Sampler};
+use crate::resolve::domain::{Domain, Sign};
+use crate::resolve::expand::substitute;
+use crate::resolve::{names_in, Context, Kind};
+use crate::syntax::expr::{Builtin, Chain, Expr, ExprKind, Logic, RelOp, Span};
 use crate::verdict::{Counterexample, EntryMismatch, StepVerdict, VerdictKind};
 use dense::Mat;
 use eval::{Env, V};
@@ -314,7 +314,7 @@ fn names_in_cost(rels: &[Rel]) -> bool {
     for r in rels {
         for t in [&r.lhs, &r.rhs] {
             walk_t(t, &mut |x| {
-                if matches!(&x.kind, TKind::Call(n, _) if n == "cost") {
+                if matches!(&x.kind, TKind::Call(Builtin::Cost, _)) {
                     found = true;
                 }
             });

@@ -14,8 +14,8 @@
 
 use super::size::{SizePoly, Sizes};
 use super::typed::{TKind, T};
-use crate::syntax::expr::{BinOp, Expr, ExprKind};
 use crate::resolve::{Context, ScalarKind};
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
 use std::collections::BTreeMap;
 
 /// Most terms of one normal form. Default: 4096.
@@ -117,15 +117,15 @@ fn mul_e(a: Expr, b: Expr) -> Expr {
     Expr::binary(BinOp::Mul, a, b)
 }
 
-fn call(name: &str, a: Expr) -> Expr {
-    Expr::call(name, vec![a])
+fn call(op: Builtin, a: Expr) -> Expr {
+    Expr::builtin(op, vec![a])
 }
 
 /// `|c|`, folded when `c` is a number.
 fn abs_of(c: Expr) -> Expr {
     match crate::symbolic::normal::fold_rational(&c) {
         Some(q) => Expr::rational(num_traits::Signed::abs(&q)),
-        None => call("abs", c),
+        None => call(Builtin::Abs, c),
     }
 }
 
@@ -381,7 +381,8 @@ impl<'a> Normalizer<'a> {
                     TKind::Scalar(k) => crate::symbolic::normal::fold_rational(k),
                     _ => None,
                 };
-                let Some(k) = k.and_then(|k| crate::symbolic::polynomial::small_exponent(&k)) else {
+                let Some(k) = k.and_then(|k| crate::symbolic::polynomial::small_exponent(&k))
+                else {
                     return unsupported("a matrix power needs a literal exponent");
                 };
                 let base = self.mat(a)?;
@@ -392,7 +393,7 @@ impl<'a> Normalizer<'a> {
                 acc
             }
             TKind::Transpose(a) => self.mat(a)?.transposed(),
-            TKind::Call(name, args) if name == "sign" && args.len() == 1 => {
+            TKind::Call(Builtin::Sign, args) if args.len() == 1 => {
                 let inner = self.mat(&args[0])?;
                 self.sign(&inner)?
             }
@@ -518,7 +519,7 @@ impl<'a> Normalizer<'a> {
             // A numeric coefficient's sign is known now; others stay `sign(λ)`.
             let sc = match crate::symbolic::normal::fold_rational(&c) {
                 Some(q) => Expr::rational(num_traits::Signed::signum(&q)),
-                None => call("sign", c),
+                None => call(Builtin::Sign, c),
             };
             if w.is_empty() {
                 self.note("sign(λ I) = sign(λ) I");
@@ -679,7 +680,7 @@ impl<'a> Normalizer<'a> {
         let m = MatPoly::word(w.clone(), rows.clone(), cols.clone());
         if Self::is_vector(&m) {
             self.note("the 2-norm of a vector is sqrt(vᵀ v)");
-            return Ok(call("sqrt", self.gram_trace(&m)?));
+            return Ok(call(Builtin::Sqrt, self.gram_trace(&m)?));
         }
         let dims = self.inner_dims(w);
         if let Some(cut) = (0..w.len() - 1).find(|&i| dims[i].is_one()) {
@@ -718,7 +719,7 @@ impl<'a> Normalizer<'a> {
             }
             _ if Self::is_vector(m) => {
                 self.note("the 2-norm of a vector is sqrt(vᵀ v)");
-                Ok(call("sqrt", self.gram_trace(m)?))
+                Ok(call(Builtin::Sqrt, self.gram_trace(m)?))
             }
             _ => Ok(self.norm2_placeholder(m)),
         }
@@ -731,9 +732,9 @@ impl<'a> Normalizer<'a> {
             let (w, c) = m.single_term().expect("one term");
             let single = MatPoly::word(w, m.rows.clone(), m.cols.clone());
             let g = self.gram_trace(&single)?;
-            return Ok(mul_e(abs_of(c), call("sqrt", g)));
+            return Ok(mul_e(abs_of(c), call(Builtin::Sqrt, g)));
         }
-        Ok(call("sqrt", self.gram_trace(m)?))
+        Ok(call(Builtin::Sqrt, self.gram_trace(m)?))
     }
 
     /// The scalar expression of a scalar-valued node, with placeholders for
@@ -757,39 +758,39 @@ impl<'a> Normalizer<'a> {
             TKind::Div(a, b) => Expr::binary(BinOp::Div, self.scalar(a)?, self.scalar(b)?),
             TKind::Pow(a, b) => Expr::binary(BinOp::Pow, self.scalar(a)?, self.scalar(b)?),
             TKind::Transpose(a) => self.scalar(a)?,
-            TKind::Call(name, args) => match name.as_str() {
-                "trace" => {
+            TKind::Call(op, args) => match op {
+                Builtin::Trace => {
                     let m = self.mat(&args[0])?;
                     self.trace(&m)
                 }
-                "norm2" => {
+                Builtin::Norm2 => {
                     let m = self.mat(&args[0])?;
                     self.norm2(&m)?
                 }
-                "normF" => {
+                Builtin::NormF => {
                     let m = self.mat(&args[0])?;
                     self.norm_f(&m)?
                 }
-                "rms" => {
+                Builtin::Rms => {
                     let m = self.mat(&args[0])?;
                     self.note("rms(v) = norm2(v) / sqrt(n)");
                     let n = m.rows.to_expr();
-                    Expr::binary(BinOp::Div, self.norm2(&m)?, call("sqrt", n))
+                    Expr::binary(BinOp::Div, self.norm2(&m)?, call(Builtin::Sqrt, n))
                 }
-                "rank" => {
+                Builtin::Rank => {
                     let m = self.mat(&args[0])?;
                     let name = format!("rank({})", m.text());
                     self.placeholder(name, PlaceDef::Rank(m), ScalarKind::NonnegativeInteger)
                 }
-                "cost" => self.cost(&args[0])?,
+                Builtin::Cost => self.cost(&args[0])?,
                 _ => {
                     let mut xs = Vec::new();
                     for a in args {
                         xs.push(self.scalar(a)?);
                     }
                     Expr::new(
-                        ExprKind::Call {
-                            name: name.clone(),
+                        ExprKind::Builtin {
+                            op: *op,
                             args: xs,
                             options: Vec::new(),
                         },
@@ -896,7 +897,11 @@ impl<'a> Normalizer<'a> {
                     self.place_subs.insert(n.clone(), r);
                     return true;
                 }
-                ExprKind::Call { name, args, .. } if name == "sqrt" && args.len() == 1 => {
+                ExprKind::Builtin {
+                    op: Builtin::Sqrt,
+                    args,
+                    ..
+                } if args.len() == 1 => {
                     r = Expr::binary(BinOp::Pow, r, Expr::int(2));
                     l = args[0].clone();
                 }
@@ -907,10 +912,12 @@ impl<'a> Normalizer<'a> {
                 // A nonzero numeric factor (`1 · x`, `abs(1) · x`).
                 ExprKind::Binary(BinOp::Mul, a, b) => {
                     let k = match &a.kind {
-                        ExprKind::Call { name, args, .. } if name == "abs" && args.len() == 1 => {
-                            crate::symbolic::normal::fold_rational(&args[0])
-                                .map(|q| num_traits::Signed::abs(&q))
-                        }
+                        ExprKind::Builtin {
+                            op: Builtin::Abs,
+                            args,
+                            ..
+                        } if args.len() == 1 => crate::symbolic::normal::fold_rational(&args[0])
+                            .map(|q| num_traits::Signed::abs(&q)),
                         _ => crate::symbolic::normal::fold_rational(a),
                     };
                     match k {

@@ -3,8 +3,8 @@
 //! matrix expressions, where the identity `I` carries size variables that
 //! unification fixes from its context.
 
-use crate::syntax::expr::{BinOp, Expr, ExprKind};
 use crate::symbolic::polynomial::small_exponent;
+use crate::syntax::expr::{BinOp, Expr, ExprKind};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, ToPrimitive, Zero};

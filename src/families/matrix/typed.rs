@@ -5,8 +5,9 @@
 //! plain expressions for the scalar engine.
 
 use super::size::{Dim, Shape, SizePoly, Sizes};
-use crate::syntax::expr::{BinOp, Expr, ExprKind, Span};
 use crate::resolve::{Context, Kind};
+use crate::syntax::builtins::Belongs;
+use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, Span};
 
 /// Deepest nesting of definitions and operations typed. Default: 200.
 pub const MAX_DEPTH: usize = 200;
@@ -14,11 +15,19 @@ pub const MAX_DEPTH: usize = 200;
 pub const MAX_POWER: u32 = 12;
 
 /// Matrix built-ins with a scalar value.
-pub const MATRIX_SCALARS: &[&str] = &["trace", "norm2", "normF", "rms", "rank", "cost"];
 
 /// Scalar functions that may be applied to scalars computed from matrices.
-const SCALAR_FUNCTIONS: &[&str] = &[
-    "sqrt", "abs", "sign", "floor", "ceil", "exp", "log", "min", "max",
+/// Scalar built-ins allowed in matrix claims (`sign` also entrywise on a matrix).
+const SCALAR_FUNCTIONS: &[Builtin] = &[
+    Builtin::Sqrt,
+    Builtin::Abs,
+    Builtin::Sign,
+    Builtin::Floor,
+    Builtin::Ceil,
+    Builtin::Exp,
+    Builtin::Log,
+    Builtin::Min,
+    Builtin::Max,
 ];
 
 /// A typed node.
@@ -62,7 +71,7 @@ pub enum TKind {
     /// `aᵀ`.
     Transpose(Box<T>),
     /// A built-in applied to typed arguments.
-    Call(String, Vec<T>),
+    Call(Builtin, Vec<T>),
 }
 
 /// Why an expression cannot be typed.
@@ -99,6 +108,7 @@ fn mentions(e: &Expr, ctx: &Context, literals: bool) -> bool {
         }
         x.walk(&mut |n| match &n.kind {
             ExprKind::Matrix(_) if literals => found = true,
+            ExprKind::Builtin { op, .. } if op.belongs() == Belongs::Matrix => found = true,
             ExprKind::Name(name) | ExprKind::Call { name, .. } => {
                 match ctx.symbols.get(name).map(|s| &s.kind) {
                     Some(Kind::Matrix(..)) | Some(Kind::Identity) => found = true,
@@ -109,10 +119,6 @@ fn mentions(e: &Expr, ctx: &Context, literals: bool) -> bool {
                                 seen.push(name.clone());
                                 stack.push(d.body.clone());
                             }
-                        } else if matches!(n.kind, ExprKind::Call { .. })
-                            && MATRIX_SCALARS.contains(&name.as_str())
-                        {
-                            found = true;
                         }
                     }
                 }
@@ -260,7 +266,9 @@ impl<'a> Typer<'a> {
                 Ok(T {
                     kind: TKind::Literal(rows.clone()),
                     shape: Some(Shape {
-                        rows: Dim::Size(SizePoly::constant(crate::syntax::expr::rat(rows.len() as i64))),
+                        rows: Dim::Size(SizePoly::constant(crate::syntax::expr::rat(
+                            rows.len() as i64
+                        ))),
                         cols: Dim::Size(SizePoly::constant(crate::syntax::expr::rat(cols as i64))),
                     }),
                     span,
@@ -292,23 +300,18 @@ impl<'a> Typer<'a> {
                 let y = self.node(b, depth + 1)?;
                 self.binary(*op, x, y, e)
             }
-            ExprKind::Call {
-                name,
-                args,
-                options,
-            } => {
+            ExprKind::Call { name, .. } => Err(TypeError::Unsupported(format!(
+                "`{name}(...)` applied to matrices"
+            ))),
+            ExprKind::Builtin { op, args, options } => {
+                let (op, name) = (*op, op.name());
                 if !options.is_empty() {
                     return Err(TypeError::Unsupported(format!(
                         "`{name}` with options in a matrix expression"
                     )));
                 }
-                if self.ctx.definitions.contains_key(name) || self.ctx.symbols.contains_key(name) {
-                    return Err(TypeError::Unsupported(format!(
-                        "`{name}(...)` applied to matrices"
-                    )));
-                }
-                let is_matrix_fn = MATRIX_SCALARS.contains(&name.as_str());
-                if !is_matrix_fn && !SCALAR_FUNCTIONS.contains(&name.as_str()) {
+                let is_matrix_fn = op.belongs() == Belongs::Matrix;
+                if !is_matrix_fn && !SCALAR_FUNCTIONS.contains(&op) {
                     return Err(TypeError::Unsupported(format!(
                         "`{name}` is not supported in matrix claims"
                     )));
@@ -322,8 +325,8 @@ impl<'a> Typer<'a> {
                         return err(span, format!("`{name}` takes one argument"));
                     };
                     let arg = arg.clone();
-                    match (&arg.shape, name.as_str()) {
-                        (None, "cost") => {}
+                    match (&arg.shape, op) {
+                        (None, Builtin::Cost) => {}
                         (None, _) => {
                             return err(
                                 arg.span,
@@ -333,7 +336,7 @@ impl<'a> Typer<'a> {
                                 ),
                             )
                         }
-                        (Some(s), "trace") => {
+                        (Some(s), Builtin::Trace) => {
                             let s = s.clone();
                             if !self.sizes.unify(&s.rows, &s.cols) {
                                 return err(
@@ -346,7 +349,7 @@ impl<'a> Typer<'a> {
                                 );
                             }
                         }
-                        (Some(s), "rms") => {
+                        (Some(s), Builtin::Rms) => {
                             let s = s.clone();
                             if !self.sizes.unify(&s.cols, &Dim::Size(SizePoly::one())) {
                                 return err(
@@ -361,13 +364,13 @@ impl<'a> Typer<'a> {
                         }
                         _ => {}
                     }
-                    return Ok(scalar(TKind::Call(name.clone(), vec![arg])));
+                    return Ok(scalar(TKind::Call(op, vec![arg])));
                 }
                 // Scalar functions: `sign` applies entrywise to a matrix; the others need scalars.
-                if name == "sign" && typed.len() == 1 && typed[0].shape.is_some() {
+                if op == Builtin::Sign && typed.len() == 1 && typed[0].shape.is_some() {
                     let shape = typed[0].shape.clone();
                     return Ok(T {
-                        kind: TKind::Call(name.clone(), typed),
+                        kind: TKind::Call(op, typed),
                         shape,
                         span,
                     });
@@ -376,7 +379,7 @@ impl<'a> Typer<'a> {
                 for t in typed {
                     scalars.push(self.scalar_view(t)?);
                 }
-                Ok(scalar(TKind::Call(name.clone(), scalars)))
+                Ok(scalar(TKind::Call(op, scalars)))
             }
             _ => Err(TypeError::Unsupported(format!(
                 "`{e}` is not supported in matrix claims"
