@@ -210,7 +210,7 @@ fn synthetic(root: &Path) {
         let (ms, r) =
             time_ms(|| derive_check::check_source("grid.toml", text.to_string(), &config));
         assert!(
-            r.claims[0].steps[0].verdict.method.contains("10000"),
+            r.claims[0].steps[0].verdict.method_text().contains("10000"),
             "{:?}",
             r.claims[0].steps[0].verdict
         );

@@ -213,7 +213,7 @@ fn check_files(inputs: Vec<(String, String)>, session: &Session) -> Vec<FileRepo
             lhs: String::new(),
             relation: String::new(),
             rhs: String::new(),
-            verdict: verdict::StepVerdict::unsupported(format!("internal error: {message}")),
+            verdict: verdict::Verdict::Unsupported(verdict::StopReason::Internal(message)),
         }],
     };
     let check_one = |(f, _, claim, key): &Todo| -> check::ClaimOutcome {
@@ -236,7 +236,7 @@ fn check_files(inputs: Vec<(String, String)>, session: &Session) -> Vec<FileRepo
     let results = cas::parallel_map(
         &todo,
         threads,
-        |(f, _, claim, _)| check::mostly_exact(claim, ctx_of(*f)),
+        |(_, _, claim, _)| check::mostly_exact(claim),
         check_one,
     );
     let outcomes: Vec<check::ClaimOutcome> = results

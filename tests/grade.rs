@@ -86,7 +86,7 @@ fn scores_follow_the_rules() {
     let sq = bob.parts.iter().find(|p| p.id == "square").unwrap();
     let step = sq.first_invalid.as_ref().expect("the wrong step is named");
     assert_eq!(step.index, 2);
-    assert!(step.step.verdict.counterexample.is_some());
+    assert!(step.step.verdict.counterexample().is_some());
     assert!(bob
         .parts
         .iter()
@@ -192,7 +192,7 @@ fn the_hw4_answer_gets_full_marks_except_3d() {
             let mismatches = p
                 .final_check
                 .as_ref()
-                .and_then(|f| f.verdict.counterexample.as_ref())
+                .and_then(|f| f.verdict.counterexample())
                 .map(|c| c.mismatches.len());
             let want = if p.id == "3d.pad1" { 21 } else { 8 };
             assert_eq!(mismatches, Some(want), "{}", grade::feedback(p));

@@ -64,12 +64,11 @@ fn refutations_carry_certified_values() {
         let step = claim
             .steps
             .iter()
-            .find(|s| s.verdict.kind == VerdictKind::Refuted)
+            .find(|s| s.verdict.kind() == VerdictKind::Refuted)
             .expect("a refuted step");
         let ce = step
             .verdict
-            .counterexample
-            .as_ref()
+            .counterexample()
             .unwrap_or_else(|| panic!("{}: no counterexample", claim.id));
         assert_ne!(
             ce.lhs, ce.rhs,

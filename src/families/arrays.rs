@@ -3,6 +3,17 @@
 //! [`crate::exact::layers`]) and entry-by-entry comparison, so a wrong array is
 //! refuted with every mismatching entry.
 
+use crate::check::evidence::{Evidence, PointOutcome};
+use crate::check::{display_point, free_symbols, Scope};
+use crate::exact::eval::compare;
+use crate::exact::spot::{all_points, Rng, Sampler};
+use crate::families::scalar::half_unit;
+use crate::resolve::expand::substitute;
+use crate::resolve::names_in;
+use crate::syntax::expr::{format_rational, RelOp};
+use crate::syntax::parser::decimal_places;
+use crate::verdict::{Certificate, Counterexample, EntryMismatch, Method, Verdict};
+use num_traits::Signed;
 use crate::exact::eval::{EvalError, Evaluator};
 use crate::exact::layers::{self, Array, LayerError, PadMode};
 use crate::exact::real::Real;
@@ -41,30 +52,7 @@ pub enum ArrayIssue {
 
 type A<T> = Result<T, ArrayIssue>;
 
-/// Does the expression (or a definition it uses) produce an array?
-pub fn involves_arrays(e: &Expr, ctx: &Context) -> bool {
-    let none = BTreeSet::new();
-    let mut seen: Vec<&str> = Vec::new();
-    let mut stack = vec![e];
-    while let Some(x) = stack.pop() {
-        let mut found = false;
-        x.walk(&mut |n| {
-            found = found || array_node(n, ctx, &none);
-            if let ExprKind::Name(name) | ExprKind::Call { name, .. } = &n.kind {
-                if let Some((key, d)) = ctx.definitions.get_key_value(name) {
-                    if !seen.contains(&key.as_str()) {
-                        seen.push(key.as_str());
-                        stack.push(&d.body);
-                    }
-                }
-            }
-        });
-        if found {
-            return true;
-        }
-    }
-    false
-}
+pub use crate::resolve::family::involves_arrays;
 
 /// The definitions whose bodies involve arrays, directly or through other
 /// definitions: compute once per file or step, for [`ArrayEval::with_definitions`].
@@ -645,4 +633,274 @@ pub fn sample_arrays(
         out.insert(n.clone(), Array::new(r, c, data).ok()?);
     }
     Some(out)
+}
+
+/// Checks one step between arrays: exact evaluation entry by entry, at
+/// every admissible point of a finite domain or at sampled points. Array
+/// symbols get random exact entries at each point, so a step that uses
+/// them is at best `checked`.
+pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+    let ctx = scope.ctx;
+    let mut used = Vec::new();
+    names_in(lhs, &mut used);
+    names_in(rhs, &mut used);
+    used.retain(|n| !matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Array(..))));
+    if let Some(reason) = crate::families::scalar::non_scalar_use(&used, ctx) {
+        return Verdict::unsupported(reason);
+    }
+    match op {
+        RelOp::Eq => {}
+        RelOp::Approx if matches!(rhs.kind, ExprKind::Matrix(_)) => {}
+        RelOp::Approx => {
+            return Verdict::error(
+                "`≈` between arrays needs an array literal on the right (its digits give each entry's precision)",
+                None,
+            )
+        }
+        _ => return Verdict::unsupported("arrays are compared with `=` or `≈` only"),
+    }
+    let ev = Evaluator::new(ctx);
+    let (l, r) = (substitute(lhs, &scope.subs), substitute(rhs, &scope.subs));
+    let mut symbols = scope.symbols_of(&[lhs, rhs]);
+    let mut random = array_symbols(&l, ctx);
+    random.extend(array_symbols(&r, ctx));
+    random.sort();
+    random.dedup();
+    symbols.retain(|s| !random.contains(s));
+    // Array sizes may mention symbols the step itself does not.
+    for name in &random {
+        if let Some(Kind::Array(rows, cols)) = ctx.symbols.get(name).map(|s| &s.kind) {
+            for n in free_symbols(rows, ctx)
+                .into_iter()
+                .chain(free_symbols(cols, ctx))
+            {
+                if !symbols.contains(&n) && !random.contains(&n) {
+                    symbols.push(n);
+                }
+            }
+        }
+    }
+    symbols.sort();
+    let seed = scope.step_seed(index);
+    let exhaustive = all_points(&scope.dom, &symbols, scope.cfg.exhaustive_limit);
+    let finite = exhaustive.is_some();
+    let points = match exhaustive {
+        Some(p) => p,
+        None => Sampler::new(&scope.dom, symbols.clone(), BTreeMap::new(), seed)
+            .points(scope.cfg.attempts),
+    };
+    let mut rng = Rng::new(seed);
+    // Random arrays: several draws per point, about `array_draws` in all,
+    // so that a claim false only where a random entry is extreme is caught.
+    let rounds = if random.is_empty() {
+        1
+    } else {
+        scope
+            .cfg
+            .array_draws
+            .div_ceil(points.len().max(1))
+            .clamp(2, scope.cfg.array_draws)
+    };
+    let array_defs = array_definitions(ctx);
+    let mut evidence = Evidence::default();
+    let mut draws = 0usize;
+    'points: for p in &points {
+        if !scope.admissible(&ev, p) {
+            continue;
+        }
+        for _ in 0..rounds {
+            // Small entries first (readable counterexamples), larger later (fewer ties).
+            draws += 1;
+            let magnitude = (2 + draws / 4).min(99) as i64;
+            let Some(sampled) = sample_arrays(&random, ctx, p, &mut rng, magnitude) else {
+                evidence.note_problem(
+                    "an array size is not a positive integer here, or over the size budget",
+                );
+                continue 'points;
+            };
+            let arrays = ArrayEval::with_definitions(ctx, sampled, &array_defs);
+            let full = scope.with_subs(&ev, p);
+            let (a, b) = match (arrays.value(&l, &full), arrays.value(&r, &full)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(issue), _) | (_, Err(issue)) => match issue {
+                    ArrayIssue::Error(span, message) => return Verdict::error(message, Some(span)),
+                    ArrayIssue::Unsupported(m) => return Verdict::unsupported(m),
+                    ArrayIssue::Scalar(e) => {
+                        evidence.record(match e {
+                            EvalError::Undefined(m) => PointOutcome::Undefined(m),
+                            EvalError::Unsupported(m) => PointOutcome::Unusable(m),
+                            other => PointOutcome::Undecided(other.to_string()),
+                        });
+                        continue;
+                    }
+                },
+            };
+            // The point and the arrays drawn, shown only with a refutation.
+            let values = || {
+                let mut values = display_point(p);
+                for (name, arr) in arrays.arrays() {
+                    values.insert(name.clone(), arr.to_string());
+                }
+                values
+            };
+            if let (Value::Scalar(x), Value::Scalar(y)) = (&a, &b) {
+                match compare(x, if op == RelOp::Approx { RelOp::Eq } else { op }, y) {
+                    Ok(true) => evidence.record(PointOutcome::Agreed),
+                    Ok(false) => {
+                        return Verdict::refuted(
+                            Method::Counterexample(Certificate::Exact),
+                            Counterexample {
+                                values: values(),
+                                lhs: x.display(),
+                                rhs: y.display(),
+                                mismatches: Vec::new(),
+                            },
+                        )
+                    }
+                    Err(e) => evidence.record(PointOutcome::Undecided(e.to_string())),
+                }
+                continue;
+            }
+            match compare_values(&a, &b, op, rhs, &scope.show_text) {
+                Ok(mismatches) if mismatches.is_empty() => evidence.record(PointOutcome::Agreed),
+                Ok(mismatches) => {
+                    let first = mismatches[0].clone();
+                    return Verdict::Refuted {
+                        method: Method::ExactEntries,
+                        notes: vec![format!(
+                            "{} of {} entries differ",
+                            mismatches.len(),
+                            entry_count(&a)
+                        )],
+                        counterexample: Counterexample {
+                            values: values(),
+                            lhs: first.lhs,
+                            rhs: first.rhs,
+                            mismatches,
+                        },
+                    };
+                }
+                Err(shape) => {
+                    return Verdict::Refuted {
+                        method: Method::ExactShapes,
+                        notes: vec![shape],
+                        counterexample: Counterexample {
+                            values: values(),
+                            lhs: describe_shape(&a),
+                            rhs: describe_shape(&b),
+                            mismatches: Vec::new(),
+                        },
+                    }
+                }
+            }
+        }
+        if !finite && evidence.agreed >= scope.cfg.samples {
+            break;
+        }
+    }
+    // Exact evaluation or exhaustion is a proof when every admissible
+    // point agreed; anything else rests on spot checks.
+    if random.is_empty() && (symbols.is_empty() || finite) && evidence.all_agreed() {
+        return Verdict::proved(if symbols.is_empty() {
+            Method::ExactEntries
+        } else {
+            Method::Exhaustive {
+                points: evidence.agreed,
+                entries: true,
+            }
+        });
+    }
+    let (method, notes) = if random.is_empty() {
+        (Method::SpotChecksEntries, Vec::new())
+    } else {
+        let notes = evidence
+            .problem
+            .iter()
+            .map(|m| format!("some points could not be evaluated: {m}"))
+            .collect();
+        (Method::SpotChecksRandomArrays(random.clone()), notes)
+    };
+    evidence.sampled(scope.cfg.min_checks, method, notes, None)
+}
+
+/// Implications between array relations are not decided.
+pub fn check_implication() -> Verdict {
+    Verdict::unsupported(
+        "implications between relations of arrays are not supported; state each array step as an equation",
+    )
+}
+
+fn entry_count(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.rows * a.cols,
+        Value::Scalar(_) => 1,
+    }
+}
+
+fn describe_shape(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("a {} × {} array", a.rows, a.cols),
+        Value::Scalar(s) => format!("the scalar {}", s.display()),
+    }
+}
+
+/// The mismatching entries of two values (`Err` when their shapes differ).
+/// With `≈`, each entry of the right side's literal carries its own precision.
+fn compare_values(
+    a: &Value,
+    b: &Value,
+    op: RelOp,
+    rhs: &Expr,
+    show: &str,
+) -> Result<Vec<EntryMismatch>, String> {
+    let as_array = |v: &Value| -> Option<Array> {
+        match v {
+            Value::Array(x) => Some(x.clone()),
+            Value::Scalar(Real::Exact(q)) => Array::new(1, 1, vec![q.clone()]).ok(),
+            Value::Scalar(_) => None,
+        }
+    };
+    let (Some(x), Some(y)) = (as_array(a), as_array(b)) else {
+        return Err("an irrational scalar cannot be compared with an array".into());
+    };
+    if (x.rows, x.cols) != (y.rows, y.cols) {
+        let which = if x.rows != y.rows {
+            format!("the number of rows differs ({} against {})", x.rows, y.rows)
+        } else {
+            format!(
+                "the number of columns differs ({} against {})",
+                x.cols, y.cols
+            )
+        };
+        return Err(format!("the shapes differ: {which}"));
+    }
+    let entries: Vec<&Expr> = match &rhs.kind {
+        ExprKind::Matrix(rows) => rows.iter().flatten().collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for i in 0..x.rows {
+        for j in 0..x.cols {
+            let (p, q) = (x.get(i, j), y.get(i, j));
+            let same = match op {
+                RelOp::Approx => {
+                    let places = entries
+                        .get(i * x.cols + j)
+                        .and_then(|e| decimal_places(show, e.span))
+                        .unwrap_or(0);
+                    (p - q).abs() <= half_unit(places)
+                }
+                RelOp::Eq => p == q,
+                _ => return Err("arrays are compared with `=` or `≈` only".into()),
+            };
+            if !same {
+                out.push(EntryMismatch {
+                    entry: (i + 1, j + 1),
+                    lhs: format_rational(p),
+                    rhs: format_rational(q),
+                });
+            }
+        }
+    }
+    Ok(out)
 }

@@ -4,3 +4,4 @@
 pub mod arrays;
 pub mod matrix;
 pub mod moments;
+pub mod scalar;

@@ -21,7 +21,10 @@
 
 use crate::resolve::expand::{substitute, try_map_children};
 use crate::resolve::{names_in, Context, Kind};
-use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, Span};
+use crate::check::logic::single;
+use crate::check::Scope;
+use crate::syntax::expr::{BinOp, Builtin, Chain, Expr, ExprKind, Logic, RelOp, Span};
+use crate::verdict::{Method, Verdict};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
@@ -91,27 +94,7 @@ fn random_kind<'a>(ctx: &'a Context, name: &str) -> Option<(&'a Kind, bool)> {
     }
 }
 
-/// Does `e` mention a random symbol or family?
-pub fn involves_random(e: &Expr, ctx: &Context) -> bool {
-    let mut names = Vec::new();
-    names_in(e, &mut names);
-    names.iter().any(|n| random_kind(ctx, n).is_some())
-}
-
-/// Does `e` use `E[...]`, `Var`, `Cov` or `Std`?
-pub fn involves_moments(e: &Expr) -> bool {
-    let mut found = false;
-    e.walk(&mut |n| match &n.kind {
-        ExprKind::Expect(_) => found = true,
-        ExprKind::Builtin { op, .. }
-            if op.belongs() == crate::syntax::builtins::Belongs::Moment =>
-        {
-            found = true
-        }
-        _ => {}
-    });
-    found
-}
+pub use crate::resolve::family::{involves_moments, involves_random};
 
 /// An affine form `constant + Σ coefficient · name` of an index expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -1234,5 +1217,85 @@ mod tests {
         let b = Affine::of(&p("h + i - 1")).unwrap();
         assert_eq!(a.add(&b, -1), Affine::constant(BigRational::zero()));
         assert!(Affine::of(&p("i * j")).is_none());
+    }
+}
+
+/// Replaces the moments of both sides by the exact scalars they equal: the
+/// reduced sides, or the verdict that stops the step.
+fn reduce_sides(scope: &Scope<'_>, sides: &[&Expr]) -> Result<Vec<Expr>, Verdict> {
+    let mut nonnegative = |e: &Expr| crate::families::scalar::provably_nonnegative(scope, e);
+    let mut calculus = Moments::new(scope.ctx, &mut nonnegative);
+    let mut out = Vec::new();
+    for e in sides {
+        let prepared = scope.prepare(e).map_err(Verdict::unsupported)?;
+        match calculus.reduce(&prepared) {
+            Ok(x) => out.push(x),
+            Err(MomentError::Unsupported(why)) => return Err(Verdict::unsupported(why)),
+            Err(MomentError::Invalid(message, span)) => return Err(Verdict::error(message, Some(span))),
+        }
+    }
+    Ok(out)
+}
+
+/// The verdict of the reduced step, told as a moment-calculus verdict.
+fn told(v: Verdict, reduced: String) -> Verdict {
+    let v = v.in_context(reduced);
+    match v {
+        Verdict::Proved { method, context, rules, remarks, cross_checks } => Verdict::Proved {
+            method: Method::Moments(Box::new(method)),
+            context,
+            rules,
+            remarks,
+            cross_checks,
+        },
+        Verdict::Checked { method, checks, notes } => Verdict::Checked {
+            method: Method::Moments(Box::new(method)),
+            checks,
+            notes,
+        },
+        Verdict::Refuted { method, counterexample, notes } => Verdict::Refuted {
+            method: Method::Moments(Box::new(method)),
+            counterexample,
+            notes,
+        },
+        other => other,
+    }
+}
+
+/// Checks a step about random variables: every `E`, `Var`, `Cov` and
+/// `Std` is replaced by the exact scalar it equals, then the scalar step is
+/// checked.
+pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+    match reduce_sides(scope, &[lhs, rhs]) {
+        Err(v) => v,
+        Ok(r) => {
+            let reduced = format!("the moments make the step {} {} {}", r[0], op.symbol(), r[1]);
+            told(crate::families::scalar::check_step(scope, index, &r[0], op, &r[1]), reduced)
+        }
+    }
+}
+
+/// Checks an implication between relations of moments: the moments are
+/// replaced by their exact values, then the scalar implication is decided.
+pub fn check_implication(scope: &Scope<'_>, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> Verdict {
+    let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
+        return Verdict::unsupported("only implications between two single relations are supported");
+    };
+    match reduce_sides(scope, &[&p.0, &p.2, &c.0, &c.2]) {
+        Err(v) => v,
+        Ok(r) => {
+            let reduced = format!(
+                "the moments make the implication {} {} {} {} {} {} {}",
+                r[0],
+                p.1.symbol(),
+                r[1],
+                if logic == Logic::Implies { "=>" } else { "<=>" },
+                r[2],
+                c.1.symbol(),
+                r[3]
+            );
+            let v = crate::check::logic::decide(scope, &(r[0].clone(), p.1, r[1].clone()), logic, &(r[2].clone(), c.1, r[3].clone()));
+            told(v, reduced)
+        }
     }
 }

@@ -387,19 +387,19 @@ fn grade_part(
     let steps_valid = claim
         .steps
         .iter()
-        .filter(|s| s.verdict.kind.passes())
+        .filter(|s| s.verdict.kind().passes())
         .count();
     let first_invalid = claim
         .steps
         .iter()
-        .position(|s| !s.verdict.kind.passes())
+        .position(|s| !s.verdict.kind().passes())
         .map(|i| InvalidStep {
             index: i + 1,
             step: claim.steps[i].clone(),
         });
     let final_ok = final_check
         .as_ref()
-        .is_some_and(|s| s.verdict.kind.passes());
+        .is_some_and(|s| s.verdict.kind().passes());
     let score = match part.rule {
         Rule::Final => {
             if final_ok {
@@ -523,10 +523,12 @@ fn check_final(
             lhs: last.to_string(),
             relation: "=".into(),
             rhs: part.result.clone(),
-            verdict: crate::verdict::StepVerdict::new(VerdictKind::Error, "none", ""),
+            verdict: crate::verdict::Verdict::error("", None),
         });
-        step.verdict.kind = VerdictKind::Error;
-        step.verdict.detail = c.error.as_ref().map(|(_, m)| m.clone()).unwrap_or_default();
+        step.verdict = crate::verdict::Verdict::error(
+            c.error.as_ref().map(|(_, m)| m.clone()).unwrap_or_default(),
+            None,
+        );
         return Some(step);
     }
     c.steps.first().cloned()
@@ -547,12 +549,12 @@ fn step_line(s: &StepReport) -> String {
         s.lhs,
         s.relation,
         s.rhs,
-        s.verdict.kind.as_str()
+        s.verdict.kind().as_str()
     );
-    if s.verdict.method != "none" {
-        let _ = write!(out, " ({})", s.verdict.method);
+    if let Some(method) = s.verdict.method() {
+        let _ = write!(out, " ({method})");
     }
-    if let Some(ce) = &s.verdict.counterexample {
+    if let Some(ce) = s.verdict.counterexample() {
         let point = ce
             .values
             .iter()
@@ -578,8 +580,8 @@ fn step_line(s: &StepReport) -> String {
                 ce.mismatches.len()
             );
         }
-    } else if !s.verdict.detail.is_empty() && !s.verdict.kind.passes() {
-        let _ = write!(out, "; {}", s.verdict.detail.lines().next().unwrap_or(""));
+    } else if !s.verdict.detail().is_empty() && !s.verdict.kind().passes() {
+        let _ = write!(out, "; {}", s.verdict.detail().lines().next().unwrap_or(""));
     }
     out
 }
@@ -686,7 +688,7 @@ pub fn render_human(book: &Gradebook) -> String {
 }
 
 fn part_json(p: &PartGrade) -> serde_json::Value {
-    let step = |s: &StepReport| serde_json::json!({"lhs": s.lhs, "relation": s.relation, "rhs": s.rhs, "verdict": s.verdict.kind.as_str(), "method": s.verdict.method, "detail": s.verdict.detail});
+    let step = |s: &StepReport| serde_json::json!({"lhs": s.lhs, "relation": s.relation, "rhs": s.rhs, "verdict": s.verdict.kind().as_str(), "method": s.verdict.method_text(), "detail": s.verdict.detail()});
     serde_json::json!({
         "id": p.id,
         "score": p.score,

@@ -3,7 +3,7 @@
 //! report renders to the same bytes.
 
 use crate::syntax::source::{Diagnostic, Location};
-use crate::verdict::{Counterexample, StepVerdict, VerdictKind};
+use crate::verdict::{Counterexample, Verdict, VerdictKind};
 use serde_json::{json, Map, Value};
 use std::fmt::Write as _;
 
@@ -70,7 +70,7 @@ pub struct StepReport {
     /// The right side, fully parenthesized.
     pub rhs: String,
     /// What the check concluded.
-    pub verdict: StepVerdict,
+    pub verdict: Verdict,
 }
 
 /// Counts of verdicts over a report.
@@ -208,15 +208,15 @@ pub fn render_json(report: &Report) -> String {
                     sm.insert("lhs".into(), json!(s.lhs));
                     sm.insert("relation".into(), json!(s.relation));
                     sm.insert("rhs".into(), json!(s.rhs));
-                    sm.insert("verdict".into(), json!(s.verdict.kind.as_str()));
-                    sm.insert("method".into(), json!(s.verdict.method));
-                    if let Some(ce) = &s.verdict.counterexample {
+                    sm.insert("verdict".into(), json!(s.verdict.kind().as_str()));
+                    sm.insert("method".into(), json!(s.verdict.method_text()));
+                    if let Some(ce) = s.verdict.counterexample() {
                         sm.insert("counterexample".into(), counterexample_json(ce));
                     }
-                    if s.verdict.checks > 0 {
-                        sm.insert("checks".into(), json!(s.verdict.checks));
+                    if s.verdict.checks() > 0 {
+                        sm.insert("checks".into(), json!(s.verdict.checks()));
                     }
-                    sm.insert("detail".into(), json!(s.verdict.detail));
+                    sm.insert("detail".into(), json!(s.verdict.detail()));
                     Value::Object(sm)
                 })
                 .collect();
@@ -293,7 +293,7 @@ pub fn render_human(report: &Report) -> String {
                     f.path, loc.line, loc.column, msg
                 );
             }
-            let first_bad = c.steps.iter().position(|s| !s.verdict.kind.passes());
+            let first_bad = c.steps.iter().position(|s| !s.verdict.kind().passes());
             for (i, s) in c.steps.iter().enumerate() {
                 let marker = if Some(i) == first_bad && c.steps.len() > 1 {
                     "  <-- first step that does not follow"
@@ -310,20 +310,24 @@ pub fn render_human(report: &Report) -> String {
                     marker
                 );
                 let v = &s.verdict;
-                let checks = if v.checks > 0 {
-                    format!(" ({} spot checks agreed)", v.checks)
+                let checks = if v.checks() > 0 {
+                    format!(" ({} spot checks agreed)", v.checks())
                 } else {
                     String::new()
                 };
-                if v.method == "none" {
-                    let _ = writeln!(out, "       {}{}", v.kind.as_str(), checks);
-                } else {
-                    let _ = writeln!(out, "       {}: {}{}", v.kind.as_str(), v.method, checks);
+                match v.method() {
+                    None => {
+                        let _ = writeln!(out, "       {}{}", v.kind().as_str(), checks);
+                    }
+                    Some(method) => {
+                        let _ = writeln!(out, "       {}: {method}{checks}", v.kind().as_str());
+                    }
                 }
-                if !v.detail.is_empty() {
-                    indent_lines(&mut out, &v.detail, "       ");
+                let detail = v.detail();
+                if !detail.is_empty() {
+                    indent_lines(&mut out, &detail, "       ");
                 }
-                if let Some(ce) = &v.counterexample {
+                if let Some(ce) = v.counterexample() {
                     let point = if ce.values.is_empty() {
                         "no free symbols".to_string()
                     } else {

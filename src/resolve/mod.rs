@@ -4,6 +4,7 @@
 
 pub mod domain;
 pub mod expand;
+pub mod family;
 
 use crate::syntax::expr::{Builtin, Expr, ExprKind, RelOp, Span, Statement};
 use crate::syntax::load::{Derivation, Located};
@@ -186,6 +187,8 @@ pub struct ClaimBody {
     /// variances it assumes nonnegative). The check reads no other
     /// declaration, so these and the parsed claim key its memo entry.
     pub uses: Vec<String>,
+    /// The family of each step of a chain, or of the implication (one).
+    pub families: Vec<family::Family>,
 }
 
 impl ClaimBody {
@@ -664,6 +667,22 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         .filter(|n| ctx.symbols.contains_key(n) || ctx.definitions.contains_key(n))
         .collect();
     uses.sort();
+    let hypotheses: Vec<Expr> = conditions.iter().chain(&given).cloned().collect();
+    let families = match &statement {
+        Statement::Chain(ch) => ch
+            .terms
+            .windows(2)
+            .map(|w| family::Family::of_step(&[&w[0], &w[1]], &hypotheses, ctx))
+            .collect(),
+        Statement::Logic {
+            premise,
+            conclusion,
+            ..
+        } => {
+            let sides: Vec<&Expr> = premise.iter().chain(conclusion).flat_map(|c| &c.terms).collect();
+            vec![family::Family::of_step(&sides, &hypotheses, ctx)]
+        }
+    };
     claim.body = Ok(ClaimBody {
         statement,
         conditions,
@@ -671,6 +690,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         show,
         show_start,
         uses,
+        families,
     });
     claim
 }

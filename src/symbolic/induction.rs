@@ -11,6 +11,7 @@ use crate::symbolic::normal::Normalizer;
 use crate::symbolic::polynomial::Alg;
 use crate::symbolic::sums::expand_cut as expand;
 use crate::symbolic::sums::linear_in;
+use crate::verdict::Method;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
 use num_rational::BigRational;
 use num_traits::{One, Zero};
@@ -187,7 +188,7 @@ fn replace_calls(
 }
 
 /// Tries to prove `lhs = rhs` by induction; returns the method's description.
-pub fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Option<String> {
+pub fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Option<Method> {
     let candidates: Vec<String> = dom
         .kinds
         .iter()
@@ -243,9 +244,10 @@ pub fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Option<Stri
                 return None;
             }
             if identity(ctx, &step_dom, &unfolded, other) {
-                return Some(format!(
-                    "induction on {n} from {n0}: the base case {n} = {n0} and the step from {n} - 1 to {n} hold in exact symbolic normal form"
-                ));
+                return Some(Method::Induction {
+                    symbol: n.clone(),
+                    from: n0.to_string(),
+                });
             }
         }
     }

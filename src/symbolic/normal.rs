@@ -17,6 +17,7 @@ use crate::exact::fold::small_exponent;
 use crate::resolve::domain::{Domain, Sign};
 use crate::symbolic::cas::{self, CasError};
 use crate::symbolic::polynomial::{Alg, Poly, RatFun, Term};
+use crate::verdict::Rule;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, RelOp};
 use num_bigint::BigInt;
 use num_integer::Integer;
@@ -129,7 +130,7 @@ pub struct Normalizer<'a> {
     index: HashMap<GenKey, usize>,
     roots: BTreeMap<String, u32>,
     /// The domain rules used, for the report.
-    pub rules: BTreeSet<&'static str>,
+    pub rules: BTreeSet<Rule>,
     depth: usize,
 }
 
@@ -384,7 +385,7 @@ impl<'a> Normalizer<'a> {
             }
         }
         self.rules
-            .insert("numeric radicals split into prime powers");
+            .insert(Rule::NumericRadicals);
         let mut factors = Vec::new();
         let (Some(fn_), Some(fd)) = (factor(c.numer()), factor(c.denom())) else {
             return Ok(self.opaque(format!("({c})^({r})"), Sign::Pos));
@@ -418,7 +419,7 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Mul, x, y)
                     if self.sign_of(x).nonneg() && self.sign_of(y).nonneg() =>
                 {
-                    self.rules.insert("(a·b)^r = a^r·b^r for a, b >= 0");
+                    self.rules.insert(Rule::PowerOfProduct);
                     return Ok(mul(vec![
                         self.rational_power(x, r)?,
                         self.rational_power(y, r)?,
@@ -427,7 +428,7 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Div, x, y)
                     if self.sign_of(x).nonneg() && self.sign_of(y).nonneg() =>
                 {
-                    self.rules.insert("(a/b)^r = a^r·b^(-r) for a, b >= 0");
+                    self.rules.insert(Rule::PowerOfQuotient);
                     return Ok(mul(vec![
                         self.rational_power(x, r)?,
                         self.rational_power(y, &-r.clone())?,
@@ -436,16 +437,16 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Pow, x, s) => {
                     if let Some(s) = fold_rational(s) {
                         if self.sign_of(x).nonneg() {
-                            self.rules.insert("(a^p)^q = a^(p·q) for a >= 0");
+                            self.rules.insert(Rule::PowerOfPowerNonneg);
                             return self.power_q(x, &(s * r));
                         }
                         if s.is_integer() && s.to_integer().is_even() {
-                            self.rules.insert("(a^(2k))^r = |a|^(2k·r)");
+                            self.rules.insert(Rule::EvenPowerOfPower);
                             let a = Expr::builtin(Builtin::Abs, vec![(**x).clone()]);
                             return self.power_q(&a, &(s * r));
                         }
                     } else if self.sign_of(x) == Sign::Pos {
-                        self.rules.insert("(a^p)^q = a^(p·q) for a > 0");
+                        self.rules.insert(Rule::PowerOfPowerPos);
                         let scaled =
                             Expr::binary(BinOp::Mul, (**s).clone(), Expr::rational(r.clone()));
                         return self.power_symbolic(x, &scaled);
@@ -456,7 +457,7 @@ impl<'a> Normalizer<'a> {
                     args,
                     ..
                 } if args.len() == 1 && self.sign_of(&args[0]).nonneg() => {
-                    self.rules.insert("(a^p)^q = a^(p·q) for a >= 0");
+                    self.rules.insert(Rule::PowerOfPowerNonneg);
                     return self.power_q(&args[0], &(r / int(2)));
                 }
                 ExprKind::Builtin {
@@ -464,7 +465,7 @@ impl<'a> Normalizer<'a> {
                     args,
                     ..
                 } if args.len() == 1 => {
-                    self.rules.insert("exp(a)^r = exp(r·a)");
+                    self.rules.insert(Rule::PowerOfExp);
                     let scaled =
                         Expr::binary(BinOp::Mul, Expr::rational(r.clone()), args[0].clone());
                     return self.exp(&scaled);
@@ -474,7 +475,7 @@ impl<'a> Normalizer<'a> {
                         let k = r * int(l as i64);
                         if k.is_integer() {
                             self.rules.insert(
-                                "radicals of nonnegative symbols become generators (x = t^L)",
+                                Rule::RadicalGenerators,
                             );
                             let sign = if sb == Sign::Pos {
                                 Sign::Pos
@@ -578,7 +579,7 @@ impl<'a> Normalizer<'a> {
                 let (c0, parts) = self.exponent_parts(ex)?;
                 if let Some(rest) = self.split_power(&labels, &parts)? {
                     self.rules
-                        .insert("b^(x+y) = b^x·b^y; numeric bases split into prime powers");
+                        .insert(Rule::NumericBases);
                     let constant = self.numeric_power(&c, &c0)?;
                     return Ok(mul(vec![constant, rest]));
                 }
@@ -591,7 +592,7 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Name(x) if !self.roots.contains_key(x) => {
                     let (c0, parts) = self.exponent_parts(ex)?;
                     if let Some(rest) = self.split_power(&[(x.clone(), int(1))], &parts)? {
-                        self.rules.insert("b^(x+y) = b^x·b^y for b > 0");
+                        self.rules.insert(Rule::SumExponent);
                         let constant = self.power_q(b, &c0)?;
                         return Ok(mul(vec![constant, rest]));
                     }
@@ -599,7 +600,7 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Mul, x, y)
                     if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
                 {
-                    self.rules.insert("(a·b)^x = a^x·b^x for a, b > 0");
+                    self.rules.insert(Rule::SymbolicPowerOfProduct);
                     return Ok(mul(vec![
                         self.power_symbolic(x, ex)?,
                         self.power_symbolic(y, ex)?,
@@ -608,7 +609,7 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Div, x, y)
                     if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
                 {
-                    self.rules.insert("(a/b)^x = a^x·b^(-x) for a, b > 0");
+                    self.rules.insert(Rule::SymbolicPowerOfQuotient);
                     let neg = Expr::new(ExprKind::Neg(Box::new(ex.clone())), ex.span);
                     return Ok(mul(vec![
                         self.power_symbolic(x, ex)?,
@@ -645,7 +646,7 @@ impl<'a> Normalizer<'a> {
         }
         let (c0, parts) = self.exponent_parts(a)?;
         if let Some(rest) = self.split_power(&[("e".to_string(), int(1))], &parts)? {
-            self.rules.insert("exp(x + y) = exp(x)·exp(y)");
+            self.rules.insert(Rule::ExpOfSum);
             let constant = self.exp(&Expr::rational(c0))?;
             return Ok(mul(vec![constant, rest]));
         }
@@ -682,7 +683,7 @@ impl<'a> Normalizer<'a> {
                 }
                 if self.integer_valued(&args[0]) {
                     self.rules
-                        .insert("floor and ceil of an integer are the integer");
+                        .insert(Rule::FloorOfInteger);
                     return self.alg(&args[0]);
                 }
                 let k = self.canonical(&args[0])?;
@@ -692,12 +693,12 @@ impl<'a> Normalizer<'a> {
                 let s = self.sign_of(&args[0]);
                 if s.nonneg() {
                     self.rules
-                        .insert("step resolved by the sign of its argument");
+                        .insert(Rule::StepResolved);
                     return Ok(num(int(1)));
                 }
                 if s == Sign::Neg {
                     self.rules
-                        .insert("step resolved by the sign of its argument");
+                        .insert(Rule::StepResolved);
                     return Ok(num(int(0)));
                 }
                 let k = self.canonical(&args[0])?;
@@ -719,10 +720,10 @@ impl<'a> Normalizer<'a> {
                     };
                     if take_acc {
                         self.rules
-                            .insert("min and max resolved by the sign of a difference");
+                            .insert(Rule::MinMaxResolved);
                     } else if take_next {
                         self.rules
-                            .insert("min and max resolved by the sign of a difference");
+                            .insert(Rule::MinMaxResolved);
                         acc = next.clone();
                     } else {
                         let k = self.canonical(whole)?;
@@ -733,11 +734,11 @@ impl<'a> Normalizer<'a> {
             }
             Builtin::If => match self.decide(&args[0]) {
                 Some(true) => {
-                    self.rules.insert("if resolved by the domain");
+                    self.rules.insert(Rule::IfResolved);
                     self.alg(&args[1])
                 }
                 Some(false) => {
-                    self.rules.insert("if resolved by the domain");
+                    self.rules.insert(Rule::IfResolved);
                     self.alg(&args[2])
                 }
                 None => Err(NormError::Unsupported(format!(
@@ -767,7 +768,7 @@ impl<'a> Normalizer<'a> {
                     );
                     if self.sign_of(&size).nonneg() {
                         self.rules
-                            .insert("a sum whose body does not involve its index is the body times the number of terms");
+                            .insert(Rule::ConstantSum);
                         return self.alg(&Expr::binary(BinOp::Mul, size, args[3].clone()));
                     }
                 }
@@ -803,7 +804,7 @@ impl<'a> Normalizer<'a> {
                         i += 1;
                     }
                 }
-                self.rules.insert("sums with numeric bounds expanded");
+                self.rules.insert(Rule::SumsExpanded);
                 Ok(if op == Builtin::Sum {
                     Alg::Add(items)
                 } else {
@@ -863,21 +864,21 @@ impl<'a> Normalizer<'a> {
     fn abs(&mut self, a: &Expr) -> N<Alg> {
         let s = self.sign_of(a);
         if s.nonneg() {
-            self.rules.insert("|x| = x for x >= 0");
+            self.rules.insert(Rule::AbsOfNonneg);
             return self.alg(a);
         }
         if s.nonpos() {
-            self.rules.insert("|x| = -x for x <= 0");
+            self.rules.insert(Rule::AbsOfNonpos);
             return Ok(mul(vec![num(int(-1)), self.alg(a)?]));
         }
         match &a.kind {
             ExprKind::Neg(x) => self.abs(x),
             ExprKind::Binary(BinOp::Mul, x, y) => {
-                self.rules.insert("|a·b| = |a|·|b|");
+                self.rules.insert(Rule::AbsOfProduct);
                 Ok(mul(vec![self.abs(x)?, self.abs(y)?]))
             }
             ExprKind::Binary(BinOp::Div, x, y) => {
-                self.rules.insert("|a/b| = |a|/|b|");
+                self.rules.insert(Rule::AbsOfQuotient);
                 Ok(mul(vec![self.abs(x)?, pow(self.abs(y)?, -1)]))
             }
             ExprKind::Binary(BinOp::Pow, x, k)
@@ -899,11 +900,11 @@ impl<'a> Normalizer<'a> {
         let s = self.sign_of(a);
         match s {
             Sign::Pos => {
-                self.rules.insert("sign resolved by the domain");
+                self.rules.insert(Rule::SignResolved);
                 return Ok(num(int(1)));
             }
             Sign::Neg => {
-                self.rules.insert("sign resolved by the domain");
+                self.rules.insert(Rule::SignResolved);
                 return Ok(num(int(-1)));
             }
             Sign::Zero => return Ok(num(int(0))),
@@ -912,7 +913,7 @@ impl<'a> Normalizer<'a> {
         match &a.kind {
             ExprKind::Neg(x) => Ok(mul(vec![num(int(-1)), self.sign_fn(x)?])),
             ExprKind::Binary(BinOp::Mul | BinOp::Div, x, y) => {
-                self.rules.insert("sign(a·b) = sign(a)·sign(b)");
+                self.rules.insert(Rule::SignOfProduct);
                 Ok(mul(vec![self.sign_fn(x)?, self.sign_fn(y)?]))
             }
             _ => {
@@ -941,7 +942,7 @@ impl<'a> Normalizer<'a> {
                 return Ok(self.opaque(format!("log({c})"), Sign::of(&(c - int(1)))));
             };
             self.rules
-                .insert("log of a number split over its prime factors");
+                .insert(Rule::LogOfNumber);
             let mut items = Vec::new();
             for (p, e) in fn_.into_iter().chain(fd.into_iter().map(|(p, e)| (p, -e))) {
                 let g = self.opaque(format!("log({p})"), Sign::Pos);
@@ -955,17 +956,17 @@ impl<'a> Normalizer<'a> {
                 ExprKind::Binary(BinOp::Mul, x, y)
                     if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
                 {
-                    self.rules.insert("log(a·b) = log(a) + log(b) for a, b > 0");
+                    self.rules.insert(Rule::LogOfProduct);
                     return Ok(Alg::Add(vec![self.log(x)?, self.log(y)?]));
                 }
                 ExprKind::Binary(BinOp::Div, x, y)
                     if self.sign_of(x) == Sign::Pos && self.sign_of(y) == Sign::Pos =>
                 {
-                    self.rules.insert("log(a/b) = log(a) - log(b) for a, b > 0");
+                    self.rules.insert(Rule::LogOfQuotient);
                     return Ok(Alg::sub(self.log(x)?, self.log(y)?));
                 }
                 ExprKind::Binary(BinOp::Pow, x, k) if self.sign_of(x) == Sign::Pos => {
-                    self.rules.insert("log(a^k) = k·log(a) for a > 0");
+                    self.rules.insert(Rule::LogOfPower);
                     return Ok(mul(vec![self.alg(k)?, self.log(x)?]));
                 }
                 ExprKind::Builtin {
@@ -973,7 +974,7 @@ impl<'a> Normalizer<'a> {
                     args,
                     ..
                 } if self.sign_of(&args[0]) == Sign::Pos => {
-                    self.rules.insert("log(a^k) = k·log(a) for a > 0");
+                    self.rules.insert(Rule::LogOfPower);
                     return Ok(mul(vec![
                         num(BigRational::new(1.into(), 2.into())),
                         self.log(&args[0])?,
@@ -984,7 +985,7 @@ impl<'a> Normalizer<'a> {
                     args,
                     ..
                 } => {
-                    self.rules.insert("log(exp(x)) = x");
+                    self.rules.insert(Rule::LogOfExp);
                     return self.alg(&args[0]);
                 }
                 _ => {}

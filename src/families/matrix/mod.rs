@@ -29,8 +29,9 @@ use crate::exact::spot::{Point, Rng, Sampler};
 use crate::resolve::domain::{Domain, Sign};
 use crate::resolve::expand::substitute;
 use crate::resolve::{names_in, Context, Kind};
-use crate::syntax::expr::{Builtin, Chain, Expr, ExprKind, Logic, RelOp, Span};
-use crate::verdict::{Counterexample, EntryMismatch, StepVerdict, VerdictKind};
+use crate::syntax::expr::{Builtin, Chain, Expr, ExprKind, Logic, RelOp};
+use crate::check::evidence::{Evidence, PointOutcome};
+use crate::verdict::{Certificate, Counterexample, CrossChecks, EntryMismatch, Method, Rule, StopReason, Verdict};
 use dense::Mat;
 use eval::{Env, V};
 use normal_form::{MatPoly, NfError, Normalizer};
@@ -46,13 +47,10 @@ pub const IMPLICATION_ATTEMPTS: usize = 2;
 /// Entry-shrinking evaluations tried to make a counterexample small. Default: 300.
 pub const SHRINK_BUDGET: usize = 300;
 
-/// Does the expression (or a definition it uses) involve matrices?
-pub fn involves_matrices(e: &Expr, ctx: &Context) -> bool {
-    typed::mentions_matrix_symbols(e, ctx)
-}
+pub use crate::resolve::family::involves_matrices;
 
 /// What one step of a claim shares with the others.
-pub struct Scope<'a> {
+struct Scope<'a> {
     /// Declarations and definitions.
     pub ctx: &'a Context,
     /// Settings and budgets.
@@ -82,16 +80,24 @@ enum Draw {
     OrthonormalRows,
 }
 
-fn error_at(span: Span, message: String) -> StepVerdict {
-    let mut v = StepVerdict::new(VerdictKind::Error, "none", message);
-    v.span = Some(span);
-    v
+impl<'a> Scope<'a> {
+    /// The matrix view of a claim's scope, for step `index`.
+    fn of(scope: &'a crate::check::Scope<'a>, index: usize) -> Scope<'a> {
+        Scope {
+            ctx: scope.ctx,
+            cfg: scope.cfg,
+            dom: &scope.dom,
+            subs: &scope.subs,
+            conditions: &scope.conditions,
+            seed: scope.step_seed(index),
+        }
+    }
 }
 
-fn type_failure(e: TypeError) -> StepVerdict {
+fn type_failure(e: TypeError) -> Verdict {
     match e {
-        TypeError::Error(span, m) => error_at(span, m),
-        TypeError::Unsupported(m) => StepVerdict::unsupported(m),
+        TypeError::Error(span, m) => Verdict::error(m, Some(span)),
+        TypeError::Unsupported(m) => Verdict::unsupported(m),
     }
 }
 
@@ -161,7 +167,7 @@ impl<'a> Prepared<'a> {
     fn new(
         scope: &'a Scope<'a>,
         rels: &[(Expr, RelOp, Expr)],
-    ) -> Result<Prepared<'a>, StepVerdict> {
+    ) -> Result<Prepared<'a>, Verdict> {
         let mut typer = Typer::new(scope.ctx);
         let mut typed_rels = Vec::new();
         for (l, op, r) in rels {
@@ -175,15 +181,21 @@ impl<'a> Prepared<'a> {
                 continue;
             }
             let ExprKind::Compare(items, ops) = &c.kind else {
-                return Err(StepVerdict::unsupported(format!(
+                return Err(Verdict::unsupported(format!(
                     "the condition `{c}` about matrices"
                 )));
             };
             for (i, op) in ops.iter().enumerate() {
                 hypotheses.push(
-                    typed_rel(&mut typer, &items[i], *op, &items[i + 1]).map_err(|mut v| {
-                        v.detail = format!("in the hypothesis `{c}`: {}", v.detail);
-                        v
+                    typed_rel(&mut typer, &items[i], *op, &items[i + 1]).map_err(|v| match v {
+                        Verdict::Error { message, span } => Verdict::Error {
+                            message: format!("in the hypothesis `{c}`: {message}"),
+                            span,
+                        },
+                        Verdict::Unsupported(reason) => {
+                            Verdict::unsupported(format!("in the hypothesis `{c}`: {reason}"))
+                        }
+                        other => other,
                     })?,
                 );
             }
@@ -344,20 +356,20 @@ fn orthonormal(h: &Rel) -> Option<(String, Draw)> {
     }
 }
 
-fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel, StepVerdict> {
+fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel, Verdict> {
     let lt = typer.typed(l).map_err(type_failure)?;
     let rt = typer.typed(r).map_err(type_failure)?;
     let (lt, rt) = match (&lt.shape, &rt.shape) {
         (Some(a), Some(b)) => {
             let (a, b) = (a.clone(), b.clone());
             if !typer.sizes.unify(&a.rows, &b.rows) || !typer.sizes.unify(&a.cols, &b.cols) {
-                return Err(error_at(
-                    l.span.to(r.span),
+                return Err(Verdict::error(
                     format!(
                         "size mismatch: the left side `{l}` is {} and the right side `{r}` is {}",
                         typer.sizes.show_shape(&a),
                         typer.sizes.show_shape(&b)
                     ),
+                    Some(l.span.to(r.span)),
                 ));
             }
             (lt, rt)
@@ -370,13 +382,13 @@ fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel
         (None, None) => (lt, rt),
     };
     if lt.shape.is_some() && op != RelOp::Eq {
-        return Err(StepVerdict::unsupported(format!(
+        return Err(Verdict::unsupported(format!(
             "matrices are compared with `=` only, not `{}`",
             op.symbol()
         )));
     }
     if op == RelOp::Approx || op == RelOp::Ne {
-        return Err(StepVerdict::unsupported(format!(
+        return Err(Verdict::unsupported(format!(
             "`{}` in matrix claims is not supported",
             op.symbol()
         )));
@@ -572,9 +584,8 @@ struct Sampled {
 /// The evidence gathered at sample points.
 #[derive(Default)]
 struct Tally {
-    agreed: usize,
-    admissible: usize,
-    problem: Option<String>,
+    /// The points tried, under the one evidence rule.
+    evidence: Evidence,
     sizes_seen: Vec<String>,
     /// No free symbol and no matrix symbol: one exact evaluation decides.
     fixed: bool,
@@ -652,7 +663,7 @@ impl Prepared<'_> {
         let attempts = s.cfg.attempts * if implication { IMPLICATION_ATTEMPTS } else { 1 };
         let candidates = sampler.points(if tally.fixed { 1 } else { attempts });
         for (i, base) in candidates.into_iter().enumerate() {
-            if tally.agreed >= wanted {
+            if tally.evidence.agreed >= wanted {
                 break;
             }
             let mut p = base;
@@ -699,7 +710,7 @@ impl Prepared<'_> {
                 }
             }
             if !ok {
-                tally.problem.get_or_insert_with(|| "a matrix size is not a small positive integer at some points, or orthonormal columns do not fit".into());
+                tally.evidence.note_problem("a matrix size is not a small positive integer at some points, or orthonormal columns do not fit");
                 continue;
             }
             let smp = Sampled {
@@ -710,11 +721,10 @@ impl Prepared<'_> {
             if !self.hypotheses_hold(&env, nf) {
                 continue;
             }
-            tally.admissible += 1;
             match check(&env, nf) {
                 None => {}
                 Some(Ok(())) => {
-                    tally.agreed += 1;
+                    tally.evidence.record(PointOutcome::Agreed);
                     let label = size_syms
                         .iter()
                         .map(|n| format!("{n} = {}", p[n].display()))
@@ -728,7 +738,7 @@ impl Prepared<'_> {
                     }
                 }
                 Some(Err(Outcome::Undecided(m))) => {
-                    tally.problem.get_or_insert(m);
+                    tally.evidence.record(PointOutcome::Undecided(m));
                 }
                 Some(Err(o)) => return Some((smp, o)),
             }
@@ -789,14 +799,14 @@ impl Prepared<'_> {
     }
 }
 
-fn refutation(smp: &Sampled, outcome: Outcome) -> StepVerdict {
+fn refutation(smp: &Sampled, outcome: Outcome) -> Verdict {
     let Outcome::Fails {
         lhs,
         rhs,
         mismatches,
     } = outcome
     else {
-        return StepVerdict::unsupported("internal: not a failure");
+        return Verdict::Unsupported(StopReason::Internal("a refutation without a failure".into()));
     };
     let mut values: BTreeMap<String, String> = smp
         .env_point
@@ -806,37 +816,36 @@ fn refutation(smp: &Sampled, outcome: Outcome) -> StepVerdict {
     for (k, m) in &smp.mats {
         values.insert(k.clone(), m.to_string());
     }
-    let (method, detail) = if mismatches.is_empty() {
-        (
-            "certified counterexample (exact rational matrices)",
-            String::new(),
-        )
+    let (certificate, notes) = if mismatches.is_empty() {
+        (Certificate::Matrices, Vec::new())
     } else {
         (
-            "certified counterexample (exact rational matrices, entry by entry)",
-            format!("{} entries differ", mismatches.len()),
+            Certificate::MatrixEntries,
+            vec![format!("{} entries differ", mismatches.len())],
         )
     };
-    let mut v = StepVerdict::new(VerdictKind::Refuted, method, detail);
-    v.counterexample = Some(Counterexample {
-        values,
-        lhs,
-        rhs,
-        mismatches,
-    });
-    v
-}
-
-fn sizes_note(t: &Tally) -> String {
-    if t.sizes_seen.is_empty() {
-        String::new()
-    } else {
-        format!("sizes tried include: {}", t.sizes_seen.join("; "))
+    Verdict::Refuted {
+        method: Method::Counterexample(certificate),
+        counterexample: Counterexample {
+            values,
+            lhs,
+            rhs,
+            mismatches,
+        },
+        notes,
     }
 }
 
+
 /// Checks one step `lhs op rhs` that involves matrices.
-pub fn check_step(scope: &Scope<'_>, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepVerdict {
+pub fn check_step(
+    claim: &crate::check::Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
+    let scope = &Scope::of(claim, index);
     let prepared = match Prepared::new(scope, &[(lhs.clone(), op, rhs.clone())]) {
         Ok(p) => p,
         Err(v) => return v,
@@ -844,7 +853,7 @@ pub fn check_step(scope: &Scope<'_>, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepV
     let mut nf = prepared.normalizer();
     let rel = &prepared.rels[0];
     // 1. The normal form.
-    let mut proof: Option<(String, String)> = None;
+    let mut proof: Option<(Method, Vec<Rule>)> = None;
     let mut note = String::new();
     if scope.cfg.symbolic {
         let attempt: Result<bool, String> = (|| {
@@ -864,12 +873,11 @@ pub fn check_step(scope: &Scope<'_>, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepV
         match attempt {
             Ok(true) => {
                 let method = if rel.lhs.shape.is_some() {
-                    "normal form of matrix expressions (noncommutative words, exact scalar coefficients), for every admissible size"
+                    Method::MatrixNormalForm
                 } else {
-                    "normal form of matrix expressions, then the exact scalar normal form, for every admissible size"
+                    Method::MatrixScalarNormalForm
                 };
-                let rules = if nf.used.is_empty() { String::new() } else { format!("rules used: {}", nf.used.join("; ")) };
-                proof = Some((method.to_string(), rules));
+                proof = Some((method, nf.used.clone()));
             }
             Ok(false) => note = "the two sides have different normal forms (not a proof of anything: sampled instead)".into(),
             Err(m) => note = format!("no normal form: {m}"),
@@ -895,89 +903,59 @@ pub fn check_step(scope: &Scope<'_>, lhs: &Expr, op: RelOp, rhs: &Expr) -> StepV
     if let Some((smp, outcome)) = found {
         let (smp, outcome) = prepared.shrink(&mut nf, rel, smp, outcome);
         let mut v = refutation(&smp, outcome);
-        if proof.is_some() {
-            v.detail = format!(
-                "{}\nthe normal form claimed a proof but this certified counterexample contradicts it; the counterexample wins (please report this as a bug)",
-                v.detail
+        if let (Verdict::Refuted { notes, .. }, true) = (&mut v, proof.is_some()) {
+            notes.push(
+                "the normal form claimed a proof but this certified counterexample contradicts it; the counterexample wins (please report this as a bug)"
+                    .into(),
             );
         }
         return v;
     }
-    if tally.fixed && tally.agreed == 1 {
-        return StepVerdict::new(
-            VerdictKind::Proved,
-            "exact evaluation (exact rational matrices)",
-            "",
-        );
+    if tally.fixed && tally.evidence.agreed == 1 {
+        return Verdict::proved(Method::ExactMatrices);
     }
     if let Some((method, rules)) = proof {
-        if tally.agreed == 0 && !scope.conditions.is_empty() {
-            return StepVerdict::unsupported(
-                "proved by the normal form, but no sample satisfies the hypotheses, so the domain may be empty",
-            );
+        if tally.evidence.agreed == 0 && !scope.conditions.is_empty() {
+            return Verdict::Unsupported(StopReason::DomainMaybeEmpty);
         }
-        let mut detail = rules;
-        if tally.agreed > 0 {
-            let cross = format!(
-                "cross-checked with exact rational matrices at {} points",
-                tally.agreed
-            );
-            detail = if detail.is_empty() {
-                cross
-            } else {
-                format!("{detail}\n{cross}")
-            };
-        }
-        return StepVerdict::new(VerdictKind::Proved, method, detail);
+        return Verdict::Proved {
+            method,
+            context: Vec::new(),
+            rules,
+            remarks: Vec::new(),
+            cross_checks: (tally.evidence.agreed > 0).then_some(CrossChecks {
+                points: tally.evidence.agreed,
+                matrices: true,
+            }),
+        };
     }
-    checked_or_unsupported(
-        scope,
-        &tally,
-        note,
-        "spot checks with exact rational matrices (no proof for every size)",
-    )
+    checked_or_unsupported(scope, &tally, note, Method::MatrixSpotChecks)
 }
 
-fn checked_or_unsupported(
-    scope: &Scope<'_>,
-    tally: &Tally,
-    note: String,
-    method: &str,
-) -> StepVerdict {
-    if tally.agreed >= scope.cfg.min_checks {
-        let detail = [sizes_note(tally), note]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n");
-        let mut v = StepVerdict::new(VerdictKind::Checked, method, detail);
-        v.checks = tally.agreed;
-        return v;
-    }
-    let mut reason = format!(
-        "only {} sample point{} could be decided ({} admissible), fewer than the {} spot checks a `checked` needs",
-        tally.agreed,
-        if tally.agreed == 1 { "" } else { "s" },
-        tally.admissible,
-        scope.cfg.min_checks
-    );
-    if let Some(p) = &tally.problem {
-        reason = format!("{reason}: {p}");
-    }
-    if !note.is_empty() {
-        reason = format!("{reason}\n{note}");
-    }
-    StepVerdict::unsupported(reason)
+/// The verdict of sampled matrices alone, under the one evidence rule.
+fn checked_or_unsupported(scope: &Scope<'_>, tally: &Tally, note: String, method: Method) -> Verdict {
+    let sizes = if tally.sizes_seen.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!("sizes tried include: {}", tally.sizes_seen.join("; "))]
+    };
+    tally.evidence.sampled(
+        scope.cfg.min_checks,
+        method,
+        sizes,
+        (!note.is_empty()).then_some(note),
+    )
 }
 
 /// Checks `A => B` or `A <=> B` where the relations involve matrices: at
 /// exact sample points where the premise holds (or, for `<=>`, either side).
 pub fn check_implication(
-    scope: &Scope<'_>,
+    claim: &crate::check::Scope<'_>,
     premise: &[Chain],
     logic: Logic,
     conclusion: &[Chain],
-) -> StepVerdict {
+) -> Verdict {
+    let scope = &Scope::of(claim, 0);
     let single = |cs: &[Chain]| -> Option<Vec<(Expr, RelOp, Expr)>> {
         let mut out = Vec::new();
         for c in cs {
@@ -988,7 +966,7 @@ pub fn check_implication(
         (!out.is_empty()).then_some(out)
     };
     let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
-        return StepVerdict::unsupported("an empty premise or conclusion");
+        return Verdict::unsupported("an empty premise or conclusion");
     };
     let np = p.len();
     let all: Vec<_> = p.into_iter().chain(c).collect();
@@ -1032,10 +1010,5 @@ pub fn check_implication(
     if let Some((smp, outcome)) = found {
         return refutation(&smp, outcome);
     }
-    checked_or_unsupported(
-        scope,
-        &tally,
-        String::new(),
-        "spot checks with exact rational matrices at points where the premise holds",
-    )
+    checked_or_unsupported(scope, &tally, String::new(), Method::MatrixSpotChecksPremise)
 }

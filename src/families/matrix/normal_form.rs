@@ -15,6 +15,7 @@
 use super::size::{SizePoly, Sizes};
 use super::typed::{TKind, T};
 use crate::resolve::{Context, ScalarKind};
+use crate::verdict::Rule;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
 use std::collections::BTreeMap;
 
@@ -266,7 +267,7 @@ pub struct Normalizer<'a> {
     /// Placeholders fixed by `given` hypotheses.
     pub place_subs: BTreeMap<String, Expr>,
     /// Rules used, for the report.
-    pub used: Vec<String>,
+    pub used: Vec<Rule>,
     /// The declared name of the cost constant, if any.
     pub cost_constant: Option<String>,
 }
@@ -291,9 +292,9 @@ impl<'a> Normalizer<'a> {
         }
     }
 
-    fn note(&mut self, rule: &str) {
-        if !self.used.iter().any(|u| u == rule) {
-            self.used.push(rule.to_string());
+    fn note(&mut self, rule: Rule) {
+        if !self.used.contains(&rule) {
+            self.used.push(rule);
         }
     }
 
@@ -446,7 +447,7 @@ impl<'a> Normalizer<'a> {
             let t = self.trace_word(&piece, &SizePoly::one());
             scalar = mul_e(scalar, t);
         }
-        self.note("a 1 × 1 factor of a product is a scalar and commutes");
+        self.note(Rule::OneByOneScalar);
         let mut rest = w[..first].to_vec();
         rest.extend(w[last..].iter().cloned());
         (scalar, rest)
@@ -477,7 +478,10 @@ impl<'a> Normalizer<'a> {
                 );
             }
             let (lhs, rhs) = self.rules[ri].clone();
-            self.note(&format!("given {} = {}", word_text(&lhs), rhs.text()));
+            self.note(Rule::GivenRewrite {
+                word: word_text(&lhs),
+                by: rhs.text(),
+            });
             for (rw, rc) in &rhs.terms {
                 let mut nw = w[..at].to_vec();
                 nw.extend(rw.iter().cloned());
@@ -522,7 +526,7 @@ impl<'a> Normalizer<'a> {
                 None => call(Builtin::Sign, c),
             };
             if w.is_empty() {
-                self.note("sign(λ I) = sign(λ) I");
+                self.note(Rule::SignOfScaledIdentity);
                 return Ok(MatPoly::word(Vec::new(), rows, cols).scaled(&sc));
             }
             // A column times a row: sign(λ p qᵀ) = sign(λ) sign(p) sign(q)ᵀ.
@@ -533,11 +537,11 @@ impl<'a> Normalizer<'a> {
                 let sp = self.sign_atom(&MatPoly::word(p, rows.clone(), one.clone()));
                 let sq = self.sign_atom(&MatPoly::word(q, one, cols.clone()));
                 self.note(
-                    "entrywise sign of an outer product: sign(λ p qᵀ) = sign(λ) sign(p) sign(q)ᵀ",
+                    Rule::SignOfOuterProduct,
                 );
                 return Ok(self.product(&sp, &sq)?.scaled(&sc));
             }
-            self.note("sign(λ X) = sign(λ) sign(X)");
+            self.note(Rule::SignOfScaled);
             let inner = MatPoly::word(w, rows, cols);
             return Ok(self.sign_atom(&inner).scaled(&sc));
         }
@@ -604,7 +608,7 @@ impl<'a> Normalizer<'a> {
                 out.push(cur);
             }
             if out.len() > 1 {
-                self.note("a trace through a dimension 1 splits: trace(p qᵀ) = qᵀ p");
+                self.note(Rule::TraceSplits);
             }
             out
         };
@@ -636,7 +640,7 @@ impl<'a> Normalizer<'a> {
         }
         let best = best.unwrap_or_default();
         if n > 1 {
-            self.note("trace is cyclic and trace(Xᵀ) = trace(X)");
+            self.note(Rule::TraceCyclic);
         }
         let name = format!("trace({})", word_text(&best));
         let kind = if nonneg {
@@ -674,17 +678,17 @@ impl<'a> Normalizer<'a> {
     /// The spectral norm of one word.
     fn norm2_word(&mut self, w: &Word, rows: &SizePoly, cols: &SizePoly) -> R<Expr> {
         if w.is_empty() {
-            self.note("norm2(I) = 1");
+            self.note(Rule::NormOfIdentity);
             return Ok(Expr::int(1));
         }
         let m = MatPoly::word(w.clone(), rows.clone(), cols.clone());
         if Self::is_vector(&m) {
-            self.note("the 2-norm of a vector is sqrt(vᵀ v)");
+            self.note(Rule::VectorNorm);
             return Ok(call(Builtin::Sqrt, self.gram_trace(&m)?));
         }
         let dims = self.inner_dims(w);
         if let Some(cut) = (0..w.len() - 1).find(|&i| dims[i].is_one()) {
-            self.note("the spectral norm of an outer product is the product of the norms: norm2(p qᵀ) = norm2(p) norm2(q)");
+            self.note(Rule::NormOfOuterProduct);
             let one = SizePoly::one();
             let a = self.norm2_word(&w[..cut + 1].to_vec(), rows, &one)?;
             let b = self.norm2_word(&w[cut + 1..].to_vec(), &one, cols)?;
@@ -694,7 +698,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn norm2_placeholder(&mut self, m: &MatPoly) -> Expr {
-        self.note("norm2(Xᵀ) = norm2(X)");
+        self.note(Rule::NormOfTranspose);
         let mt = m.transposed();
         let (k, kt) = (m.text(), mt.text());
         let (key, def) = if kt < k { (kt, mt) } else { (k, m.clone()) };
@@ -712,13 +716,13 @@ impl<'a> Normalizer<'a> {
             1 => {
                 let (w, c) = m.single_term().expect("one term");
                 if !crate::syntax::expr::is_one_literal(&c) {
-                    self.note("norm2(λ X) = |λ| norm2(X)");
+                    self.note(Rule::NormOfScaled);
                 }
                 let n = self.norm2_word(&w, &m.rows, &m.cols)?;
                 Ok(mul_e(abs_of(c), n))
             }
             _ if Self::is_vector(m) => {
-                self.note("the 2-norm of a vector is sqrt(vᵀ v)");
+                self.note(Rule::VectorNorm);
                 Ok(call(Builtin::Sqrt, self.gram_trace(m)?))
             }
             _ => Ok(self.norm2_placeholder(m)),
@@ -727,7 +731,7 @@ impl<'a> Normalizer<'a> {
 
     /// The Frobenius norm: sqrt(trace(mᵀ m)).
     pub fn norm_f(&mut self, m: &MatPoly) -> R<Expr> {
-        self.note("normF(X)² = trace(Xᵀ X)");
+        self.note(Rule::FrobeniusTrace);
         if m.terms.len() == 1 {
             let (w, c) = m.single_term().expect("one term");
             let single = MatPoly::word(w, m.rows.clone(), m.cols.clone());
@@ -773,7 +777,7 @@ impl<'a> Normalizer<'a> {
                 }
                 Builtin::Rms => {
                     let m = self.mat(&args[0])?;
-                    self.note("rms(v) = norm2(v) / sqrt(n)");
+                    self.note(Rule::RmsNorm);
                     let n = m.rows.to_expr();
                     Expr::binary(BinOp::Div, self.norm2(&m)?, call(Builtin::Sqrt, n))
                 }
@@ -813,7 +817,7 @@ impl<'a> Normalizer<'a> {
             );
         };
         self.note(
-            "cost: an n×m by m×p product costs c·n·m·p, as written; defined names are inputs",
+            Rule::Cost,
         );
         let mut total = Vec::new();
         self.cost_terms(t, &c, &mut total, 0)?;
