@@ -457,10 +457,7 @@ impl fmt::Display for StopReason {
                 if admissible > agreed {
                     write!(f, " (of {admissible} admissible points tried)")?;
                 }
-                write!(
-                    f,
-                    ", fewer than the {needed} spot checks a `checked` needs"
-                )?;
+                write!(f, ", fewer than the {needed} spot checks a `checked` needs")?;
                 if let Some(p) = problem {
                     write!(f, ": {p}")?;
                 }
@@ -684,7 +681,9 @@ impl Verdict {
     pub fn in_context(mut self, line: String) -> Verdict {
         match &mut self {
             Verdict::Proved { context, .. } => context.insert(0, line),
-            Verdict::Checked { notes, .. } | Verdict::Refuted { notes, .. } => notes.insert(0, line),
+            Verdict::Checked { notes, .. } | Verdict::Refuted { notes, .. } => {
+                notes.insert(0, line)
+            }
             Verdict::Unsupported(reason) => {
                 *reason = StopReason::NotHandled(format!("{line}\n{reason}"));
             }

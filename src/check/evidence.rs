@@ -34,6 +34,8 @@ pub struct Evidence {
     /// Why some point could not be used (the first reason, or the last
     /// reason the evaluator gave up on).
     pub problem: Option<String>,
+    /// The points already tried, so that a repeated point counts once.
+    seen: std::collections::BTreeSet<String>,
 }
 
 impl Evidence {
@@ -55,6 +57,12 @@ impl Evidence {
         }
     }
 
+    /// Is this the first time the point with this key is tried? A point
+    /// drawn twice is evidence once.
+    pub fn first_time(&mut self, key: String) -> bool {
+        self.seen.insert(key)
+    }
+
     /// Notes a problem that kept a candidate from being a usable point.
     pub fn note_problem(&mut self, problem: impl Into<String>) {
         self.problem.get_or_insert_with(|| problem.into());
@@ -64,9 +72,7 @@ impl Evidence {
     /// meaning, with at least one agreeing? (An exhaustive check is then a
     /// proof.)
     pub fn all_agreed(&self) -> bool {
-        self.agreed > 0
-            && self.agreed + self.undefined == self.admissible
-            && self.undecided == 0
+        self.agreed > 0 && self.agreed + self.undefined == self.admissible && self.undecided == 0
     }
 
     /// The cross-checks of a proof, if any point agreed.
@@ -81,7 +87,13 @@ impl Evidence {
     /// least `threshold` agreed, otherwise `unsupported` saying how many
     /// did and why the others did not. `note` says what other methods
     /// found; it is kept on either verdict.
-    pub fn sampled(&self, threshold: usize, method: Method, mut notes: Vec<String>, note: Option<String>) -> Verdict {
+    pub fn sampled(
+        &self,
+        threshold: usize,
+        method: Method,
+        mut notes: Vec<String>,
+        note: Option<String>,
+    ) -> Verdict {
         if self.agreed >= threshold.max(1) {
             notes.extend(note);
             return Verdict::Checked {
@@ -119,7 +131,11 @@ mod tests {
         let v = e.sampled(20, Method::SpotChecks, Vec::new(), None);
         assert!(matches!(
             v,
-            Verdict::Unsupported(StopReason::TooFewPoints { agreed: 19, needed: 20, .. })
+            Verdict::Unsupported(StopReason::TooFewPoints {
+                agreed: 19,
+                needed: 20,
+                ..
+            })
         ));
         e.record(PointOutcome::Agreed);
         assert!(matches!(

@@ -8,15 +8,19 @@
 use crate::check::evidence::{Evidence, PointOutcome};
 use crate::check::{display_point, Scope};
 use crate::exact::eval::{compare, Evaluator};
+use crate::exact::real::Real;
 use crate::exact::spot::{Point, Sampler};
 use crate::families::scalar::{non_scalar_use, prove_relation};
 use crate::resolve::domain::Sign;
 use crate::resolve::expand::substitute;
-use crate::resolve::{names_in, Kind};
+use crate::resolve::{names_in, Kind, ScalarKind};
 use crate::symbolic::normal::{NormError, Normalizer};
 use crate::symbolic::polynomial::Alg;
 use crate::syntax::expr::{Chain, Expr, ExprKind, Logic, RelOp};
 use crate::verdict::{Certificate, Counterexample, Method, StopReason, Verdict};
+use num_rational::BigRational;
+use num_traits::Zero;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// One relation `lhs op rhs`.
@@ -94,13 +98,14 @@ fn ratio_test(
         n.prescan(e);
     }
     // Orient each as "difference >= 0" (or "= 0").
-    let diff = |n: &mut Normalizer<'_>, (a, op, b): (&Expr, RelOp, &Expr)| -> Result<Alg, NormError> {
-        let (x, y) = (n.alg(a)?, n.alg(b)?);
-        Ok(match op {
-            RelOp::Ge | RelOp::Gt => Alg::sub(x, y),
-            _ => Alg::sub(y, x),
-        })
-    };
+    let diff =
+        |n: &mut Normalizer<'_>, (a, op, b): (&Expr, RelOp, &Expr)| -> Result<Alg, NormError> {
+            let (x, y) = (n.alg(a)?, n.alg(b)?);
+            Ok(match op {
+                RelOp::Ge | RelOp::Gt => Alg::sub(x, y),
+                _ => Alg::sub(y, x),
+            })
+        };
     let run = |n: &mut Normalizer<'_>| -> Result<Option<Verdict>, NormError> {
         let dp = diff(n, p)?;
         let dc = diff(n, c)?;
@@ -138,20 +143,18 @@ fn ratio_test(
 /// admissible point where the premise holds has `x = e`, so `B` holds
 /// there exactly when `B[x := e]` does; the proof of `B[x := e]` holds on
 /// the whole domain, of which those points are a part.
-fn substituted(scope: &Scope<'_>, p: (&Expr, RelOp, &Expr), c: (&Expr, RelOp, &Expr)) -> Option<Verdict> {
-    if p.1 != RelOp::Eq || !matches!(c.1, RelOp::Eq | RelOp::Le | RelOp::Lt | RelOp::Ge | RelOp::Gt) {
+fn substituted(
+    scope: &Scope<'_>,
+    p: (&Expr, RelOp, &Expr),
+    c: (&Expr, RelOp, &Expr),
+) -> Option<Verdict> {
+    if !matches!(
+        c.1,
+        RelOp::Eq | RelOp::Le | RelOp::Lt | RelOp::Ge | RelOp::Gt
+    ) {
         return None;
     }
-    let solved = |x: &Expr, e: &Expr| -> Option<(String, Expr)> {
-        let ExprKind::Name(n) = &x.kind else { return None };
-        if !matches!(scope.ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Scalar(_))) {
-            return None;
-        }
-        let mut names = Vec::new();
-        names_in(e, &mut names);
-        (!names.contains(n)).then(|| (n.clone(), e.clone()))
-    };
-    let (name, value) = solved(p.0, p.2).or_else(|| solved(p.2, p.0))?;
+    let (name, value) = solved_for(scope, &(p.0.clone(), p.1, p.2.clone()))?;
     let map: BTreeMap<String, Expr> = [(name.clone(), value.clone())].into_iter().collect();
     let (l, r) = (substitute(c.0, &map), substitute(c.2, &map));
     let mut n = Normalizer::new(&scope.dom);
@@ -169,26 +172,101 @@ fn substituted(scope: &Scope<'_>, p: (&Expr, RelOp, &Expr), c: (&Expr, RelOp, &E
     }
 }
 
+/// `x = e` (either way round) with `x` a declared scalar that `e` does not
+/// mention: the symbol and its value.
+fn solved_for(scope: &Scope<'_>, p: &Relation) -> Option<(String, Expr)> {
+    if p.1 != RelOp::Eq {
+        return None;
+    }
+    let solved = |x: &Expr, e: &Expr| -> Option<(String, Expr)> {
+        let ExprKind::Name(n) = &x.kind else {
+            return None;
+        };
+        if !matches!(
+            scope.ctx.symbols.get(n).map(|s| &s.kind),
+            Some(Kind::Scalar(_))
+        ) || scope.subs.contains_key(n)
+        {
+            return None;
+        }
+        let mut names = Vec::new();
+        names_in(e, &mut names);
+        (!names.contains(n)).then(|| (n.clone(), e.clone()))
+    };
+    solved(&p.0, &p.2).or_else(|| solved(&p.2, &p.0))
+}
+
+/// Is `v` certainly of the scalar kind `k`? (`false` when undecided.)
+fn of_kind(k: ScalarKind, v: &Real) -> bool {
+    let zero = Real::exact(BigRational::zero());
+    let sign = v.cmp_certain(&zero);
+    let integral = v.as_exact().is_some_and(|q| q.is_integer());
+    let sign_ok = match k {
+        ScalarKind::Real | ScalarKind::Integer => true,
+        ScalarKind::Positive | ScalarKind::PositiveInteger => sign == Some(Ordering::Greater),
+        ScalarKind::Nonnegative | ScalarKind::NonnegativeInteger => {
+            matches!(sign, Some(Ordering::Greater | Ordering::Equal))
+        }
+        ScalarKind::Nonzero => v.certainly_ne(&zero),
+    };
+    sign_ok && (!k.is_integer() || integral)
+}
+
 /// Checks `p ⇒ c` (or `⇔`) at sampled admissible points where the premise
-/// (or, for `⇔`, either side) holds.
+/// (or, for `⇔`, either side) holds. For `⇒` with an equation premise
+/// `x = e`, the points are built to satisfy it: the other symbols are
+/// sampled and `x` is given the value of `e` there.
 fn by_points(scope: &Scope<'_>, p: &Relation, logic: Logic, c: &Relation, note: String) -> Verdict {
     let ev = Evaluator::new(scope.ctx);
     let sub = |e: &Expr| substitute(e, &scope.subs);
     let (pa, pb, ca, cb) = (sub(&p.0), sub(&p.2), sub(&c.0), sub(&c.2));
-    let symbols = scope.symbols_of(&[&p.0, &p.2, &c.0, &c.2]);
+    let mut symbols = scope.symbols_of(&[&p.0, &p.2, &c.0, &c.2]);
+    let guided = (logic == Logic::Implies)
+        .then(|| solved_for(scope, p))
+        .flatten()
+        .and_then(|(x, e)| {
+            let kind = match scope.ctx.symbols.get(&x).map(|s| &s.kind) {
+                Some(Kind::Scalar(k)) => *k,
+                _ => return None,
+            };
+            Some((x, sub(&e), kind))
+        });
+    if let Some((x, _, _)) = &guided {
+        symbols.retain(|s| s != x);
+    }
     let mut sampler = Sampler::new(&scope.dom, symbols, BTreeMap::new(), scope.step_seed(0));
+    let mut evidence = Evidence::default();
     let truth = |a: &Expr, op: RelOp, b: &Expr, pt: &Point| -> Result<bool, String> {
         let x = ev.eval(a, pt).map_err(|e| e.to_string())?;
         let y = ev.eval(b, pt).map_err(|e| e.to_string())?;
         compare(&x, op, &y).map_err(|e| e.to_string())
     };
-    let mut evidence = Evidence::default();
     let mut premise_held = false;
-    for pt in sampler.points(scope.cfg.attempts) {
-        if !scope.admissible(&ev, &pt) {
+    for mut pt in sampler.points(scope.cfg.attempts) {
+        if let Some((x, value, kind)) = &guided {
+            match ev.eval(value, &scope.with_subs(&ev, &pt)) {
+                Ok(v) if of_kind(*kind, &v) => {
+                    pt.insert(x.clone(), v);
+                }
+                Ok(_) => continue,
+                Err(e) => {
+                    evidence.note_problem(e.to_string());
+                    continue;
+                }
+            }
+        }
+        if !evidence.first_time(format!("{:?}", display_point(&pt))) || !scope.admissible(&ev, &pt)
+        {
             continue;
         }
-        let (tp, tc) = match (truth(&pa, p.1, &pb, &pt), truth(&ca, c.1, &cb, &pt)) {
+        // A guided point satisfies the premise by construction (its value
+        // may be irrational, where `=` of two enclosures cannot be decided).
+        let premise = if guided.is_some() {
+            Ok(true)
+        } else {
+            truth(&pa, p.1, &pb, &pt)
+        };
+        let (tp, tc) = match (premise, truth(&ca, c.1, &cb, &pt)) {
             (Ok(tp), Ok(tc)) => (tp, tc),
             (Err(m), _) | (_, Err(m)) => {
                 evidence.note_problem(m);

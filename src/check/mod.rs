@@ -18,7 +18,9 @@ use crate::resolve::expand::substitute;
 use crate::resolve::family::{involves_random, Family};
 use crate::resolve::{names_in, Claim, ClaimBody, Context, Kind};
 use crate::symbolic::sums::expand_cut as expand;
-use crate::syntax::expr::{format_rational, Builtin, Chain, Expr, ExprKind, Logic, RelOp, Statement};
+use crate::syntax::expr::{
+    format_rational, Builtin, Chain, Expr, ExprKind, Logic, RelOp, Statement,
+};
 use crate::verdict::{Verdict, VerdictKind};
 use std::collections::BTreeMap;
 
@@ -287,10 +289,9 @@ fn scope_of<'a>(
     let mut conditions = Vec::new();
     for g in &body.given {
         if let ExprKind::Compare(items, ops) = &g.kind {
-            if let ([ExprKind::Name(n), _], [RelOp::Eq]) = (
-                [&items[0].kind, &items[1].kind],
-                ops.as_slice(),
-            ) {
+            if let ([ExprKind::Name(n), _], [RelOp::Eq]) =
+                ([&items[0].kind, &items[1].kind], ops.as_slice())
+            {
                 if matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Scalar(_)))
                     && !subs.contains_key(n)
                 {
@@ -408,7 +409,12 @@ pub fn check_body(id: &str, body: &ClaimBody, ctx: &Context, cfg: &Config) -> Cl
             let show = |cs: &[Chain]| cs.iter().map(chain_text).collect::<Vec<_>>().join(" and ");
             steps.push(StepReport {
                 lhs: show(premise),
-                relation: if *logic == Logic::Implies { "=>" } else { "<=>" }.to_string(),
+                relation: if *logic == Logic::Implies {
+                    "=>"
+                } else {
+                    "<=>"
+                }
+                .to_string(),
                 rhs: show(conclusion),
                 verdict,
             });
@@ -420,9 +426,10 @@ pub fn check_body(id: &str, body: &ClaimBody, ctx: &Context, cfg: &Config) -> Cl
         .max()
         .unwrap_or(VerdictKind::Error);
     let error = steps.iter().find_map(|s| match &s.verdict {
-        Verdict::Error { message, span } => {
-            Some((span.map_or(ErrorAt::Show, ErrorAt::ShowSpan), message.clone()))
-        }
+        Verdict::Error { message, span } => Some((
+            span.map_or(ErrorAt::Show, ErrorAt::ShowSpan),
+            message.clone(),
+        )),
         _ => None,
     });
     ClaimOutcome {

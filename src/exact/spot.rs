@@ -54,6 +54,8 @@ pub struct Sampler<'a> {
     symbols: Vec<String>,
     roots: BTreeMap<String, u32>,
     rng: Rng,
+    /// Candidates produced so far: the edge points come first, once.
+    drawn: usize,
 }
 
 impl<'a> Sampler<'a> {
@@ -70,6 +72,7 @@ impl<'a> Sampler<'a> {
             symbols,
             roots,
             rng: Rng::new(seed),
+            drawn: 0,
         }
     }
 
@@ -163,11 +166,14 @@ impl<'a> Sampler<'a> {
         }
     }
 
-    /// Up to `count` candidate points (not yet filtered by conditions).
+    /// The next `count` candidate points (not yet filtered by conditions):
+    /// successive calls continue one sequence, edge points first.
     pub fn points(&mut self, count: usize) -> Vec<Point> {
         let edges: Vec<Vec<BigRational>> = self.symbols.iter().map(|s| self.edges(s)).collect();
         let mut out = Vec::with_capacity(count);
-        for i in 0..count {
+        let start = self.drawn;
+        self.drawn += count;
+        for i in start..start + count {
             let mut p = Point::new();
             for (k, s) in self.symbols.clone().iter().enumerate() {
                 let kind = self.dom.kinds.get(s).copied().unwrap_or(ScalarKind::Real);

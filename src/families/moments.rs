@@ -19,10 +19,10 @@
 //! the first two, `normal(m, v)` every one. A moment the declarations do not
 //! determine is `unsupported` with that reason.
 
-use crate::resolve::expand::{substitute, try_map_children};
-use crate::resolve::{names_in, Context, Kind};
 use crate::check::logic::single;
 use crate::check::Scope;
+use crate::resolve::expand::{substitute, try_map_children};
+use crate::resolve::{names_in, Context, Kind};
 use crate::syntax::expr::{BinOp, Builtin, Chain, Expr, ExprKind, Logic, RelOp, Span};
 use crate::verdict::{Method, Verdict};
 use num_bigint::BigInt;
@@ -1231,7 +1231,9 @@ fn reduce_sides(scope: &Scope<'_>, sides: &[&Expr]) -> Result<Vec<Expr>, Verdict
         match calculus.reduce(&prepared) {
             Ok(x) => out.push(x),
             Err(MomentError::Unsupported(why)) => return Err(Verdict::unsupported(why)),
-            Err(MomentError::Invalid(message, span)) => return Err(Verdict::error(message, Some(span))),
+            Err(MomentError::Invalid(message, span)) => {
+                return Err(Verdict::error(message, Some(span)))
+            }
         }
     }
     Ok(out)
@@ -1241,19 +1243,33 @@ fn reduce_sides(scope: &Scope<'_>, sides: &[&Expr]) -> Result<Vec<Expr>, Verdict
 fn told(v: Verdict, reduced: String) -> Verdict {
     let v = v.in_context(reduced);
     match v {
-        Verdict::Proved { method, context, rules, remarks, cross_checks } => Verdict::Proved {
+        Verdict::Proved {
+            method,
+            context,
+            rules,
+            remarks,
+            cross_checks,
+        } => Verdict::Proved {
             method: Method::Moments(Box::new(method)),
             context,
             rules,
             remarks,
             cross_checks,
         },
-        Verdict::Checked { method, checks, notes } => Verdict::Checked {
+        Verdict::Checked {
+            method,
+            checks,
+            notes,
+        } => Verdict::Checked {
             method: Method::Moments(Box::new(method)),
             checks,
             notes,
         },
-        Verdict::Refuted { method, counterexample, notes } => Verdict::Refuted {
+        Verdict::Refuted {
+            method,
+            counterexample,
+            notes,
+        } => Verdict::Refuted {
             method: Method::Moments(Box::new(method)),
             counterexample,
             notes,
@@ -1269,17 +1285,32 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
     match reduce_sides(scope, &[lhs, rhs]) {
         Err(v) => v,
         Ok(r) => {
-            let reduced = format!("the moments make the step {} {} {}", r[0], op.symbol(), r[1]);
-            told(crate::families::scalar::check_step(scope, index, &r[0], op, &r[1]), reduced)
+            let reduced = format!(
+                "the moments make the step {} {} {}",
+                r[0],
+                op.symbol(),
+                r[1]
+            );
+            told(
+                crate::families::scalar::check_step(scope, index, &r[0], op, &r[1]),
+                reduced,
+            )
         }
     }
 }
 
 /// Checks an implication between relations of moments: the moments are
 /// replaced by their exact values, then the scalar implication is decided.
-pub fn check_implication(scope: &Scope<'_>, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> Verdict {
+pub fn check_implication(
+    scope: &Scope<'_>,
+    premise: &[Chain],
+    logic: Logic,
+    conclusion: &[Chain],
+) -> Verdict {
     let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
-        return Verdict::unsupported("only implications between two single relations are supported");
+        return Verdict::unsupported(
+            "only implications between two single relations are supported",
+        );
     };
     match reduce_sides(scope, &[&p.0, &p.2, &c.0, &c.2]) {
         Err(v) => v,
@@ -1294,7 +1325,12 @@ pub fn check_implication(scope: &Scope<'_>, premise: &[Chain], logic: Logic, con
                 c.1.symbol(),
                 r[3]
             );
-            let v = crate::check::logic::decide(scope, &(r[0].clone(), p.1, r[1].clone()), logic, &(r[2].clone(), c.1, r[3].clone()));
+            let v = crate::check::logic::decide(
+                scope,
+                &(r[0].clone(), p.1, r[1].clone()),
+                logic,
+                &(r[2].clone(), c.1, r[3].clone()),
+            );
             told(v, reduced)
         }
     }

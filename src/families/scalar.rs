@@ -120,7 +120,16 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
         (Err(m), _) | (_, Err(m)) => {
             // Recursive definitions cannot be expanded symbolically; induction may still apply.
             let proof = by_induction(scope, lhs, op, rhs);
-            return with_points(scope, index, lhs, rhs, &test, proof, BTreeMap::new(), Some(m));
+            return with_points(
+                scope,
+                index,
+                lhs,
+                rhs,
+                &test,
+                proof,
+                BTreeMap::new(),
+                Some(m),
+            );
         }
     };
     let mut expanded_names = Vec::new();
@@ -272,7 +281,7 @@ fn with_points(
     let symbols = scope.symbols_of(&[lhs, rhs]);
     let mut evidence = Evidence::default();
     let at = |p: &Point, evidence: &mut Evidence| -> Option<Verdict> {
-        if !scope.admissible(&ev, p) {
+        if !evidence.first_time(format!("{:?}", display_point(p))) || !scope.admissible(&ev, p) {
             return None;
         }
         match try_point(scope, &ev, sides, test, p) {
@@ -334,7 +343,12 @@ fn with_points(
     }
     if let Some(v) = refuted {
         if proof.is_some() {
-            if let Verdict::Refuted { method, counterexample, .. } = v {
+            if let Verdict::Refuted {
+                method,
+                counterexample,
+                ..
+            } = v
+            {
                 return Verdict::Refuted {
                     method,
                     counterexample,

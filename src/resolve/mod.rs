@@ -679,7 +679,11 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
             conclusion,
             ..
         } => {
-            let sides: Vec<&Expr> = premise.iter().chain(conclusion).flat_map(|c| &c.terms).collect();
+            let sides: Vec<&Expr> = premise
+                .iter()
+                .chain(conclusion)
+                .flat_map(|c| &c.terms)
+                .collect();
             vec![family::Family::of_step(&sides, &hypotheses, ctx)]
         }
     };

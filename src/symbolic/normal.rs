@@ -17,8 +17,8 @@ use crate::exact::fold::small_exponent;
 use crate::resolve::domain::{Domain, Sign};
 use crate::symbolic::cas::{self, CasError};
 use crate::symbolic::polynomial::{Alg, Poly, RatFun, Term};
-use crate::verdict::Rule;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, RelOp};
+use crate::verdict::Rule;
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_rational::BigRational;
@@ -384,8 +384,7 @@ impl<'a> Normalizer<'a> {
                 return Ok(pow(num(root), p));
             }
         }
-        self.rules
-            .insert(Rule::NumericRadicals);
+        self.rules.insert(Rule::NumericRadicals);
         let mut factors = Vec::new();
         let (Some(fn_), Some(fd)) = (factor(c.numer()), factor(c.denom())) else {
             return Ok(self.opaque(format!("({c})^({r})"), Sign::Pos));
@@ -474,9 +473,7 @@ impl<'a> Normalizer<'a> {
                     if let Some(l) = self.roots.get(x).copied() {
                         let k = r * int(l as i64);
                         if k.is_integer() {
-                            self.rules.insert(
-                                Rule::RadicalGenerators,
-                            );
+                            self.rules.insert(Rule::RadicalGenerators);
                             let sign = if sb == Sign::Pos {
                                 Sign::Pos
                             } else {
@@ -578,8 +575,7 @@ impl<'a> Normalizer<'a> {
                     .collect();
                 let (c0, parts) = self.exponent_parts(ex)?;
                 if let Some(rest) = self.split_power(&labels, &parts)? {
-                    self.rules
-                        .insert(Rule::NumericBases);
+                    self.rules.insert(Rule::NumericBases);
                     let constant = self.numeric_power(&c, &c0)?;
                     return Ok(mul(vec![constant, rest]));
                 }
@@ -682,8 +678,7 @@ impl<'a> Normalizer<'a> {
                     }));
                 }
                 if self.integer_valued(&args[0]) {
-                    self.rules
-                        .insert(Rule::FloorOfInteger);
+                    self.rules.insert(Rule::FloorOfInteger);
                     return self.alg(&args[0]);
                 }
                 let k = self.canonical(&args[0])?;
@@ -692,13 +687,11 @@ impl<'a> Normalizer<'a> {
             Builtin::Step => {
                 let s = self.sign_of(&args[0]);
                 if s.nonneg() {
-                    self.rules
-                        .insert(Rule::StepResolved);
+                    self.rules.insert(Rule::StepResolved);
                     return Ok(num(int(1)));
                 }
                 if s == Sign::Neg {
-                    self.rules
-                        .insert(Rule::StepResolved);
+                    self.rules.insert(Rule::StepResolved);
                     return Ok(num(int(0)));
                 }
                 let k = self.canonical(&args[0])?;
@@ -719,11 +712,9 @@ impl<'a> Normalizer<'a> {
                         s.nonpos()
                     };
                     if take_acc {
-                        self.rules
-                            .insert(Rule::MinMaxResolved);
+                        self.rules.insert(Rule::MinMaxResolved);
                     } else if take_next {
-                        self.rules
-                            .insert(Rule::MinMaxResolved);
+                        self.rules.insert(Rule::MinMaxResolved);
                         acc = next.clone();
                     } else {
                         let k = self.canonical(whole)?;
@@ -767,8 +758,7 @@ impl<'a> Normalizer<'a> {
                         Expr::int(1),
                     );
                     if self.sign_of(&size).nonneg() {
-                        self.rules
-                            .insert(Rule::ConstantSum);
+                        self.rules.insert(Rule::ConstantSum);
                         return self.alg(&Expr::binary(BinOp::Mul, size, args[3].clone()));
                     }
                 }
@@ -941,8 +931,7 @@ impl<'a> Normalizer<'a> {
             let (Some(fn_), Some(fd)) = (factor(c.numer()), factor(c.denom())) else {
                 return Ok(self.opaque(format!("log({c})"), Sign::of(&(c - int(1)))));
             };
-            self.rules
-                .insert(Rule::LogOfNumber);
+            self.rules.insert(Rule::LogOfNumber);
             let mut items = Vec::new();
             for (p, e) in fn_.into_iter().chain(fd.into_iter().map(|(p, e)| (p, -e))) {
                 let g = self.opaque(format!("log({p})"), Sign::Pos);

@@ -22,6 +22,7 @@ pub mod size;
 pub mod spectral;
 pub mod typed;
 
+use crate::check::evidence::{Evidence, PointOutcome};
 use crate::config::Config;
 use crate::exact::eval::{compare, Evaluator};
 use crate::exact::real::Real;
@@ -30,8 +31,9 @@ use crate::resolve::domain::{Domain, Sign};
 use crate::resolve::expand::substitute;
 use crate::resolve::{names_in, Context, Kind};
 use crate::syntax::expr::{Builtin, Chain, Expr, ExprKind, Logic, RelOp};
-use crate::check::evidence::{Evidence, PointOutcome};
-use crate::verdict::{Certificate, Counterexample, CrossChecks, EntryMismatch, Method, Rule, StopReason, Verdict};
+use crate::verdict::{
+    Certificate, Counterexample, CrossChecks, EntryMismatch, Method, Rule, StopReason, Verdict,
+};
 use dense::Mat;
 use eval::{Env, V};
 use normal_form::{MatPoly, NfError, Normalizer};
@@ -164,10 +166,7 @@ struct Prepared<'a> {
 }
 
 impl<'a> Prepared<'a> {
-    fn new(
-        scope: &'a Scope<'a>,
-        rels: &[(Expr, RelOp, Expr)],
-    ) -> Result<Prepared<'a>, Verdict> {
+    fn new(scope: &'a Scope<'a>, rels: &[(Expr, RelOp, Expr)]) -> Result<Prepared<'a>, Verdict> {
         let mut typer = Typer::new(scope.ctx);
         let mut typed_rels = Vec::new();
         for (l, op, r) in rels {
@@ -806,7 +805,9 @@ fn refutation(smp: &Sampled, outcome: Outcome) -> Verdict {
         mismatches,
     } = outcome
     else {
-        return Verdict::Unsupported(StopReason::Internal("a refutation without a failure".into()));
+        return Verdict::Unsupported(StopReason::Internal(
+            "a refutation without a failure".into(),
+        ));
     };
     let mut values: BTreeMap<String, String> = smp
         .env_point
@@ -835,7 +836,6 @@ fn refutation(smp: &Sampled, outcome: Outcome) -> Verdict {
         notes,
     }
 }
-
 
 /// Checks one step `lhs op rhs` that involves matrices.
 pub fn check_step(
@@ -933,11 +933,19 @@ pub fn check_step(
 }
 
 /// The verdict of sampled matrices alone, under the one evidence rule.
-fn checked_or_unsupported(scope: &Scope<'_>, tally: &Tally, note: String, method: Method) -> Verdict {
+fn checked_or_unsupported(
+    scope: &Scope<'_>,
+    tally: &Tally,
+    note: String,
+    method: Method,
+) -> Verdict {
     let sizes = if tally.sizes_seen.is_empty() {
         Vec::new()
     } else {
-        vec![format!("sizes tried include: {}", tally.sizes_seen.join("; "))]
+        vec![format!(
+            "sizes tried include: {}",
+            tally.sizes_seen.join("; ")
+        )]
     };
     tally.evidence.sampled(
         scope.cfg.min_checks,
@@ -1010,5 +1018,10 @@ pub fn check_implication(
     if let Some((smp, outcome)) = found {
         return refutation(&smp, outcome);
     }
-    checked_or_unsupported(scope, &tally, String::new(), Method::MatrixSpotChecksPremise)
+    checked_or_unsupported(
+        scope,
+        &tally,
+        String::new(),
+        Method::MatrixSpotChecksPremise,
+    )
 }

@@ -15,8 +15,8 @@
 use super::size::{SizePoly, Sizes};
 use super::typed::{TKind, T};
 use crate::resolve::{Context, ScalarKind};
-use crate::verdict::Rule;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
+use crate::verdict::Rule;
 use std::collections::BTreeMap;
 
 /// Most terms of one normal form. Default: 4096.
@@ -536,9 +536,7 @@ impl<'a> Normalizer<'a> {
                 let one = SizePoly::one();
                 let sp = self.sign_atom(&MatPoly::word(p, rows.clone(), one.clone()));
                 let sq = self.sign_atom(&MatPoly::word(q, one, cols.clone()));
-                self.note(
-                    Rule::SignOfOuterProduct,
-                );
+                self.note(Rule::SignOfOuterProduct);
                 return Ok(self.product(&sp, &sq)?.scaled(&sc));
             }
             self.note(Rule::SignOfScaled);
@@ -816,9 +814,7 @@ impl<'a> Normalizer<'a> {
                 "`cost(...)` needs a declared scalar `c` (the cost of one multiplication)",
             );
         };
-        self.note(
-            Rule::Cost,
-        );
+        self.note(Rule::Cost);
         let mut total = Vec::new();
         self.cost_terms(t, &c, &mut total, 0)?;
         let mut sum: Option<Expr> = None;
