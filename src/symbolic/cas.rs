@@ -249,6 +249,13 @@ fn user_id() -> String {
     std::env::var("USER").unwrap_or_else(|_| "user".into())
 }
 
+/// Takes the per-user lock now rather than at the first Symbolica call: a
+/// caller about to draw a progress line calls this first, so that the
+/// message of a wait, if any, gets a line of its own.
+pub fn take_lock() {
+    ensure_lock();
+}
+
 /// Takes the per-user lock before the first Symbolica call of this process.
 fn ensure_lock() {
     LOCK.get_or_init(|| {
