@@ -522,7 +522,13 @@ fn gradebooks_for_canvas_and_moodle_and_quiet() {
     quiet.push("--quiet");
     let r = run(&data, &quiet);
     assert_eq!(r.status, 2);
-    assert_eq!(r.stderr, "", "--quiet prints no warnings");
+    // Only the lock's wait notice may remain (a concurrent test run holds it).
+    let rest: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("derive-check: waiting for another derive-check process"))
+        .collect();
+    assert!(rest.is_empty(), "--quiet prints no warnings: {}", r.stderr);
     let r = run(
         &data,
         &[

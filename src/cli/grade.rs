@@ -88,7 +88,7 @@ pub struct GradeArgs {
     /// Search only the folders given, not their subfolders.
     #[arg(long)]
     pub no_recurse: bool,
-    /// Print nothing on stderr but errors that stop the run (no progress bar, no warnings).
+    /// Print nothing on stderr but errors that stop the run and the notice of a wait for another derive-check (no progress bar, no warnings).
     #[arg(short, long)]
     pub quiet: bool,
 }

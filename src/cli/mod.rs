@@ -58,7 +58,7 @@ pub struct Args {
     /// Search only the folders given, not their subfolders.
     #[arg(long)]
     pub no_recurse: bool,
-    /// Print nothing on stderr but errors that stop the run.
+    /// Print nothing on stderr but errors that stop the run (and the notice of a wait for another derive-check).
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -15,8 +15,24 @@ use crate::verdict::VerdictKind;
 pub enum Audience {
     /// Course staff: expected results and counterexamples built from them included.
     Grader,
-    /// Students: no key value unless the part has `show_expected = true`.
+    /// Students once grades are published (gradebooks, CI): no key value
+    /// unless the part has `show_expected = true`.
     Student,
+    /// Students while the assignment is open (Gradescope's visible tests):
+    /// never a key value, since a wrong submission would reveal the key to
+    /// anyone who can resubmit.
+    Live,
+}
+
+impl Audience {
+    /// May this audience see the key's values of part `p`?
+    fn reveals(self, p: &PartGrade) -> bool {
+        match self {
+            Audience::Grader => true,
+            Audience::Student => p.show_expected,
+            Audience::Live => false,
+        }
+    }
 }
 
 /// Most mismatching entries of an array listed in one line. Default: 6.
@@ -154,13 +170,13 @@ fn step_lines(index: usize, s: &StepReport, out: &mut Vec<String>) {
 /// The lines about the final result alone (for Gradescope's details test).
 pub fn final_result_lines(p: &PartGrade, audience: Audience) -> Vec<String> {
     let mut out = Vec::new();
-    final_lines(p, audience == Audience::Grader || p.show_expected, &mut out);
+    final_lines(p, audience.reveals(p), &mut out);
     out
 }
 
 /// The feedback of one part, one line per item (continuation lines indented).
 pub fn feedback_lines(p: &PartGrade, audience: Audience) -> Vec<String> {
-    let reveal = audience == Audience::Grader || p.show_expected;
+    let reveal = audience.reveals(p);
     let mut out = Vec::new();
     final_lines(p, reveal, &mut out);
     if p.steps_total > 0 {

@@ -6,7 +6,8 @@
 //! `visibility`.
 //!
 //! One visible test per part carries the score and feedback students may
-//! see (never a key value unless the part allows it). What is built from the
+//! see at once (never a key value: a student who may resubmit could
+//! otherwise learn the key from a wrong submission). What is built from the
 //! key (the expected result, counterexamples against it) goes into a second
 //! test per part without points: `hidden` (instructors only) by default, or
 //! `after_published` when the key sets `show_expected = true`, so that
@@ -133,7 +134,7 @@ pub fn results(s: &SubmissionGrade) -> Results {
             score: Some(p.score),
             max_score: Some(p.max_score),
             status: status(p.passed()),
-            output: markdown(&feedback_lines(p, Audience::Student)),
+            output: markdown(&feedback_lines(p, Audience::Live)),
             output_format: OutputFormat::Markdown,
             visibility: Visibility::Visible,
         });

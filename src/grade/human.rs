@@ -94,7 +94,7 @@ pub fn render_human(book: &Gradebook) -> String {
         if unreadable > 0 {
             let _ = writeln!(
                 out,
-                "  {unreadable} submissions have files that could not be read"
+                "  submissions with files that could not be read: {unreadable}"
             );
         }
         for (id, (step, n)) in common_mistakes(book) {
