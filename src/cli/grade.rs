@@ -225,8 +225,8 @@ pub fn run_grade(args: GradeArgs) -> i32 {
     let progress =
         (subs.len() > 1 && !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .then(|| {
-                // The lock first: a wait message then gets its own line, before the bar.
-                crate::symbolic::cas::take_lock();
+                // The CAS first: a wait message and its notice then come before the bar.
+                crate::symbolic::cas::start_now();
                 let bar = indicatif::ProgressBar::new(subs.len() as u64);
                 bar.set_style(
                     indicatif::ProgressStyle::with_template("grading {pos}/{len} {wide_msg}")
