@@ -108,8 +108,13 @@ fn failed(path: String, message: String) -> FileReport {
 }
 
 /// Checks the paths under `config` and returns the report (folders searched
-/// recursively unless `recurse` is false).
-pub fn check_paths(paths: &[PathBuf], config: &Config, recurse: bool) -> Report {
+/// recursively).
+pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
+    check_paths_with(paths, config, true)
+}
+
+/// [`check_paths`], with folders searched recursively only when `recurse` is true.
+pub fn check_paths_with(paths: &[PathBuf], config: &Config, recurse: bool) -> Report {
     // Readable files are checked together (their claims in parallel); the
     // others get their failure report, each in its place.
     let mut files: Vec<Option<FileReport>> = Vec::new();
@@ -218,7 +223,7 @@ pub fn run(args: Args) -> i32 {
         only: args.only.clone(),
         ..Config::default()
     };
-    let report = check_paths(&args.paths, &config, !args.no_recurse);
+    let report = check_paths_with(&args.paths, &config, !args.no_recurse);
     let text = match args.format {
         Format::Human => render_human(&report),
         Format::Json => render_json(&report),
