@@ -327,7 +327,7 @@ fn synthetic(root: &Path) {
             memo: memo_on,
             ..Config::default()
         };
-        let mut memo = derive_check::grade::Memo::default();
+        let session = derive_check::Session::new(config.clone());
         let (ms, _) = time_ms(|| {
             for i in 0..count {
                 // A comment makes every file of every submission distinct.
@@ -339,8 +339,8 @@ fn synthetic(root: &Path) {
                     &key,
                     &format!("s{i}"),
                     &sub,
-                    &config,
-                    &mut memo,
+                    &session,
+                    false,
                 );
             }
         });

@@ -107,6 +107,66 @@ impl Session {
         }
     }
 
+    /// Checks claims resolved by the caller, each in its own context (for
+    /// grading: an answer's claims, and final results built from a key and
+    /// an answer); one report per claim, in order. The claims are checked
+    /// in parallel on the engine thread like a file's, through this
+    /// session's memo. A claim whose check fails internally gets an `error`
+    /// report, which never counts as a pass.
+    pub fn check_claims(
+        &self,
+        claims: Vec<(resolve::Claim, Arc<resolve::Context>)>,
+    ) -> Vec<ClaimReport> {
+        let failed = |claim: &resolve::Claim, message: String| ClaimReport {
+            id: claim.id.clone(),
+            location: claim.location,
+            text: claim.text.clone(),
+            verdict: verdict::VerdictKind::Error,
+            expect: claim.expect,
+            error: Some((claim.location, format!("internal error: {message}"))),
+            steps: Vec::new(),
+        };
+        let heads: Vec<resolve::Claim> = claims.iter().map(|(c, _)| c.clone()).collect();
+        let session = self.clone();
+        let run = cas::run(move || {
+            let settings = format!("{:?}", session.config);
+            let check_one = |(claim, ctx): &(resolve::Claim, Arc<resolve::Context>)| {
+                let Ok(body) = &claim.body else {
+                    return check::check_claim(claim, ctx, &session.config);
+                };
+                let key = session
+                    .config
+                    .memo
+                    .then(|| body.memo_key(&claim.id, ctx, &settings));
+                if let Some(outcome) = key.as_deref().and_then(|k| session.remembered(k)) {
+                    return outcome.locate(claim);
+                }
+                let outcome = check::check_body(&claim.id, body, ctx, &session.config);
+                if let Some(k) = key {
+                    session.remember(k, &outcome);
+                }
+                outcome.locate(claim)
+            };
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            cas::parallel_map(
+                &claims,
+                threads,
+                |(claim, _)| check::mostly_exact(claim),
+                check_one,
+            )
+        });
+        match run {
+            Ok(reports) => reports
+                .into_iter()
+                .zip(&heads)
+                .map(|(r, claim)| {
+                    r.unwrap_or_else(|| failed(claim, "its check stopped without a result".into()))
+                })
+                .collect(),
+            Err(panic) => heads.iter().map(|c| failed(c, panic.clone())).collect(),
+        }
+    }
+
     fn remembered(&self, key: &str) -> Option<check::ClaimOutcome> {
         let memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         memo.get(key).cloned()

@@ -27,15 +27,34 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Runs `derive-check ARGS --output report` in `dir` and returns the status, stderr and report.
 fn run(dir: &Path, args: &[&str]) -> Run {
+    run_with_stdin(dir, args, None)
+}
+
+/// [`run`], with `stdin` as standard input (none: empty).
+fn run_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    use std::io::Write as _;
     let out_path = dir.join("report.out");
     let _ = std::fs::remove_file(&out_path);
-    let output = Command::new(env!("CARGO_BIN_EXE_derive-check"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_derive-check"))
         .current_dir(dir)
         .args(args)
         .arg("--output")
         .arg(&out_path)
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("the binary runs");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
     Run {
         status: output.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -221,49 +240,71 @@ fn concurrent_runs_wait_for_each_other_instead_of_aborting() {
     }
 }
 
-#[test]
-fn grade_exit_statuses_and_formats() {
-    // A copy of the grading fixtures: the test writes its reports beside them.
+/// A copy of the grading fixtures in a temp folder (tests write beside them).
+fn grade_fixtures() -> (tempfile::TempDir, std::path::PathBuf) {
     let copy = tempfile::tempdir().unwrap();
     let data = copy.path().to_path_buf();
     copy_tree(
         &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/grade"),
         &data,
     );
-    let key = data.join("key.toml");
-    let key = key.to_str().unwrap();
-    let alice = data.join("batch/alice.toml");
+    (copy, data)
+}
+
+#[test]
+fn grade_exit_statuses_and_formats() {
+    let (_copy, data) = grade_fixtures();
     let r = run(
         &data,
         &[
             "grade",
             "--key",
-            key,
-            alice.to_str().unwrap(),
+            "key.toml",
+            "batch/alice.toml",
             "--format",
             "gradescope",
         ],
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.report).unwrap();
-    assert_eq!(v["score"], 5.0);
+    assert_eq!(v["score"], 6.0);
     assert_eq!(v["tests"][0]["name"], "2d");
+    assert_eq!(v["tests"][0]["status"], "passed");
+    // A batch with an unreadable submission exits 2, and still reports every row.
     let r = run(
         &data,
-        &["grade", "--key", key, "--batch", "batch", "--format", "csv"],
+        &[
+            "grade", "--key", "key.toml", "--batch", "batch", "--format", "csv",
+        ],
     );
-    assert_eq!(r.status, 1, "some submissions lost points: {}", r.stderr);
+    assert_eq!(r.status, 2, "dave.toml does not parse: {}", r.stderr);
     assert!(
-        r.report
-            .starts_with("submission,2d,square,final-only,array,total,max\n"),
+        r.report.starts_with(
+            "student,submission,2d,square,final-only,array,trace,total,max,feedback\n"
+        ),
         "{}",
         r.report
     );
-    assert_eq!(r.report.lines().count(), 5);
+    assert_eq!(r.report.lines().count(), 8, "{}", r.report);
+    assert!(
+        r.stderr.contains("dave.toml: cannot read: "),
+        "{}",
+        r.stderr
+    );
     assert!(
         !r.stderr.contains("grading 1/"),
         "no progress bar when stderr is not a terminal"
     );
+    // Without the broken one, points lost exit 1.
+    std::fs::remove_file(data.join("batch/dave.toml")).unwrap();
+    let r = run(
+        &data,
+        &[
+            "grade", "--key", "key.toml", "--batch", "batch", "--format", "junit",
+        ],
+    );
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    assert!(r.report.contains("classname=\"carol\""), "{}", r.report);
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -277,4 +318,339 @@ fn grade_exit_statuses_and_formats() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_broken_submission_is_a_junit_error_and_exit_two() {
+    let (_copy, data) = grade_fixtures();
+    let r = run(
+        &data,
+        &[
+            "grade",
+            "--key",
+            "key.toml",
+            "batch/dave.toml",
+            "--format",
+            "junit",
+        ],
+    );
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    assert!(
+        r.report
+            .contains("<error message=\"a file of the submission could not be read\""),
+        "{}",
+        r.report
+    );
+    assert!(!r.report.contains("<failure"), "{}", r.report);
+    assert!(
+        r.report.contains("classname=\"batch/dave.toml\""),
+        "{}",
+        r.report
+    );
+}
+
+#[test]
+fn gradescope_batches_write_one_results_file_per_submission_or_refuse() {
+    let (_copy, data) = grade_fixtures();
+    let r = run(
+        &data,
+        &[
+            "grade",
+            "--key",
+            "key.toml",
+            "--batch",
+            "batch",
+            "--format",
+            "gradescope",
+        ],
+    );
+    // `run` passes `--output report.out`: a file name that is made a folder.
+    assert_eq!(r.status, 2, "dave.toml does not parse: {}", r.stderr);
+    let out = data.join("report.out");
+    let mut written: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        ["alice", "bob", "carol", "dave", "erin", "gina", "hank"]
+    );
+    for w in &written {
+        let text = std::fs::read_to_string(out.join(w).join("results.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            v["score"].is_number() && v["tests"].is_array(),
+            "{w}: {text}"
+        );
+    }
+    // Without --output there is no single results.json to write: refused.
+    let output = Command::new(env!("CARGO_BIN_EXE_derive-check"))
+        .current_dir(&data)
+        .args([
+            "grade",
+            "--key",
+            "key.toml",
+            "--batch",
+            "batch",
+            "--format",
+            "gradescope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("give --output DIR"));
+}
+
+#[test]
+fn submissions_are_found_in_nested_folders_unless_no_recurse() {
+    let (_copy, data) = grade_fixtures();
+    let r = run(
+        &data,
+        &[
+            "grade",
+            "--key",
+            "key.toml",
+            "batch/erin",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.report).unwrap();
+    assert_eq!(
+        v["submissions"][0]["parts"][0]["score"], 2.0,
+        "{}",
+        r.report
+    );
+    assert_eq!(
+        v["submissions"][0]["errors"],
+        serde_json::json!([]),
+        "__MACOSX is skipped"
+    );
+    let r = run(
+        &data,
+        &[
+            "grade",
+            "--key",
+            "key.toml",
+            "batch/erin",
+            "--no-recurse",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.report).unwrap();
+    let message = v["submissions"][0]["messages"][0].as_str().unwrap();
+    assert!(
+        message.contains("no derivation file with the key's ids"),
+        "{message}"
+    );
+    // Checking: folders are searched recursively too.
+    let r = run(&data, &["batch/erin"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.report.contains("q2/answers.toml"), "{}", r.report);
+    let r = run(&data, &["--no-recurse", "batch/erin"]);
+    assert_eq!(
+        r.status, 2,
+        "an empty folder cannot be checked: {}",
+        r.report
+    );
+}
+
+#[test]
+fn a_dash_reads_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_with_stdin(dir.path(), &["-"], Some(GOOD));
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.report.contains("== <stdin>: good"), "{}", r.report);
+    let (_copy, data) = grade_fixtures();
+    let alice = std::fs::read_to_string(data.join("batch/alice.toml")).unwrap();
+    let r = run_with_stdin(
+        &data,
+        &["grade", "--key", "key.toml", "-", "--format", "csv"],
+        Some(&alice),
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(
+        r.report.contains("\n<stdin>,<stdin>,2,1,1,1,1,6,6,"),
+        "{}",
+        r.report
+    );
+}
+
+#[test]
+fn gradebooks_for_canvas_and_moodle_and_quiet() {
+    let (_copy, data) = grade_fixtures();
+    let args = [
+        "grade",
+        "--key",
+        "key.toml",
+        "--batch",
+        "batch",
+        "--format",
+        "csv",
+        "--lms",
+        "canvas",
+        "--roster",
+        "roster.csv",
+        "--assignment",
+        "HW4 (1234)",
+        "--bom",
+    ];
+    let r = run(&data, &args);
+    assert_eq!(r.status, 2, "dave.toml: {}", r.stderr);
+    assert!(
+        r.report
+            .starts_with("\u{feff}Student,ID,SIS User ID,SIS Login ID,Section,HW4 (1234)\n"),
+        "{}",
+        r.report
+    );
+    assert!(
+        r.report
+            .contains("\"Liddell, Alice\",1001,S1001,aliddell,Section 1,6\n"),
+        "{}",
+        r.report
+    );
+    assert!(
+        r.stderr.contains("roster: no row for `dave`"),
+        "{}",
+        r.stderr
+    );
+    let mut quiet = args.to_vec();
+    quiet.push("--quiet");
+    let r = run(&data, &quiet);
+    assert_eq!(r.status, 2);
+    // Only the lock's wait notice may remain (a concurrent test run holds it).
+    let rest: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("derive-check: waiting for another derive-check process"))
+        .collect();
+    assert!(rest.is_empty(), "--quiet prints no warnings: {}", r.stderr);
+    let r = run(
+        &data,
+        &[
+            "grade", "--key", "key.toml", "--batch", "batch", "--format", "csv", "--lms", "moodle",
+        ],
+    );
+    assert!(
+        r.report.starts_with("Username,Grading test key,Feedback\n"),
+        "{}",
+        r.report
+    );
+}
+
+/// Every long flag and subcommand of the clap definition, by command path.
+fn flags() -> Vec<(String, Vec<String>)> {
+    use clap::CommandFactory;
+    let top = derive_check::cli::Args::command();
+    let mut out = Vec::new();
+    let mut visit = |name: String, cmd: &clap::Command| {
+        let longs = cmd
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .chain(cmd.get_subcommands().map(|s| s.get_name().to_string()))
+            .collect();
+        out.push((name, longs));
+    };
+    visit("derive-check".into(), &top);
+    for s in top.get_subcommands() {
+        visit(format!("derive-check-{}", s.get_name()), s);
+    }
+    out
+}
+
+#[test]
+fn completions_and_man_pages_cover_every_subcommand_and_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_derive-check"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        for (_, longs) in flags() {
+            for f in longs {
+                // fish lists long flags without their dashes (`-l format`).
+                let bare = f.trim_start_matches('-');
+                assert!(
+                    text.contains(&f)
+                        || (shell == "fish" && text.contains(&format!("-l {bare}")))
+                        || text.contains(bare),
+                    "{shell} completions lack {f}"
+                );
+            }
+        }
+    }
+    let status = Command::new(env!("CARGO_BIN_EXE_derive-check"))
+        .args(["man"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    for (page, longs) in flags() {
+        let path = dir.path().join(format!("{page}.1"));
+        let roff =
+            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no man page {page}.1"));
+        let text = roff.replace("\\-", "-");
+        assert!(text.contains(".TH"), "{page}.1 is a man page");
+        for f in longs {
+            assert!(text.contains(&f), "{page}.1 lacks {f}");
+        }
+    }
+}
+
+#[test]
+fn run_autograder_grades_a_nested_submission_in_a_fake_autograder_tree() {
+    let root = tempfile::tempdir().unwrap();
+    let ag = root.path();
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(ag.join("source")).unwrap();
+    std::fs::copy(
+        repo.join("tests/data/grade/key.toml"),
+        ag.join("source/key.toml"),
+    )
+    .unwrap();
+    let nested = ag.join("submission/hw/q2");
+    std::fs::create_dir_all(&nested).unwrap();
+    std::fs::copy(
+        repo.join("tests/data/grade/batch/alice.toml"),
+        nested.join("answers.toml"),
+    )
+    .unwrap();
+    let out = Command::new("bash")
+        .arg(repo.join("gradescope/run_autograder"))
+        .env("AUTOGRADER_ROOT", ag)
+        .env("DERIVE_CHECK", env!("CARGO_BIN_EXE_derive-check"))
+        .current_dir(ag)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results =
+        std::fs::read_to_string(ag.join("results/results.json")).expect("results.json written");
+    let v: serde_json::Value = serde_json::from_str(&results).unwrap();
+    assert_eq!(v["score"], 6.0, "{results}");
+    assert_eq!(v["tests"][0]["status"], "passed");
+    // A bad key still leaves a results.json for the student.
+    std::fs::write(ag.join("source/key.toml"), "title = \"k\"\n").unwrap();
+    let out = Command::new("bash")
+        .arg(repo.join("gradescope/run_autograder"))
+        .env("AUTOGRADER_ROOT", ag)
+        .env("DERIVE_CHECK", env!("CARGO_BIN_EXE_derive-check"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ag.join("results/results.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["score"], 0.0);
 }

@@ -1,11 +1,22 @@
 //! The command-line layer: raw arguments → a resolved [`Config`] and list of
 //! files, then the one pipeline, then output. The only module that touches
 //! the file system.
+//!
+//! - `derive-check PATH...` checks derivation files ([`run`]);
+//! - `derive-check grade` grades answers against a key ([`grade`]);
+//! - `derive-check completions SHELL` and `derive-check man [DIR]` write
+//!   shell completions and man pages generated from these definitions.
+
+pub mod grade;
+pub mod inputs;
 
 use crate::config::{Config, DEFAULT_SEED};
 use crate::report::{render_human, render_json, FileReport, Report};
-use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
-use std::path::{Path, PathBuf};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use inputs::{collect, Reader};
+use std::path::PathBuf;
+
+pub use grade::GradeArgs;
 
 /// Report formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -26,10 +37,10 @@ pub enum Format {
     subcommand_negates_reqs = true
 )]
 pub struct Args {
-    /// `grade`: grade answers against a key (see `derive-check grade --help`).
+    /// `grade`, `completions` or `man` (see `derive-check help`).
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Derivation files, or folders of *.toml files.
+    /// Derivation files, folders of *.toml files (searched recursively), or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Report format.
@@ -44,92 +55,42 @@ pub struct Args {
     /// Check only the claim with this id (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+    /// Search only the folders given, not their subfolders.
+    #[arg(long)]
+    pub no_recurse: bool,
+    /// Print nothing on stderr but errors that stop the run (and the notice of a wait for another derive-check).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Shells with completions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Grade answer files against a key: per-part scores, feedback and CI outputs.
+    /// Grade answer files against a key: per-part scores, feedback, and outputs for Gradescope, gradebooks and CI.
     Grade(GradeArgs),
-}
-
-/// Grading formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GradeFormat {
-    /// The human report.
-    Human,
-    /// JSON.
-    Json,
-    /// Gradescope's autograder results.json.
-    Gradescope,
-    /// JUnit XML.
-    Junit,
-    /// A CSV gradebook, one row per submission.
-    Csv,
-}
-
-/// Options of `derive-check grade`.
-#[derive(Debug, ClapArgs)]
-pub struct GradeArgs {
-    /// The key file: the derivation format plus `[[answer]]` tables.
-    #[arg(long, value_name = "KEY")]
-    pub key: PathBuf,
-    /// Grade each entry (file or folder) of DIR as a submission of its own.
-    #[arg(long, value_name = "DIR")]
-    pub batch: Option<PathBuf>,
-    /// The answer files and folders of one submission.
-    #[arg(value_name = "ANSWER")]
-    pub paths: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: GradeFormat,
-    /// Write the report to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Spot-check seed.
-    #[arg(long, default_value_t = DEFAULT_SEED)]
-    pub seed: u64,
-}
-
-/// A file to check, or a path that could not be turned into files.
-enum Input {
-    File(PathBuf),
-    Unreadable(PathBuf, String),
-}
-
-fn collect(paths: &[PathBuf]) -> Vec<Input> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            match std::fs::read_dir(p) {
-                Ok(entries) => {
-                    let mut files: Vec<PathBuf> = entries
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "toml"))
-                        .collect();
-                    files.sort();
-                    if files.is_empty() {
-                        out.push(Input::Unreadable(
-                            p.clone(),
-                            "the folder holds no *.toml files".into(),
-                        ));
-                    }
-                    out.extend(files.into_iter().map(Input::File));
-                }
-                Err(e) => out.push(Input::Unreadable(
-                    p.clone(),
-                    format!("cannot read the folder: {e}"),
-                )),
-            }
-        } else {
-            out.push(Input::File(p.clone()));
-        }
-    }
-    out
-}
-
-fn display_path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+    /// Write shell completions to stdout (e.g. `derive-check completions bash > derive-check.bash`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Write the man pages (derive-check.1 and one per subcommand) into DIR, or the main page to stdout.
+    Man {
+        /// The folder to write the pages into.
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn failed(path: String, message: String) -> FileReport {
@@ -146,40 +107,29 @@ fn failed(path: String, message: String) -> FileReport {
     }
 }
 
-/// Checks the paths under `config` and returns the report.
+/// Checks the paths under `config` and returns the report (folders searched
+/// recursively).
 pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
+    check_paths_with(paths, config, true)
+}
+
+/// [`check_paths`], with folders searched recursively only when `recurse` is true.
+pub fn check_paths_with(paths: &[PathBuf], config: &Config, recurse: bool) -> Report {
     // Readable files are checked together (their claims in parallel); the
     // others get their failure report, each in its place.
     let mut files: Vec<Option<FileReport>> = Vec::new();
     let mut texts = Vec::new();
-    for input in collect(paths) {
-        match input {
-            Input::Unreadable(p, m) => files.push(Some(failed(display_path(&p), m))),
-            Input::File(p) => {
-                let name = display_path(&p);
-                match std::fs::read(&p) {
-                    Err(e) => files.push(Some(failed(name, format!("cannot read the file: {e}")))),
-                    Ok(bytes) => match String::from_utf8(bytes) {
-                        Err(e) => {
-                            let at = e.utf8_error().valid_up_to();
-                            let text = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
-                            let loc = crate::syntax::source::SourceText::new(text).location(at);
-                            files.push(Some(FileReport {
-                                failure: Some(crate::syntax::source::Diagnostic {
-                                    file: name.clone(),
-                                    location: loc,
-                                    message: "the file is not valid UTF-8".into(),
-                                }),
-                                ..failed(name, String::new())
-                            }));
-                        }
-                        Ok(text) => {
-                            texts.push((name, text));
-                            files.push(None);
-                        }
-                    },
-                }
+    let mut reader = Reader::new();
+    for input in collect(paths, recurse) {
+        match reader.read(&input) {
+            Ok((name, text)) => {
+                texts.push((name, text));
+                files.push(None);
             }
+            Err(d) => files.push(Some(FileReport {
+                failure: Some(d.clone()),
+                ..failed(d.file, String::new())
+            })),
         }
     }
     let mut checked = crate::check_sources(texts, config).into_iter();
@@ -195,23 +145,9 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
     }
 }
 
-fn read_text(p: &Path) -> Result<String, String> {
-    let bytes =
-        std::fs::read(p).map_err(|e| format!("{}: cannot read the file: {e}", display_path(p)))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        let text = String::from_utf8_lossy(&e.as_bytes()[..at]).into_owned();
-        let loc = crate::syntax::source::SourceText::new(text).location(at);
-        format!(
-            "{}:{}:{}: the file is not valid UTF-8",
-            display_path(p),
-            loc.line,
-            loc.column
-        )
-    })
-}
-
-fn write_output(path: Option<&PathBuf>, text: &str) -> bool {
+/// Writes `text` to `path`, or to stdout without one; false (with a
+/// message) when it cannot.
+pub(crate) fn write_output(path: Option<&PathBuf>, text: &str) -> bool {
     match path {
         Some(path) => {
             if let Err(e) = std::fs::write(path, text) {
@@ -224,135 +160,82 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> bool {
     true
 }
 
-/// Runs `derive-check grade` and returns the exit status: 0 full marks
-/// everywhere, 1 some points lost, 2 the key or the inputs are unusable.
-pub fn run_grade(args: GradeArgs) -> i32 {
-    use crate::grade;
-    let key_name = display_path(&args.key);
-    let key = match read_text(&args.key)
-        .and_then(|t| grade::load_key(&key_name, t).map_err(|d| d.to_string()))
-    {
-        Ok(k) => k,
-        Err(m) => {
-            eprintln!("derive-check: bad key: {m}");
-            return 2;
-        }
-    };
-    // Each submission: a name and its input paths.
-    let mut submissions: Vec<(String, Vec<PathBuf>)> = Vec::new();
-    if let Some(dir) = &args.batch {
-        match std::fs::read_dir(dir) {
-            Ok(entries) => {
-                let mut v: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_dir() || p.extension().is_some_and(|x| x == "toml"))
-                    .collect();
-                v.sort();
-                submissions.extend(v.into_iter().map(|p| (display_path(&p), vec![p])));
-            }
-            Err(e) => {
+fn completions(shell: Shell) -> i32 {
+    let mut cmd = Args::command();
+    let mut out = std::io::stdout();
+    match shell {
+        Shell::Bash => clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut cmd,
+            "derive-check",
+            &mut out,
+        ),
+        Shell::Zsh => clap_complete::generate(
+            clap_complete::Shell::Zsh,
+            &mut cmd,
+            "derive-check",
+            &mut out,
+        ),
+        Shell::Fish => clap_complete::generate(
+            clap_complete::Shell::Fish,
+            &mut cmd,
+            "derive-check",
+            &mut out,
+        ),
+    }
+    0
+}
+
+fn man(dir: Option<PathBuf>) -> i32 {
+    let cmd = Args::command();
+    match dir {
+        Some(dir) => {
+            if let Err(e) =
+                std::fs::create_dir_all(&dir).and_then(|_| clap_mangen::generate_to(cmd, &dir))
+            {
                 eprintln!(
-                    "derive-check: cannot read the batch folder {}: {e}",
+                    "derive-check: cannot write the man pages into {}: {e}",
                     dir.display()
                 );
                 return 2;
             }
         }
-    }
-    if !args.paths.is_empty() {
-        let name = args
-            .paths
-            .iter()
-            .map(|p| display_path(p))
-            .collect::<Vec<_>>()
-            .join(" ");
-        submissions.push((name, args.paths.clone()));
-    }
-    if submissions.is_empty() {
-        eprintln!("derive-check: nothing to grade: give answer files, or --batch DIR");
-        return 2;
-    }
-    let config = Config {
-        seed: args.seed,
-        ..Config::default()
-    };
-    let mut memo = grade::Memo::default();
-    let progress = submissions.len() > 1 && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let total = submissions.len();
-    let mut graded = Vec::new();
-    for (i, (name, paths)) in submissions.iter().enumerate() {
-        if progress {
-            eprint!("\rgrading {}/{total}: {name}\x1b[K", i + 1);
-        }
-        let mut files = Vec::new();
-        let mut problems = Vec::new();
-        for input in collect(paths) {
-            match input {
-                Input::Unreadable(p, m) => problems.push(format!("{}: {m}", display_path(&p))),
-                Input::File(p) => match read_text(&p) {
-                    Ok(t) => files.push((display_path(&p), t)),
-                    Err(m) => problems.push(m),
-                },
+        None => {
+            if let Err(e) = clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                eprintln!("derive-check: cannot write the man page: {e}");
+                return 2;
             }
         }
-        let mut g = grade::grade_submission(&key, name, &files, &config, &mut memo);
-        problems.append(&mut g.problems);
-        g.problems = problems;
-        graded.push(g);
     }
-    if progress {
-        eprintln!("\rgraded {total} submissions\x1b[K");
-    }
-    let book = grade::Gradebook {
-        key: key_name,
-        seed: args.seed,
-        part_ids: key.parts.iter().map(|p| p.id.clone()).collect(),
-        submissions: graded,
-    };
-    let text = match args.format {
-        GradeFormat::Human => grade::render_human(&book),
-        GradeFormat::Json => grade::render_json(&book),
-        GradeFormat::Gradescope => grade::render_gradescope(&book),
-        GradeFormat::Junit => grade::render_junit(&book),
-        GradeFormat::Csv => grade::render_csv(&book),
-    };
-    if !write_output(args.output.as_ref(), &text) {
-        return 2;
-    }
-    if book.submissions.iter().all(|s| s.score() >= s.max_score()) {
-        0
-    } else {
-        1
-    }
+    0
 }
 
 /// Runs the command line and returns the exit status.
 pub fn run(args: Args) -> i32 {
-    if let Some(Command::Grade(g)) = args.command {
-        return run_grade(g);
+    match args.command {
+        Some(Command::Grade(g)) => return grade::run_grade(g),
+        Some(Command::Completions { shell }) => return completions(shell),
+        Some(Command::Man { dir }) => return man(dir),
+        None => {}
     }
     let config = Config {
         seed: args.seed,
         only: args.only.clone(),
         ..Config::default()
     };
-    let report = check_paths(&args.paths, &config);
+    let report = check_paths_with(&args.paths, &config, !args.no_recurse);
     let text = match args.format {
         Format::Human => render_human(&report),
         Format::Json => render_json(&report),
     };
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, &text) {
-                eprintln!("derive-check: cannot write {}: {e}", path.display());
-                return 2;
-            }
-        }
-        None => print!("{text}"),
+    if !write_output(args.output.as_ref(), &text) {
+        return 2;
     }
-    for f in &report.files {
-        if let Some(d) = &f.failure {
-            eprintln!("derive-check: {d}");
+    if !args.quiet {
+        for f in &report.files {
+            if let Some(d) = &f.failure {
+                eprintln!("derive-check: {d}");
+            }
         }
     }
     if !config.only.is_empty() {

@@ -243,9 +243,17 @@ pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<P
     }
     // Values are enumerated as offsets from each symbol's lower bound (a
     // range has at most `limit` values).
+    // A symbol pinned to one value (`x = 1/2`) takes it; the others are
+    // integers enumerated from their lower bounds.
+    let pinned: Vec<Option<BigRational>> = symbols.iter().map(|s| dom.pinned(s)).collect();
     let mut lows = Vec::with_capacity(symbols.len());
     let mut sizes = Vec::with_capacity(symbols.len());
-    for s in symbols {
+    for (s, pin) in symbols.iter().zip(&pinned) {
+        if pin.is_some() {
+            sizes.push(1);
+            lows.push(BigInt::zero());
+            continue;
+        }
         let lo = dom.lower_bound(s)?.value.to_integer();
         let hi = dom.upper_bound(s)?.value.to_integer();
         if hi < lo {
@@ -263,6 +271,10 @@ pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<P
     let mut facts_at: Vec<Vec<(usize, usize, i64)>> = vec![Vec::new(); symbols.len()];
     for f in &dom.facts {
         if let (Some(b), Some(s)) = (position(&f.big), position(&f.small)) {
+            if pinned[b].is_some() || pinned[s].is_some() {
+                // Checked with the conditions, like facts about other symbols.
+                continue;
+            }
             let least = if f.strict {
                 f.offset.floor().to_integer() + 1
             } else {
@@ -282,12 +294,12 @@ pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<P
         out.push(
             symbols
                 .iter()
-                .zip(offsets.iter().zip(&lows))
-                .map(|(s, (i, lo))| {
-                    (
-                        s.clone(),
-                        Real::exact(BigRational::from_integer(lo + BigInt::from(*i))),
-                    )
+                .zip(offsets.iter().zip(&lows).zip(&pinned))
+                .map(|(s, ((i, lo), pin))| {
+                    let v = pin
+                        .clone()
+                        .unwrap_or_else(|| BigRational::from_integer(lo + BigInt::from(*i)));
+                    (s.clone(), Real::exact(v))
                 })
                 .collect(),
         )

@@ -330,12 +330,18 @@ fn with_points(
             scope.cfg.samples
         };
         let mut sampler = Sampler::new(&scope.dom, symbols.clone(), roots, scope.step_seed(index));
+        // Cross-checks of a proof stop once `wanted` points were decided
+        // either way: an undecided point (equal irrational values) costs as
+        // much as a decided one and tells nothing.
+        let enough = |e: &Evidence| {
+            e.agreed >= wanted || (proof.is_some() && e.agreed + e.undecided >= wanted)
+        };
         let mut drawn = 0;
-        while refuted.is_none() && evidence.agreed < wanted && drawn < scope.cfg.attempts {
+        while refuted.is_none() && !enough(&evidence) && drawn < scope.cfg.attempts {
             for p in sampler.points(wanted.max(8)) {
                 drawn += 1;
                 refuted = at(&p, &mut evidence);
-                if refuted.is_some() || evidence.agreed >= wanted {
+                if refuted.is_some() || enough(&evidence) {
                     break;
                 }
             }

@@ -393,6 +393,9 @@ impl Domain {
         let mut total: u128 = 1;
         for s in symbols {
             let k = self.kinds.get(s)?;
+            if self.pinned(s).is_some() {
+                continue;
+            }
             if !k.is_integer() {
                 return None;
             }
@@ -405,5 +408,17 @@ impl Domain {
             total = total.checked_mul(n)?;
         }
         Some(total)
+    }
+
+    /// The one value a symbol may take, when its bounds pin it (`x = 1/2`,
+    /// or `1 <= x <= 1`) and its kind allows that value.
+    pub fn pinned(&self, s: &str) -> Option<BigRational> {
+        let (lo, hi) = (self.lower_bound(s)?, self.upper_bound(s)?);
+        let kind = self.kinds.get(s)?;
+        (lo.value == hi.value
+            && !lo.strict
+            && !hi.strict
+            && (!kind.is_integer() || lo.value.is_integer()))
+        .then_some(lo.value)
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::resolve::{Context, Kind};
 use crate::syntax::builtins::Belongs;
-use crate::syntax::expr::{Expr, ExprKind};
+use crate::syntax::expr::{Expr, ExprKind, Statement};
 
 /// The family of a step or an implication.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -41,6 +41,38 @@ impl Family {
             Family::Arrays
         } else {
             Family::Scalar
+        }
+    }
+}
+
+impl Family {
+    /// The family of each step of a chain, or of an implication (one),
+    /// under the claim's `where` conditions and `given` hypotheses.
+    pub fn of_statement(
+        statement: &Statement,
+        conditions: &[Expr],
+        given: &[Expr],
+        ctx: &Context,
+    ) -> Vec<Family> {
+        let hypotheses: Vec<Expr> = conditions.iter().chain(given).cloned().collect();
+        match statement {
+            Statement::Chain(ch) => ch
+                .terms
+                .windows(2)
+                .map(|w| Family::of_step(&[&w[0], &w[1]], &hypotheses, ctx))
+                .collect(),
+            Statement::Logic {
+                premise,
+                conclusion,
+                ..
+            } => {
+                let sides: Vec<&Expr> = premise
+                    .iter()
+                    .chain(conclusion)
+                    .flat_map(|c| &c.terms)
+                    .collect();
+                vec![Family::of_step(&sides, &hypotheses, ctx)]
+            }
         }
     }
 }

@@ -128,6 +128,38 @@ pub struct Context {
     known: Vec<String>,
 }
 
+impl Context {
+    /// Declares a symbol, replacing whatever had its name: for a context
+    /// merged from two files (grading merges a key's declarations into an
+    /// answer's).
+    pub fn declare(&mut self, symbol: Symbol) {
+        let name = symbol.name.clone();
+        self.definitions.remove(&name);
+        self.broken.remove(&name);
+        self.functions.remove(&name);
+        if !self.known.contains(&name) {
+            self.known.push(name.clone());
+        }
+        self.symbols.insert(name, symbol);
+    }
+
+    /// Adds a definition, replacing whatever had its name (see [`Context::declare`]).
+    pub fn define(&mut self, definition: Definition) {
+        let name = definition.name.clone();
+        self.symbols.remove(&name);
+        self.broken.remove(&name);
+        if definition.params.is_empty() {
+            self.functions.remove(&name);
+        } else {
+            self.functions.insert(name.clone(), definition.params.len());
+        }
+        if !self.known.contains(&name) {
+            self.known.push(name.clone());
+        }
+        self.definitions.insert(name, definition);
+    }
+}
+
 impl Names for Context {
     fn class(&self, name: &str) -> Option<NameClass> {
         if self.functions.contains_key(name) {
@@ -535,6 +567,61 @@ pub fn names_in(e: &Expr, out: &mut Vec<String>) {
     });
 }
 
+/// Every name a statement and other expressions (conditions, hypotheses)
+/// depend on in `ctx`, in order of discovery: the names they mention, and
+/// through definitions and kinds (sizes, moments) the names those mention;
+/// for random variables, every random symbol; for `cost(...)`, the price
+/// `c`. Names neither declared nor defined (bound indices) are included;
+/// [`ClaimBody::uses`] is this list, filtered and sorted.
+pub fn dependencies(ctx: &Context, statement: &Statement, others: &[Expr]) -> Vec<String> {
+    let mut used = Vec::new();
+    let mut collect = |e: &Expr| names_in(e, &mut used);
+    match statement {
+        Statement::Chain(ch) => ch.terms.iter().for_each(&mut collect),
+        Statement::Logic {
+            premise,
+            conclusion,
+            ..
+        } => {
+            for ch in premise.iter().chain(conclusion) {
+                ch.terms.iter().for_each(&mut collect);
+            }
+        }
+    }
+    others.iter().for_each(&mut collect);
+    // `cost(...)` prices a product with the declared constant `c`.
+    let prices = |e: &Expr| {
+        let mut found = false;
+        e.walk(&mut |n| found |= matches!(n.as_builtin(), Some((Builtin::Cost, _))));
+        found
+    };
+    let mut priced = false;
+    statement.walk_exprs(&mut |e| priced |= prices(e));
+    // Names used through definitions and kinds count too.
+    let mut i = 0;
+    while i < used.len() {
+        if let Some(def) = ctx.definitions.get(&used[i]) {
+            names_in(&def.body, &mut used);
+            priced |= prices(&def.body);
+        }
+        if priced && !used.iter().any(|n| n == "c") {
+            used.push("c".into());
+        }
+        if let Some(sym) = ctx.symbols.get(&used[i]) {
+            kind_names(&sym.kind, &mut used);
+            if matches!(sym.kind, Kind::Random { .. }) {
+                for (name, other) in &ctx.symbols {
+                    if matches!(other.kind, Kind::Random { .. }) && !used.contains(name) {
+                        used.push(name.clone());
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    used
+}
+
 /// Resolves one claim: parses `show`, `where`, `given` and `expect`.
 pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
     let c = &d.claims[index];
@@ -596,51 +683,8 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         }
     }
     // A claim that uses a broken declaration or definition is an error pointing there.
-    let mut used = Vec::new();
-    let mut collect = |e: &Expr| names_in(e, &mut used);
-    match &statement {
-        Statement::Chain(ch) => ch.terms.iter().for_each(&mut collect),
-        Statement::Logic {
-            premise,
-            conclusion,
-            ..
-        } => {
-            for ch in premise.iter().chain(conclusion) {
-                ch.terms.iter().for_each(&mut collect);
-            }
-        }
-    }
-    conditions.iter().chain(&given).for_each(&mut collect);
-    // `cost(...)` prices a product with the declared constant `c`.
-    let prices = |e: &Expr| {
-        let mut found = false;
-        e.walk(&mut |n| found |= matches!(n.as_builtin(), Some((Builtin::Cost, _))));
-        found
-    };
-    let mut priced = false;
-    statement.walk_exprs(&mut |e| priced |= prices(e));
-    // Names used through definitions and kinds count too.
-    let mut i = 0;
-    while i < used.len() {
-        if let Some(def) = ctx.definitions.get(&used[i]) {
-            names_in(&def.body, &mut used);
-            priced |= prices(&def.body);
-        }
-        if priced && !used.iter().any(|n| n == "c") {
-            used.push("c".into());
-        }
-        if let Some(sym) = ctx.symbols.get(&used[i]) {
-            kind_names(&sym.kind, &mut used);
-            if matches!(sym.kind, Kind::Random { .. }) {
-                for (name, other) in &ctx.symbols {
-                    if matches!(other.kind, Kind::Random { .. }) && !used.contains(name) {
-                        used.push(name.clone());
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
+    let others: Vec<Expr> = conditions.iter().chain(&given).cloned().collect();
+    let used = dependencies(ctx, &statement, &others);
     for name in &used {
         if let Some(dg) = ctx.broken.get(name) {
             claim.body = Err((
@@ -667,26 +711,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         .filter(|n| ctx.symbols.contains_key(n) || ctx.definitions.contains_key(n))
         .collect();
     uses.sort();
-    let hypotheses: Vec<Expr> = conditions.iter().chain(&given).cloned().collect();
-    let families = match &statement {
-        Statement::Chain(ch) => ch
-            .terms
-            .windows(2)
-            .map(|w| family::Family::of_step(&[&w[0], &w[1]], &hypotheses, ctx))
-            .collect(),
-        Statement::Logic {
-            premise,
-            conclusion,
-            ..
-        } => {
-            let sides: Vec<&Expr> = premise
-                .iter()
-                .chain(conclusion)
-                .flat_map(|c| &c.terms)
-                .collect();
-            vec![family::Family::of_step(&sides, &hypotheses, ctx)]
-        }
-    };
+    let families = family::Family::of_statement(&statement, &conditions, &given, ctx);
     claim.body = Ok(ClaimBody {
         statement,
         conditions,

@@ -249,6 +249,16 @@ fn user_id() -> String {
     std::env::var("USER").unwrap_or_else(|_| "user".into())
 }
 
+/// Takes the per-user lock and makes a first, trivial Symbolica call now
+/// rather than in the middle of the work: a caller about to draw a progress
+/// line calls this first, so that the message of a wait and Symbolica's own
+/// notice (printed, untouched, at its first use) come before the line
+/// instead of running into it.
+pub fn start_now() {
+    ensure_lock();
+    let _ = rational_function(&Alg::Num(BigRational::from_integer(BigInt::from(1))), 0);
+}
+
 /// Takes the per-user lock before the first Symbolica call of this process.
 fn ensure_lock() {
     LOCK.get_or_init(|| {

@@ -78,6 +78,8 @@ pub struct Derivation {
     pub title: String,
     /// `source`: free text.
     pub source_note: Option<String>,
+    /// `student`: who wrote the answer (an identifier for gradebooks), if given.
+    pub student: Option<String>,
     /// `[symbols]` in file order.
     pub symbols: Vec<SymbolSource>,
     /// `[define]` in file order.
@@ -88,7 +90,7 @@ pub struct Derivation {
     pub problems: Vec<Diagnostic>,
 }
 
-const TOP_KEYS: &[&str] = &["title", "source", "symbols", "define", "claim"];
+const TOP_KEYS: &[&str] = &["title", "source", "student", "symbols", "define", "claim"];
 const CLAIM_KEYS: &[&str] = &["id", "text", "show", "given", "where", "expect"];
 
 struct Loader<'a> {
@@ -163,6 +165,13 @@ pub struct AnswerSource {
     pub points: f64,
     /// The scoring rule, if the part names one.
     pub rule: Option<Located>,
+    /// `where`: the question's restriction of the domain for this part.
+    pub where_: Option<Located>,
+    /// `given`: the question's hypotheses for this part.
+    pub given: Vec<Located>,
+    /// `show_expected`: may students see the expected result and
+    /// counterexamples built from it?
+    pub show_expected: Option<bool>,
 }
 
 /// A loaded key file: a derivation (symbols and definitions for the
@@ -175,6 +184,8 @@ pub struct KeySource {
     pub answers: Vec<AnswerSource>,
     /// The top-level `rule`, if any.
     pub rule: Option<Located>,
+    /// The top-level `show_expected`, if any.
+    pub show_expected: Option<bool>,
 }
 
 /// Loads a derivation from its text; `Err` when the file cannot be checked at all.
@@ -204,12 +215,13 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
     let table = root.get_ref();
     for (name, _) in table.iter() {
         let n = name.get_ref().as_ref();
-        let allowed = TOP_KEYS.contains(&n) || (key && (n == "answer" || n == "rule"));
+        let allowed =
+            TOP_KEYS.contains(&n) || (key && matches!(n, "answer" | "rule" | "show_expected"));
         if !allowed {
             let expected = if key {
-                "title, source, rule, [symbols], [define], [[claim]], [[answer]]"
+                "title, source, rule, show_expected, [symbols], [define], [[claim]], [[answer]]"
             } else {
-                "title, source, [symbols], [define], [[claim]]"
+                "title, source, student, [symbols], [define], [[claim]]"
             };
             return Err(loader.diag(
                 name.span().start,
@@ -244,6 +256,18 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
                 return Err(loader.diag(
                     v.span().start,
                     format!("`source` must be a string, found {}", type_name(other)),
+                ))
+            }
+        },
+    };
+    let student = match get("student") {
+        None => None,
+        Some(v) => match v.get_ref() {
+            DeValue::String(s) => Some(s.to_string()),
+            other => {
+                return Err(loader.diag(
+                    v.span().start,
+                    format!("`student` must be a string, found {}", type_name(other)),
                 ))
             }
         },
@@ -339,7 +363,11 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
     }
     let mut answers = Vec::new();
     let mut rule = None;
+    let mut show_expected = None;
     if key {
+        if let Some(v) = get("show_expected") {
+            show_expected = Some(boolean(&loader, v, "show_expected")?);
+        }
         if let Some(v) = get("rule") {
             rule = Some(
                 loader
@@ -364,6 +392,7 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
             path: path.to_string(),
             title,
             source_note,
+            student,
             symbols,
             definitions,
             claims,
@@ -372,7 +401,18 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
         },
         answers,
         rule,
+        show_expected,
     })
+}
+
+fn boolean(loader: &Loader<'_>, v: &Spanned<DeValue<'_>>, key: &str) -> Result<bool, Diagnostic> {
+    match v.get_ref() {
+        DeValue::Boolean(b) => Ok(*b),
+        other => Err(loader.diag(
+            v.span().start,
+            format!("`{key}` must be true or false, found {}", type_name(other)),
+        )),
+    }
 }
 
 fn load_answer(
@@ -384,19 +424,34 @@ fn load_answer(
     };
     let at = loader.at(item.span().start);
     let (mut id, mut result, mut points, mut rule) = (None, None, None, None);
+    let (mut where_, mut given, mut show_expected) = (None, Vec::new(), None);
     for (k, v) in t.iter() {
         let key = k.get_ref().as_ref();
         match key {
-            "id" | "result" | "rule" => {
+            "id" | "result" | "rule" | "where" => {
                 let l = loader.located(v).ok_or_else(|| {
                     loader.diag(v.span().start, format!("`{key}` must be a string"))
                 })?;
                 match key {
                     "id" => id = Some(l.text),
                     "result" => result = Some(l),
+                    "where" => where_ = Some(l),
                     _ => rule = Some(l),
                 }
             }
+            "given" => {
+                let not_strings =
+                    || loader.diag(v.span().start, "`given` must be a list of strings");
+                match v.get_ref() {
+                    DeValue::Array(items) => {
+                        for g in items.iter() {
+                            given.push(loader.located(g).ok_or_else(not_strings)?);
+                        }
+                    }
+                    _ => given.push(loader.located(v).ok_or_else(not_strings)?),
+                }
+            }
+            "show_expected" => show_expected = Some(boolean(loader, v, "show_expected")?),
             "points" => {
                 points = Some(
                     match v.get_ref() {
@@ -413,7 +468,7 @@ fn load_answer(
             other => {
                 return Err(loader.diag(
                     k.span().start,
-                    format!("unknown answer key `{other}` (answer keys: id, result, points, rule)"),
+                    format!("unknown answer key `{other}` (answer keys: id, result, points, rule, where, given, show_expected)"),
                 ))
             }
         }
@@ -426,6 +481,9 @@ fn load_answer(
         result: result.ok_or_else(|| missing("result"))?,
         points: points.ok_or_else(|| missing("points"))?,
         rule,
+        where_,
+        given,
+        show_expected,
     })
 }
 
