@@ -1,5 +1,11 @@
 //! The resolved settings of a run: the seed, the claims selected, and the
 //! work budgets, each with its documented default.
+//!
+//! Every limit of the engine is a field of [`Budgets`]: a budget of work
+//! (points, terms, nodes, digits), never of seconds, so that the same files
+//! and seed give the same report on any machine. Reaching one ends the
+//! method that reached it with the reason, and the step goes on to the next
+//! method or ends `unsupported`.
 
 /// The default spot-check seed (printed in every report).
 pub const DEFAULT_SEED: u64 = 1;
@@ -8,13 +14,9 @@ pub const DEFAULT_SEED: u64 = 1;
 /// over expressions; the parser bounds their depth). Default: 256 MiB.
 pub const CHECK_STACK: usize = 256 * 1024 * 1024;
 
-/// Settings for checking.
+/// The limits of work, one field each.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Config {
-    /// Spot-check seed. Default: [`DEFAULT_SEED`].
-    pub seed: u64,
-    /// Only these claim ids (empty: all).
-    pub only: Vec<String>,
+pub struct Budgets {
     /// Admissible spot-check points wanted per step. Default: 40.
     pub samples: usize,
     /// Candidate points drawn per step at most. Default: 400.
@@ -31,8 +33,134 @@ pub struct Config {
     pub min_checks: usize,
     /// Random draws of `array(r, c)` symbols per step, spread over the points. Default: 60.
     pub array_draws: usize,
-    /// Reuse the report of a claim already checked with the same text,
-    /// declarations and settings in this process. Default: true.
+    /// Candidate points of a matrix implication, as a multiple of `attempts`. Default: 2.
+    pub implication_attempts: usize,
+    /// Entry-shrinking evaluations tried to make a matrix counterexample small. Default: 300.
+    pub shrink_evaluations: usize,
+    /// Deepest nesting of parentheses and operators in one expression. Default: 100.
+    pub nesting: usize,
+    /// Most expression nodes one expansion of definitions may produce. Default: 100 000.
+    pub expanded_nodes: usize,
+    /// Deepest nesting of definition expansions. Default: 64.
+    pub expansion_depth: usize,
+    /// Most expression nodes visited in one exact evaluation. Default: 2 000 000.
+    pub eval_work: usize,
+    /// Deepest nesting of definition calls in one evaluation. Default: 200.
+    pub call_depth: usize,
+    /// Most terms of a sum or product evaluated at a point. Default: 100 000.
+    pub sum_terms: u64,
+    /// Bits of absolute precision of certified enclosures. Default: 256.
+    pub precision_bits: u32,
+    /// Largest numerator or denominator of an exact value, in bits. Default: 65 536.
+    pub number_bits: u64,
+    /// Largest expansion the CAS is asked to do, in estimated terms. Default: 200 000.
+    pub cas_terms: u64,
+    /// Largest total degree the CAS is asked to handle. Default: 4 096.
+    pub cas_degree: u64,
+    /// Deepest nesting the scalar normal form follows. Default: 400.
+    pub normal_depth: usize,
+    /// Largest degree of a radical made a generator (`x = t^L`). Default: 64.
+    pub root_degree: u32,
+    /// Most terms of a sum with numeric bounds written out by the normal form. Default: 1 000.
+    pub expanded_sum_terms: u64,
+    /// Largest integer factored into primes by the normal form. Default: 10^12.
+    pub factor_limit: u64,
+    /// Most terms of a moment expansion. Default: 20 000.
+    pub moment_terms: usize,
+    /// Most index-coincidence patterns of a moment. Default: 50 000.
+    pub moment_patterns: usize,
+    /// Largest power of a random variable expanded. Default: 64.
+    pub moment_power: u32,
+    /// Deepest nesting of a matrix expression. Default: 200.
+    pub matrix_depth: usize,
+    /// Largest literal power of a matrix expanded. Default: 12.
+    pub matrix_power: u32,
+    /// Largest exponent of a size polynomial. Default: 8.
+    pub size_exponent: i64,
+    /// Bisections of a spectral-norm root isolation. Default: 96.
+    pub bisections: usize,
+    /// Largest dimension of a sampled matrix. Default: 8.
+    pub matrix_dim: usize,
+    /// Largest entry of an exact matrix, in bits. Default: 4 096.
+    pub matrix_entry_bits: u64,
+    /// Most terms of a matrix normal form. Default: 4 096.
+    pub matrix_terms: usize,
+    /// Longest word of a matrix normal form. Default: 64.
+    pub matrix_word: usize,
+    /// Most rewrites of words by `given` rules. Default: 10 000.
+    pub matrix_rewrites: usize,
+    /// Largest size (rows or columns) of an array built from a sampled size. Default: 512.
+    pub array_size: usize,
+    /// Most entries of one array value. Default: 4 194 304.
+    pub array_entries: usize,
+    /// Most multiply-adds of one layer evaluation. Default: 67 108 864.
+    pub layer_work: usize,
+    /// Most claim outcomes a session remembers. Default: 100 000.
+    pub memo_entries: usize,
+}
+
+impl Budgets {
+    /// The defaults documented on each field.
+    pub const DEFAULT: Budgets = Budgets {
+        samples: 40,
+        attempts: 400,
+        cross_checks: 8,
+        exhaustive_limit: 10_000,
+        scan: 32,
+        min_checks: 20,
+        array_draws: 60,
+        implication_attempts: 2,
+        shrink_evaluations: 300,
+        nesting: 100,
+        expanded_nodes: 100_000,
+        expansion_depth: 64,
+        eval_work: 2_000_000,
+        call_depth: 200,
+        sum_terms: 100_000,
+        precision_bits: 256,
+        number_bits: 1 << 16,
+        cas_terms: 200_000,
+        cas_degree: 4096,
+        normal_depth: 400,
+        root_degree: 64,
+        expanded_sum_terms: 1000,
+        factor_limit: 1_000_000_000_000,
+        moment_terms: 20_000,
+        moment_patterns: 50_000,
+        moment_power: 64,
+        matrix_depth: 200,
+        matrix_power: 12,
+        size_exponent: 8,
+        bisections: 96,
+        matrix_dim: 8,
+        matrix_entry_bits: 4096,
+        matrix_terms: 4096,
+        matrix_word: 64,
+        matrix_rewrites: 10_000,
+        array_size: 512,
+        array_entries: 1 << 22,
+        layer_work: 1 << 26,
+        memo_entries: 100_000,
+    };
+}
+
+impl Default for Budgets {
+    fn default() -> Budgets {
+        Budgets::DEFAULT
+    }
+}
+
+/// Settings for checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Spot-check seed. Default: [`DEFAULT_SEED`].
+    pub seed: u64,
+    /// Only these claim ids (empty: all).
+    pub only: Vec<String>,
+    /// The limits of work.
+    pub budgets: Budgets,
+    /// Reuse the outcome of a claim already checked with the same parsed
+    /// content, declarations and settings in the session. Default: true.
     pub memo: bool,
     /// Try symbolic proofs. Default: true. Off, steps are only evaluated at
     /// points (exact evaluation, exhaustion, spot checks): the independent
@@ -45,13 +173,7 @@ impl Default for Config {
         Config {
             seed: DEFAULT_SEED,
             only: Vec::new(),
-            samples: 40,
-            attempts: 400,
-            cross_checks: 8,
-            exhaustive_limit: 10_000,
-            scan: 32,
-            min_checks: 20,
-            array_draws: 60,
+            budgets: Budgets::DEFAULT,
             memo: true,
             symbolic: true,
         }

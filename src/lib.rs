@@ -18,7 +18,7 @@
 //! ```
 //! // Parsing and rendering are pure; checking runs on the engine thread.
 //! let config = derive_check::config::Config::default();
-//! assert_eq!(config.samples, 40);
+//! assert_eq!(config.budgets.samples, 40);
 //! ```
 
 pub mod check;
@@ -39,9 +39,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use symbolic::cas;
 use syntax::{load, source};
-
-/// Most claim outcomes a [`Session`] remembers. Default: 100 000.
-const MEMO_LIMIT: usize = 100_000;
 
 /// One run's settings and the outcomes of the claims it has checked.
 ///
@@ -174,7 +171,7 @@ impl Session {
 
     fn remember(&self, key: String, outcome: &check::ClaimOutcome) {
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        if memo.len() < MEMO_LIMIT {
+        if memo.len() < self.config.budgets.memo_entries {
             memo.insert(key, outcome.clone());
         }
     }

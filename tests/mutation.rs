@@ -270,7 +270,10 @@ fn perturbed_true_claims_are_never_accepted() {
     files.extend(common::toml_files(&common::root().join("tests/data")));
     let oracle = Config {
         symbolic: false,
-        samples: 60,
+        budgets: derive_check::config::Budgets {
+            samples: 60,
+            ..derive_check::config::Budgets::DEFAULT
+        },
         ..Config::default()
     };
     let (mut certain, mut single, mut skipped) = (0, 0, 0);

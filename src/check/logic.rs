@@ -242,7 +242,7 @@ fn by_points(scope: &Scope<'_>, p: &Relation, logic: Logic, c: &Relation, note: 
         compare(&x, op, &y).map_err(|e| e.to_string())
     };
     let mut premise_held = false;
-    for mut pt in sampler.points(scope.cfg.attempts) {
+    for mut pt in sampler.points(scope.cfg.budgets.attempts) {
         if let Some((x, value, kind)) = &guided {
             match ev.eval(value, &scope.with_subs(&ev, &pt)) {
                 Ok(v) if of_kind(*kind, &v) => {
@@ -301,7 +301,7 @@ fn by_points(scope: &Scope<'_>, p: &Relation, logic: Logic, c: &Relation, note: 
         return Verdict::Unsupported(StopReason::PremiseNeverHolds { note });
     }
     evidence.sampled(
-        scope.cfg.min_checks,
+        scope.cfg.budgets.min_checks,
         Method::SpotChecksPremise,
         Vec::new(),
         Some(note),

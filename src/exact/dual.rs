@@ -73,7 +73,7 @@ impl Differ<'_, '_> {
         depth: usize,
     ) -> R<Dual> {
         self.work += 1;
-        if self.work > crate::exact::eval::MAX_WORK || depth > crate::exact::eval::MAX_CALL_DEPTH {
+        if self.work > crate::exact::eval::EVAL_WORK || depth > crate::exact::eval::CALL_DEPTH {
             return Err(EvalError::Budget(
                 "differentiation took too many steps".into(),
             ));
@@ -226,10 +226,14 @@ impl Differ<'_, '_> {
                 } else {
                     constant(Real::exact(BigRational::one()))
                 };
-                if (&hi - &lo).to_i64().is_some_and(|n| n > 100_000) {
-                    return Err(EvalError::Budget(
-                        "a sum with more than 100000 terms".into(),
-                    ));
+                if (&hi - &lo)
+                    .to_u64()
+                    .is_some_and(|n| n > crate::exact::eval::SUM_TERMS)
+                {
+                    return Err(EvalError::Budget(format!(
+                        "a sum with more than {} terms",
+                        crate::exact::eval::SUM_TERMS
+                    )));
                 }
                 let mut i = lo;
                 while i <= hi {

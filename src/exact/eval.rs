@@ -14,10 +14,12 @@ use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-/// Deepest nesting of definition calls during one evaluation. Default: 200.
-pub const MAX_CALL_DEPTH: usize = 200;
-/// Most expression nodes visited in one evaluation. Default: 2 000 000.
-pub const MAX_WORK: usize = 2_000_000;
+/// The budget [`Budgets::call_depth`](crate::config::Budgets::call_depth).
+pub const CALL_DEPTH: usize = crate::config::Budgets::DEFAULT.call_depth;
+/// The budget [`Budgets::sum_terms`](crate::config::Budgets::sum_terms).
+pub const SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.sum_terms;
+/// The budget [`Budgets::eval_work`](crate::config::Budgets::eval_work).
+pub const EVAL_WORK: usize = crate::config::Budgets::DEFAULT.eval_work;
 
 /// Why a value could not be had.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,9 +167,9 @@ impl<'a> Evaluator<'a> {
     fn tick(&self) -> R<()> {
         let w = self.work.get() + 1;
         self.work.set(w);
-        if w > MAX_WORK {
+        if w > EVAL_WORK {
             return Err(EvalError::Budget(format!(
-                "evaluation took more than {MAX_WORK} steps"
+                "evaluation took more than {EVAL_WORK} steps"
             )));
         }
         Ok(())
@@ -247,9 +249,9 @@ impl<'a> Evaluator<'a> {
         depth: usize,
     ) -> R<Real> {
         self.tick()?;
-        if depth > MAX_CALL_DEPTH {
+        if depth > CALL_DEPTH {
             return Err(EvalError::Budget(format!(
-                "definitions nest more than {MAX_CALL_DEPTH} calls deep (a recursion without a reachable base case?)"
+                "definitions nest more than {CALL_DEPTH} calls deep (a recursion without a reachable base case?)"
             )));
         }
         match &e.kind {
@@ -426,11 +428,11 @@ impl<'a> Evaluator<'a> {
                 if hi < lo {
                     return Ok(acc);
                 }
-                let count = (&hi - &lo + 1u32).to_u64().filter(|c| *c <= 100_000);
+                let count = (&hi - &lo + 1u32).to_u64().filter(|c| *c <= SUM_TERMS);
                 if count.is_none() {
-                    return Err(EvalError::Budget(
-                        "a sum with more than 100000 terms".into(),
-                    ));
+                    return Err(EvalError::Budget(format!(
+                        "a sum with more than {SUM_TERMS} terms"
+                    )));
                 }
                 let mut i = lo;
                 while i <= hi {
@@ -522,9 +524,9 @@ impl Evaluator<'_> {
         upper: &mut Option<BigInt>,
     ) -> R<()> {
         self.tick()?;
-        if depth > MAX_CALL_DEPTH {
+        if depth > CALL_DEPTH {
             return Err(EvalError::Budget(format!(
-                "definitions nest more than {MAX_CALL_DEPTH} calls deep"
+                "definitions nest more than {CALL_DEPTH} calls deep"
             )));
         }
         let mut bound = |slope: BigRational, at_zero: BigRational, op: RelOp| {

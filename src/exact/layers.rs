@@ -5,8 +5,8 @@
 //! entry-by-entry comparison that lists every mismatch. Every entry is an exact
 //! [`BigRational`]; nothing here rounds, and nothing here uses the CAS. Every
 //! size or argument problem is a [`LayerError`] naming the argument, never a
-//! panic, and the work of every operation is bounded by [`MAX_ENTRIES`] and
-//! [`MAX_WORK`] so that a huge padding or stride cannot exhaust the machine.
+//! panic, and the work of every operation is bounded by [`ARRAY_ENTRIES`] and
+//! [`LAYER_WORK`] so that a huge padding or stride cannot exhaust the machine.
 //!
 //! Indices are 0-based in this API (as in `get`) and 1-based in the user-facing
 //! [`Mismatch::entry`] and in error messages, like the derivation format.
@@ -17,11 +17,11 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
-/// The most entries an array produced by this module may have.
-pub const MAX_ENTRIES: usize = 1 << 22;
+/// The budget [`Budgets::array_entries`](crate::config::Budgets::array_entries).
+pub const ARRAY_ENTRIES: usize = crate::config::Budgets::DEFAULT.array_entries;
 
-/// The most multiply-adds (or comparisons) one operation may perform.
-pub const MAX_WORK: usize = 1 << 26;
+/// The budget [`Budgets::layer_work`](crate::config::Budgets::layer_work).
+pub const LAYER_WORK: usize = crate::config::Budgets::DEFAULT.layer_work;
 
 /// A dense exact array in row-major order; a vector is a column (`cols == 1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,16 +92,16 @@ fn checked(value: Option<usize>, argument: &str, what: &str) -> Result<usize, La
 
 /// Refuses an operation of `work` steps producing `entries` entries beyond the budgets.
 fn budget(entries: usize, work: usize, argument: &str) -> Result<(), LayerError> {
-    if entries > MAX_ENTRIES {
+    if entries > ARRAY_ENTRIES {
         return err(
             argument,
-            format!("the result would have {entries} entries, more than the limit {MAX_ENTRIES}"),
+            format!("the result would have {entries} entries, more than the limit {ARRAY_ENTRIES}"),
         );
     }
-    if work > MAX_WORK {
+    if work > LAYER_WORK {
         return err(
             argument,
-            format!("the operation would take {work} steps, more than the limit {MAX_WORK}"),
+            format!("the operation would take {work} steps, more than the limit {LAYER_WORK}"),
         );
     }
     Ok(())

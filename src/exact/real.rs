@@ -11,10 +11,10 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::cmp::Ordering;
 
-/// Bits of absolute precision of enclosure endpoints. Default: 256.
-pub const PRECISION_BITS: u32 = 256;
-/// Largest numerator or denominator, in bits, of any result. Default: 65 536.
-pub const MAX_BITS: u64 = 1 << 16;
+/// The budget [`Budgets::precision_bits`](crate::config::Budgets::precision_bits).
+pub const PRECISION_BITS: u32 = crate::config::Budgets::DEFAULT.precision_bits;
+/// The budget [`Budgets::number_bits`](crate::config::Budgets::number_bits).
+pub const NUMBER_BITS: u64 = crate::config::Budgets::DEFAULT.number_bits;
 
 /// A certified real number.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,7 +39,7 @@ pub enum RealError {
     Domain(String),
     /// An enclosure too wide to decide (dividing by an interval around 0...).
     Undecided(String),
-    /// A number would exceed [`MAX_BITS`].
+    /// A number would exceed [`NUMBER_BITS`].
     Budget(String),
 }
 
@@ -54,9 +54,9 @@ fn bits(x: &BigRational) -> u64 {
 }
 
 fn guard(x: BigRational) -> Result<BigRational, RealError> {
-    if bits(&x) > MAX_BITS {
+    if bits(&x) > NUMBER_BITS {
         return Err(RealError::Budget(format!(
-            "a number of more than {MAX_BITS} bits"
+            "a number of more than {NUMBER_BITS} bits"
         )));
     }
     Ok(x)
@@ -180,7 +180,7 @@ fn exp_bounds(x: &BigRational) -> Result<(BigRational, BigRational), RealError> 
     for _ in 0..m {
         lo = down(&(&lo * &lo));
         hi = up(&(&hi * &hi));
-        if bits(&hi) > MAX_BITS {
+        if bits(&hi) > NUMBER_BITS {
             return Err(RealError::Budget("exp too large".into()));
         }
     }
@@ -346,7 +346,7 @@ impl Real {
         let kk = k
             .abs()
             .to_u64()
-            .filter(|kk| bits(&magnitude).max(bits(&lo)).saturating_mul(*kk) <= MAX_BITS);
+            .filter(|kk| bits(&magnitude).max(bits(&lo)).saturating_mul(*kk) <= NUMBER_BITS);
         let Some(kk) = kk else {
             return Err(RealError::Budget(format!(
                 "a power with exponent {k} is too large"

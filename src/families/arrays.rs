@@ -26,9 +26,8 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// The largest size (rows or columns) an array built from a sampled size may
-/// have; larger sample points are skipped, not errors. Default: 512.
-pub const MAX_SIZE: usize = 512;
+/// The budget [`Budgets::array_size`](crate::config::Budgets::array_size).
+pub const ARRAY_SIZE: usize = crate::config::Budgets::DEFAULT.array_size;
 
 /// A value: a scalar or an exact array.
 #[derive(Clone, Debug)]
@@ -438,7 +437,7 @@ impl<'a> ArrayEval<'a> {
                     (Builtin::Ones | Builtin::Zeros, 2) if options.is_empty() => {
                         let r = self.count(&args[0], point, "rows", 1)?;
                         let c = self.count(&args[1], point, "columns", 1)?;
-                        if r > MAX_SIZE || c > MAX_SIZE {
+                        if r > ARRAY_SIZE || c > ARRAY_SIZE {
                             // The full evaluation reports the budget.
                             return Ok(None);
                         }
@@ -537,9 +536,9 @@ impl<'a> ArrayEval<'a> {
             Builtin::Ones | Builtin::Zeros => {
                 let r = self.count(&args[0], point, "rows", 1)?;
                 let c = self.count(&args[1], point, "columns", 1)?;
-                if r > MAX_SIZE || c > MAX_SIZE {
+                if r > ARRAY_SIZE || c > ARRAY_SIZE {
                     return Err(ArrayIssue::Scalar(EvalError::Budget(format!(
-                        "a {r} × {c} array is over the size budget of {MAX_SIZE} for sampled sizes"
+                        "a {r} × {c} array is over the size budget of {ARRAY_SIZE} for sampled sizes"
                     ))));
                 }
                 let fill = if op == Builtin::Ones {
@@ -602,7 +601,7 @@ pub fn array_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
 
 /// Random arrays for the array symbols at a point: sizes from their
 /// declarations, integer entries in `[-magnitude, magnitude]` from `rng`.
-/// `None` when a size is not a positive integer there or is over [`MAX_SIZE`].
+/// `None` when a size is not a positive integer there or is over [`ARRAY_SIZE`].
 pub fn sample_arrays(
     names: &[String],
     ctx: &Context,
@@ -624,7 +623,7 @@ pub fn sample_arrays(
             } else {
                 return None;
             };
-            (1..=MAX_SIZE).contains(&k).then_some(k)
+            (1..=ARRAY_SIZE).contains(&k).then_some(k)
         };
         let (r, c) = (size(r)?, size(c)?);
         let data = (0..r * c)
@@ -682,12 +681,12 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
     }
     symbols.sort();
     let seed = scope.step_seed(index);
-    let exhaustive = all_points(&scope.dom, &symbols, scope.cfg.exhaustive_limit);
+    let exhaustive = all_points(&scope.dom, &symbols, scope.cfg.budgets.exhaustive_limit);
     let finite = exhaustive.is_some();
     let points = match exhaustive {
         Some(p) => p,
         None => Sampler::new(&scope.dom, symbols.clone(), BTreeMap::new(), seed)
-            .points(scope.cfg.attempts),
+            .points(scope.cfg.budgets.attempts),
     };
     let mut rng = Rng::new(seed);
     // Random arrays: several draws per point, about `array_draws` in all,
@@ -697,9 +696,10 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
     } else {
         scope
             .cfg
+            .budgets
             .array_draws
             .div_ceil(points.len().max(1))
-            .clamp(2, scope.cfg.array_draws)
+            .clamp(2, scope.cfg.budgets.array_draws)
     };
     let array_defs = array_definitions(ctx);
     let mut evidence = Evidence::default();
@@ -794,7 +794,7 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
                 }
             }
         }
-        if !finite && evidence.agreed >= scope.cfg.samples {
+        if !finite && evidence.agreed >= scope.cfg.budgets.samples {
             break;
         }
     }
@@ -820,7 +820,7 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
             .collect();
         (Method::SpotChecksRandomArrays(random.clone()), notes)
     };
-    evidence.sampled(scope.cfg.min_checks, method, notes, None)
+    evidence.sampled(scope.cfg.budgets.min_checks, method, notes, None)
 }
 
 /// Implications between array relations are not decided.

@@ -30,12 +30,12 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::BTreeMap;
 
-/// Most terms one expansion may hold. Default: 20 000.
-pub const MAX_TERMS: usize = 20_000;
-/// Most index equality patterns one term may need. Default: 50 000.
-pub const MAX_PATTERNS: usize = 50_000;
-/// Highest power of one random variable in a moment. Default: 64.
-pub const MAX_POWER: u32 = 64;
+/// The budget [`Budgets::moment_terms`](crate::config::Budgets::moment_terms).
+pub const MOMENT_TERMS: usize = crate::config::Budgets::DEFAULT.moment_terms;
+/// The budget [`Budgets::moment_patterns`](crate::config::Budgets::moment_patterns).
+pub const MOMENT_PATTERNS: usize = crate::config::Budgets::DEFAULT.moment_patterns;
+/// The budget [`Budgets::moment_power`](crate::config::Budgets::moment_power).
+pub const MOMENT_POWER: u32 = crate::config::Budgets::DEFAULT.moment_power;
 
 /// Why a moment could not be computed.
 #[derive(Clone, Debug, PartialEq)]
@@ -561,9 +561,9 @@ impl<'a> Moments<'a> {
     }
 
     fn mul_terms(&mut self, a: &[Term], b: &[Term]) -> R<Vec<Term>> {
-        if a.len().saturating_mul(b.len()) > MAX_TERMS {
+        if a.len().saturating_mul(b.len()) > MOMENT_TERMS {
             return unsupported(format!(
-                "the expansion needs more than {MAX_TERMS} terms (the term budget)"
+                "the expansion needs more than {MOMENT_TERMS} terms (the term budget)"
             ));
         }
         let mut out = Vec::with_capacity(a.len() * b.len());
@@ -711,10 +711,10 @@ impl<'a> Moments<'a> {
                     .as_number()
                     .filter(|q| q.is_integer() && !q.is_negative())
                     .and_then(|q| q.to_integer().to_u32())
-                    .filter(|n| *n <= MAX_POWER);
+                    .filter(|n| *n <= MOMENT_POWER);
                 let Some(n) = n else {
                     return unsupported(format!(
-                        "`{e}` is not a polynomial in the random variables (the power must be a whole number from 0 to {MAX_POWER})"
+                        "`{e}` is not a polynomial in the random variables (the power must be a whole number from 0 to {MOMENT_POWER})"
                     ));
                 };
                 let base = self.terms(a)?;
@@ -758,9 +758,9 @@ impl<'a> Moments<'a> {
     }
 
     fn budget(&self, ts: &[Term]) -> R<()> {
-        if ts.len() > MAX_TERMS {
+        if ts.len() > MOMENT_TERMS {
             return unsupported(format!(
-                "the expansion needs more than {MAX_TERMS} terms (the term budget)"
+                "the expansion needs more than {MOMENT_TERMS} terms (the term budget)"
             ));
         }
         Ok(())
@@ -946,9 +946,9 @@ impl<'a> Moments<'a> {
         let mut total: usize = 1;
         for (gi, g) in groups.iter().enumerate() {
             let mut ps = Vec::new();
-            if !partitions(g.3.len(), &mut ps, MAX_PATTERNS) {
+            if !partitions(g.3.len(), &mut ps, MOMENT_PATTERNS) {
                 return unsupported(format!(
-                    "more than {MAX_PATTERNS} index patterns (the pattern budget)"
+                    "more than {MOMENT_PATTERNS} index patterns (the pattern budget)"
                 ));
             }
             let mut options = Vec::new();
@@ -962,9 +962,9 @@ impl<'a> Moments<'a> {
                 }
             }
             total = total.saturating_mul(options.len());
-            if total > MAX_PATTERNS {
+            if total > MOMENT_PATTERNS {
                 return unsupported(format!(
-                    "more than {MAX_PATTERNS} index patterns (the pattern budget)"
+                    "more than {MOMENT_PATTERNS} index patterns (the pattern budget)"
                 ));
             }
             per_group.push(options);
@@ -1171,8 +1171,8 @@ impl<'a> Moments<'a> {
         }
         let mut factors = Vec::new();
         for (a, p) in &vars {
-            if *p > MAX_POWER {
-                return unsupported(format!("a power above {MAX_POWER} of `{}`", a.show()));
+            if *p > MOMENT_POWER {
+                return unsupported(format!("a power above {MOMENT_POWER} of `{}`", a.show()));
             }
             let m = self.moment(&a.name, *p)?;
             if is_zero(&m) {

@@ -299,7 +299,9 @@ fn with_points(
         if refuted.is_none() && evidence.agreed == 1 {
             by_points = Some(Verdict::proved(Method::ExactEvaluation));
         }
-    } else if let Some(points) = all_points(&scope.dom, &symbols, scope.cfg.exhaustive_limit) {
+    } else if let Some(points) =
+        all_points(&scope.dom, &symbols, scope.cfg.budgets.exhaustive_limit)
+    {
         let total = points.len();
         for p in &points {
             refuted = at(p, &mut evidence);
@@ -325,9 +327,9 @@ fn with_points(
             refuted = scan_in_order(scope, &symbols, &mut |p| at(p, &mut evidence));
         }
         let wanted = if proof.is_some() {
-            scope.cfg.cross_checks
+            scope.cfg.budgets.cross_checks
         } else {
-            scope.cfg.samples
+            scope.cfg.budgets.samples
         };
         let mut sampler = Sampler::new(&scope.dom, symbols.clone(), roots, scope.step_seed(index));
         // Cross-checks of a proof stop once `wanted` points were decided
@@ -337,7 +339,7 @@ fn with_points(
             e.agreed >= wanted || (proof.is_some() && e.agreed + e.undecided >= wanted)
         };
         let mut drawn = 0;
-        while refuted.is_none() && !enough(&evidence) && drawn < scope.cfg.attempts {
+        while refuted.is_none() && !enough(&evidence) && drawn < scope.cfg.budgets.attempts {
             for p in sampler.points(wanted.max(8)) {
                 drawn += 1;
                 refuted = at(&p, &mut evidence);
@@ -382,7 +384,12 @@ fn with_points(
     if let Some(p) = by_points {
         return p;
     }
-    evidence.sampled(scope.cfg.min_checks, Method::SpotChecks, Vec::new(), note)
+    evidence.sampled(
+        scope.cfg.budgets.min_checks,
+        Method::SpotChecks,
+        Vec::new(),
+        note,
+    )
 }
 
 /// With one integer symbol bounded below, checks its first values in
@@ -398,7 +405,7 @@ fn scan_in_order(
     }
     let lo = scope.dom.lower_bound(x)?;
     let mut v = lo.value.to_integer();
-    for _ in 0..scope.cfg.scan {
+    for _ in 0..scope.cfg.budgets.scan {
         let value = BigRational::from_integer(v.clone());
         if scope.dom.upper_bound(x).is_some_and(|u| value > u.value) {
             break;

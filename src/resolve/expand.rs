@@ -6,10 +6,10 @@ use crate::resolve::Context;
 use crate::syntax::expr::{Builtin, Expr, ExprKind};
 use std::collections::BTreeMap;
 
-/// Most expression nodes an expansion may produce. Default: 100 000.
-pub const MAX_EXPANDED_NODES: usize = 100_000;
-/// Deepest nesting of definition expansions. Default: 64.
-pub const MAX_EXPANSION_DEPTH: usize = 64;
+/// The budget [`Budgets::expanded_nodes`](crate::config::Budgets::expanded_nodes).
+pub const EXPANDED_NODES: usize = crate::config::Budgets::DEFAULT.expanded_nodes;
+/// The budget [`Budgets::expansion_depth`](crate::config::Budgets::expansion_depth).
+pub const EXPANSION_DEPTH: usize = crate::config::Budgets::DEFAULT.expansion_depth;
 
 /// Replaces free occurrences of names by expressions (bound sum indices are respected).
 pub fn substitute(e: &Expr, map: &BTreeMap<String, Expr>) -> Expr {
@@ -111,14 +111,14 @@ struct Expander<'a> {
 impl Expander<'_> {
     fn expand(&mut self, e: &Expr, depth: usize) -> Result<Expr, String> {
         self.nodes += 1;
-        if self.nodes > MAX_EXPANDED_NODES {
+        if self.nodes > EXPANDED_NODES {
             return Err(format!(
-                "expanding definitions produced more than {MAX_EXPANDED_NODES} nodes (limit)"
+                "expanding definitions produced more than {EXPANDED_NODES} nodes (limit)"
             ));
         }
-        if depth > MAX_EXPANSION_DEPTH {
+        if depth > EXPANSION_DEPTH {
             return Err(format!(
-                "definitions nest more than {MAX_EXPANSION_DEPTH} levels deep when expanded symbolically \
+                "definitions nest more than {EXPANSION_DEPTH} levels deep when expanded symbolically \
                  (a recursion that needs a concrete argument?)"
             ));
         }

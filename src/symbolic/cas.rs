@@ -24,10 +24,10 @@ use symbolica::domains::integer::Z;
 use symbolica::domains::rational::Q;
 use symbolica::domains::rational_polynomial::RationalPolynomial;
 
-/// Largest expansion the CAS is asked to do, in estimated terms. Default: 200 000.
-pub const TERM_BUDGET: f64 = 200_000.0;
-/// Largest total degree the CAS is asked to handle. Default: 4096.
-pub const DEGREE_BUDGET: f64 = 4096.0;
+/// The budget [`Budgets::cas_terms`](crate::config::Budgets::cas_terms).
+const TERM_BUDGET: f64 = crate::config::Budgets::DEFAULT.cas_terms as f64;
+/// The budget [`Budgets::cas_degree`](crate::config::Budgets::cas_degree).
+const DEGREE_BUDGET: f64 = crate::config::Budgets::DEFAULT.cas_degree as f64;
 /// Stack size of the engine thread, which also runs our recursive checks.
 const ENGINE_STACK: usize = crate::config::CHECK_STACK;
 

@@ -25,12 +25,12 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Largest root degree given its own generator. Default: 64.
-pub const MAX_ROOT_DEGREE: u32 = 64;
-/// Most terms of a sum with numeric bounds expanded symbolically. Default: 1000.
-pub const MAX_SUM_TERMS: u64 = 1000;
-/// Largest integer factored into primes for radicals and logs. Default: 10^12.
-pub const MAX_FACTOR: u64 = 1_000_000_000_000;
+/// The budget [`Budgets::root_degree`](crate::config::Budgets::root_degree).
+pub const ROOT_DEGREE: u32 = crate::config::Budgets::DEFAULT.root_degree;
+/// The budget [`Budgets::expanded_sum_terms`](crate::config::Budgets::expanded_sum_terms).
+pub const EXPANDED_SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.expanded_sum_terms;
+/// The budget [`Budgets::factor_limit`](crate::config::Budgets::factor_limit).
+pub const FACTOR_LIMIT: u64 = crate::config::Budgets::DEFAULT.factor_limit;
 
 /// What a generator stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,9 +89,9 @@ impl std::fmt::Display for NormError {
 
 type N<T> = Result<T, NormError>;
 
-/// Trial-division factorization of a positive integer up to [`MAX_FACTOR`].
+/// Trial-division factorization of a positive integer up to [`FACTOR_LIMIT`].
 fn factor(n: &BigInt) -> Option<Vec<(BigInt, i64)>> {
-    let mut m = n.to_u64().filter(|m| *m <= MAX_FACTOR && *m >= 1)?;
+    let mut m = n.to_u64().filter(|m| *m <= FACTOR_LIMIT && *m >= 1)?;
     let mut out = Vec::new();
     let mut p = 2u64;
     while p * p <= m {
@@ -197,7 +197,7 @@ impl<'a> Normalizer<'a> {
                 if acc > 1 && self.dom.symbol_sign(x).nonneg() && self.dom.kinds.contains_key(x) {
                     let cur = self.roots.get(x).copied().unwrap_or(1);
                     let l = cur.lcm(&acc);
-                    if l <= MAX_ROOT_DEGREE {
+                    if l <= ROOT_DEGREE {
                         self.roots.insert(x.clone(), l);
                     }
                 }
@@ -207,7 +207,7 @@ impl<'a> Normalizer<'a> {
                     .filter(|r| !r.is_integer())
                     .and_then(|r| r.denom().to_u32())
                     .unwrap_or(1);
-                self.scan(b, acc.saturating_mul(d).min(MAX_ROOT_DEGREE + 1));
+                self.scan(b, acc.saturating_mul(d).min(ROOT_DEGREE + 1));
                 self.scan(ex, 1);
             }
             ExprKind::Binary(BinOp::Mul | BinOp::Div, a, b) => {
@@ -219,9 +219,7 @@ impl<'a> Normalizer<'a> {
                 op: Builtin::Sqrt,
                 args,
                 ..
-            } if args.len() == 1 => {
-                self.scan(&args[0], acc.saturating_mul(2).min(MAX_ROOT_DEGREE + 1))
-            }
+            } if args.len() == 1 => self.scan(&args[0], acc.saturating_mul(2).min(ROOT_DEGREE + 1)),
             _ => {
                 let mut children = Vec::new();
                 crate::resolve::expand::map_children(&e.kind, &mut |c| {
@@ -259,7 +257,7 @@ impl<'a> Normalizer<'a> {
     /// Converts a scalar expression.
     pub fn alg(&mut self, e: &Expr) -> N<Alg> {
         self.depth += 1;
-        if self.depth > 400 {
+        if self.depth > crate::config::Budgets::DEFAULT.normal_depth {
             self.depth -= 1;
             return Err(NormError::Budget(
                 "the expression nests too deeply for the symbolic engine".into(),
@@ -361,7 +359,7 @@ impl<'a> Normalizer<'a> {
                 Err(NormError::Undefined("0 to a nonpositive power".into()))
             };
         }
-        let d = r.denom().to_u32().filter(|d| *d <= MAX_ROOT_DEGREE);
+        let d = r.denom().to_u32().filter(|d| *d <= ROOT_DEGREE);
         let p = small_exponent(&BigRational::from_integer(r.numer().clone()));
         let (Some(d), Some(p)) = (d, p) else {
             return Ok(self.opaque(format!("({c})^({r})"), Sign::Unknown));
@@ -777,9 +775,9 @@ impl<'a> Normalizer<'a> {
                 let mut items = Vec::new();
                 if hi >= lo {
                     let count = (&hi - &lo + 1u32).to_u64().unwrap_or(u64::MAX);
-                    if count > MAX_SUM_TERMS {
+                    if count > EXPANDED_SUM_TERMS {
                         return Err(NormError::Budget(format!(
-                            "a sum of {count} terms is over the budget of {MAX_SUM_TERMS} terms for symbolic expansion"
+                            "a sum of {count} terms is over the budget of {EXPANDED_SUM_TERMS} terms for symbolic expansion"
                         )));
                     }
                     let mut i = lo;

@@ -13,9 +13,8 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::One;
 
-/// How deeply expressions may nest (parentheses, calls, brackets, prefix signs,
-/// exponents) before the parser gives up. Default: 100.
-pub const MAX_NESTING: usize = 100;
+/// The budget [`Budgets::nesting`](crate::config::Budgets::nesting).
+pub const NESTING: usize = crate::config::Budgets::DEFAULT.nesting;
 
 /// What a name stands for, as far as parsing is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -350,9 +349,9 @@ impl<'a> Parser<'a> {
 
     fn enter(&mut self) -> PResult<()> {
         self.depth += 1;
-        if self.depth > MAX_NESTING {
+        if self.depth > NESTING {
             return self.error(
-                format!("the expression is nested more than {MAX_NESTING} levels deep"),
+                format!("the expression is nested more than {NESTING} levels deep"),
                 self.span_here(),
             );
         }

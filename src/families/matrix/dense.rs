@@ -8,8 +8,8 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use std::fmt;
 
-/// Largest bit size of any entry produced. Default: 4096.
-pub const MAX_ENTRY_BITS: u64 = 4096;
+/// The budget [`Budgets::matrix_entry_bits`](crate::config::Budgets::matrix_entry_bits).
+pub const MATRIX_ENTRY_BITS: u64 = crate::config::Budgets::DEFAULT.matrix_entry_bits;
 
 /// An exact rows × cols matrix, row by row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,9 +132,9 @@ impl Mat {
                 }
             }
         }
-        if out.data.iter().any(|q| bits(q) > MAX_ENTRY_BITS) {
+        if out.data.iter().any(|q| bits(q) > MATRIX_ENTRY_BITS) {
             return Err(DenseError(format!(
-                "an entry of more than {MAX_ENTRY_BITS} bits"
+                "an entry of more than {MATRIX_ENTRY_BITS} bits"
             )));
         }
         Ok(out)

@@ -20,8 +20,8 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 use std::collections::BTreeMap;
 
-/// Largest concrete size of a sampled matrix dimension. Default: 8.
-pub const MAX_DIM: usize = 8;
+/// The budget [`Budgets::matrix_dim`](crate::config::Budgets::matrix_dim).
+pub const MATRIX_DIM: usize = crate::config::Budgets::DEFAULT.matrix_dim;
 
 /// A concrete value.
 #[derive(Clone, Debug)]
@@ -85,8 +85,8 @@ impl Env<'_> {
             .sizes
             .known(d)
             .ok_or("the size of an identity is not determined")?;
-        s.count(&self.exact_sizes(), MAX_DIM).ok_or_else(|| {
-            format!("the size {s} is not a positive integer of at most {MAX_DIM} here")
+        s.count(&self.exact_sizes(), MATRIX_DIM).ok_or_else(|| {
+            format!("the size {s} is not a positive integer of at most {MATRIX_DIM} here")
         })
     }
 
@@ -110,7 +110,7 @@ impl Env<'_> {
     }
 
     fn value_at(&self, t: &T, depth: usize) -> R<V> {
-        if depth > super::typed::MAX_DEPTH {
+        if depth > super::typed::MATRIX_DEPTH {
             return Err("the expression nests too deeply".into());
         }
         let d = depth + 1;
@@ -289,7 +289,7 @@ impl Env<'_> {
     }
 
     fn cost_count(&self, t: &T, acc: &mut BigRational, d: usize) -> R<()> {
-        if d > super::typed::MAX_DEPTH {
+        if d > super::typed::MATRIX_DEPTH {
             return Err("the expression nests too deeply".into());
         }
         let q = |n: usize| BigRational::from_integer(BigInt::from(n));
@@ -364,8 +364,14 @@ impl Env<'_> {
             return Err("atoms nest too deeply".into());
         }
         let sizes = self.exact_sizes();
-        let r = m.rows.count(&sizes, MAX_DIM).ok_or("a size out of range")?;
-        let c = m.cols.count(&sizes, MAX_DIM).ok_or("a size out of range")?;
+        let r = m
+            .rows
+            .count(&sizes, MATRIX_DIM)
+            .ok_or("a size out of range")?;
+        let c = m
+            .cols
+            .count(&sizes, MATRIX_DIM)
+            .ok_or("a size out of range")?;
         let mut acc = Mat::zeros(r, c);
         for (w, coeff) in &m.terms {
             let k = exact(

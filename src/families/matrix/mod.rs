@@ -42,13 +42,6 @@ use num_rational::BigRational;
 use std::collections::BTreeMap;
 use typed::{TKind, TypeError, Typer, T};
 
-/// Candidate points per step for implications, as a multiple of
-/// `Config::attempts`. Default: 2.
-pub const IMPLICATION_ATTEMPTS: usize = 2;
-
-/// Entry-shrinking evaluations tried to make a counterexample small. Default: 300.
-pub const SHRINK_BUDGET: usize = 300;
-
 pub use crate::resolve::family::involves_matrices;
 
 /// What one step of a claim shares with the others.
@@ -659,7 +652,12 @@ impl Prepared<'_> {
         let mut rng = Rng::new(s.seed ^ 0x5EED);
         tally.fixed = scalars.is_empty() && size_syms.is_empty() && mats.is_empty();
         // Implications need points where a premise holds: more candidates.
-        let attempts = s.cfg.attempts * if implication { IMPLICATION_ATTEMPTS } else { 1 };
+        let attempts = s.cfg.budgets.attempts
+            * if implication {
+                s.cfg.budgets.implication_attempts
+            } else {
+                1
+            };
         let candidates = sampler.points(if tally.fixed { 1 } else { attempts });
         for (i, base) in candidates.into_iter().enumerate() {
             if tally.evidence.agreed >= wanted {
@@ -694,8 +692,10 @@ impl Prepared<'_> {
                     break;
                 };
                 let dims = (
-                    size::SizePoly::from_expr(r).and_then(|x| x.count(&exact_vals, eval::MAX_DIM)),
-                    size::SizePoly::from_expr(c).and_then(|x| x.count(&exact_vals, eval::MAX_DIM)),
+                    size::SizePoly::from_expr(r)
+                        .and_then(|x| x.count(&exact_vals, eval::MATRIX_DIM)),
+                    size::SizePoly::from_expr(c)
+                        .and_then(|x| x.count(&exact_vals, eval::MATRIX_DIM)),
                 );
                 let draw = self.draws.get(m).copied().unwrap_or(Draw::Free);
                 match dims {
@@ -755,7 +755,7 @@ impl Prepared<'_> {
         mut out: Outcome,
     ) -> (Sampled, Outcome) {
         let ev = Evaluator::new(self.scope.ctx);
-        let mut budget = SHRINK_BUDGET;
+        let mut budget = self.scope.cfg.budgets.shrink_evaluations;
         let names: Vec<String> = smp
             .mats
             .keys()
@@ -885,9 +885,9 @@ pub fn check_step(
     }
     // 2. Exact spot checks.
     let wanted = if proof.is_some() {
-        scope.cfg.cross_checks
+        scope.cfg.budgets.cross_checks
     } else {
-        scope.cfg.samples
+        scope.cfg.budgets.samples
     };
     let mut tally = Tally::default();
     let found = prepared.sample(
@@ -948,7 +948,7 @@ fn checked_or_unsupported(
         )]
     };
     tally.evidence.sampled(
-        scope.cfg.min_checks,
+        scope.cfg.budgets.min_checks,
         method,
         sizes,
         (!note.is_empty()).then_some(note),

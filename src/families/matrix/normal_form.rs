@@ -19,12 +19,12 @@ use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind};
 use crate::verdict::Rule;
 use std::collections::BTreeMap;
 
-/// Most terms of one normal form. Default: 4096.
-pub const MAX_TERMS: usize = 4096;
-/// Longest word. Default: 64.
-pub const MAX_WORD: usize = 64;
-/// Most rewrite steps with `given` rules per product. Default: 10 000.
-pub const MAX_REWRITES: usize = 10_000;
+/// The budget [`Budgets::matrix_terms`](crate::config::Budgets::matrix_terms).
+pub const MATRIX_TERMS: usize = crate::config::Budgets::DEFAULT.matrix_terms;
+/// The budget [`Budgets::matrix_word`](crate::config::Budgets::matrix_word).
+pub const MATRIX_WORD: usize = crate::config::Budgets::DEFAULT.matrix_word;
+/// The budget [`Budgets::matrix_rewrites`](crate::config::Budgets::matrix_rewrites).
+pub const MATRIX_REWRITES: usize = crate::config::Budgets::DEFAULT.matrix_rewrites;
 
 /// A factor of a word: an atom's key and whether it is transposed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -400,24 +400,26 @@ impl<'a> Normalizer<'a> {
             }
             _ => return unsupported("this matrix expression has no normal form"),
         };
-        if out.terms.len() > MAX_TERMS {
-            return unsupported(format!("the normal form has more than {MAX_TERMS} terms"));
+        if out.terms.len() > MATRIX_TERMS {
+            return unsupported(format!(
+                "the normal form has more than {MATRIX_TERMS} terms"
+            ));
         }
         Ok(MatPoly { rows, cols, ..out })
     }
 
     /// The product of two normal forms, with the `given` rules applied.
     pub fn product(&mut self, x: &MatPoly, y: &MatPoly) -> R<MatPoly> {
-        if x.terms.len().saturating_mul(y.terms.len()) > MAX_TERMS {
-            return unsupported(format!("the product has more than {MAX_TERMS} terms"));
+        if x.terms.len().saturating_mul(y.terms.len()) > MATRIX_TERMS {
+            return unsupported(format!("the product has more than {MATRIX_TERMS} terms"));
         }
         let mut out = MatPoly::zero(x.rows.clone(), y.cols.clone());
         for (w1, c1) in &x.terms {
             for (w2, c2) in &y.terms {
                 let mut w = w1.clone();
                 w.extend(w2.iter().cloned());
-                if w.len() > MAX_WORD {
-                    return unsupported(format!("a word longer than {MAX_WORD} factors"));
+                if w.len() > MATRIX_WORD {
+                    return unsupported(format!("a word longer than {MATRIX_WORD} factors"));
                 }
                 let c = mul_e(c1.clone(), c2.clone());
                 let rewritten = self.rewrite(w, x.rows.clone(), y.cols.clone())?;
@@ -472,7 +474,7 @@ impl<'a> Normalizer<'a> {
                 continue;
             };
             steps += 1;
-            if steps > MAX_REWRITES || todo.len() > MAX_TERMS {
+            if steps > MATRIX_REWRITES || todo.len() > MATRIX_TERMS {
                 return unsupported(
                     "rewriting with the `given` equations did not finish within its budget",
                 );
@@ -828,7 +830,7 @@ impl<'a> Normalizer<'a> {
     }
 
     fn cost_terms(&mut self, t: &T, c: &str, out: &mut Vec<Expr>, depth: usize) -> R<()> {
-        if depth > super::typed::MAX_DEPTH {
+        if depth > super::typed::MATRIX_DEPTH {
             return unsupported("the expression nests too deeply");
         }
         let product = |n: SizePoly, m: SizePoly, p: SizePoly| {

@@ -11,8 +11,8 @@ use num_traits::{One, ToPrimitive, Zero};
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Largest exponent accepted in a size expression. Default: 8.
-pub const MAX_SIZE_EXPONENT: i64 = 8;
+/// The budget [`Budgets::size_exponent`](crate::config::Budgets::size_exponent).
+pub const SIZE_EXPONENT: i64 = crate::config::Budgets::DEFAULT.size_exponent;
 
 /// A size: an exact polynomial in size symbols. Each key is a sorted list of
 /// symbol names (a monomial, repeated names for powers).
@@ -116,7 +116,7 @@ impl SizePoly {
                     BinOp::Mul => Some(x.mul(&SizePoly::from_expr(b)?)),
                     BinOp::Pow => {
                         let k = small_exponent(b.as_number()?)?;
-                        if !(0..=MAX_SIZE_EXPONENT).contains(&k) {
+                        if !(0..=SIZE_EXPONENT).contains(&k) {
                             return None;
                         }
                         let mut out = SizePoly::one();

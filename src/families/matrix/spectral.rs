@@ -11,8 +11,8 @@ use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 
-/// Bisection steps when isolating the largest eigenvalue. Default: 96.
-pub const BISECTIONS: usize = 96;
+/// The budget [`Budgets::bisections`](crate::config::Budgets::bisections).
+pub const BISECTIONS: usize = crate::config::Budgets::DEFAULT.bisections;
 
 /// A polynomial, coefficients from the constant term up.
 pub type Poly = Vec<BigRational>;

@@ -9,10 +9,10 @@ use crate::resolve::{Context, Kind};
 use crate::syntax::builtins::Belongs;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, Span};
 
-/// Deepest nesting of definitions and operations typed. Default: 200.
-pub const MAX_DEPTH: usize = 200;
-/// Largest literal power `A^k` of a matrix expanded. Default: 12.
-pub const MAX_POWER: u32 = 12;
+/// The budget [`Budgets::matrix_depth`](crate::config::Budgets::matrix_depth).
+pub const MATRIX_DEPTH: usize = crate::config::Budgets::DEFAULT.matrix_depth;
+/// The budget [`Budgets::matrix_power`](crate::config::Budgets::matrix_power).
+pub const MATRIX_POWER: u32 = crate::config::Budgets::DEFAULT.matrix_power;
 
 /// Matrix built-ins with a scalar value.
 
@@ -192,7 +192,7 @@ impl<'a> Typer<'a> {
     }
 
     fn node(&mut self, e: &Expr, depth: usize) -> R<T> {
-        if depth > MAX_DEPTH {
+        if depth > MATRIX_DEPTH {
             return Err(TypeError::Unsupported(
                 "the matrix expression nests too deeply".into(),
             ));
@@ -483,11 +483,11 @@ impl<'a> Typer<'a> {
                         let ok = k.as_ref().is_some_and(|k| {
                             k.is_integer()
                                 && *k >= crate::syntax::expr::rat(0)
-                                && *k <= crate::syntax::expr::rat(MAX_POWER as i64)
+                                && *k <= crate::syntax::expr::rat(MATRIX_POWER as i64)
                         });
                         if !ok {
                             return Err(TypeError::Unsupported(format!(
-                                "`{e}`: only literal powers 0 to {MAX_POWER} of matrices are supported"
+                                "`{e}`: only literal powers 0 to {MATRIX_POWER} of matrices are supported"
                             )));
                         }
                         if !self.sizes.unify(&s.rows, &s.cols) {
