@@ -21,15 +21,17 @@
 //! assert_eq!(config.budgets.samples, 40);
 //! ```
 
-pub mod check;
+#![warn(unreachable_pub)]
+
+mod check;
 pub mod cli;
 pub mod config;
-pub mod exact;
-pub mod families;
+mod exact;
+mod families;
 pub mod grade;
 pub mod report;
 pub mod resolve;
-pub mod symbolic;
+mod symbolic;
 pub mod syntax;
 pub mod verdict;
 

@@ -8,7 +8,7 @@ use crate::verdict::{CrossChecks, Method, StopReason, Verdict};
 
 /// What one candidate point showed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PointOutcome {
+pub(crate) enum PointOutcome {
     /// Admissible, and the step held there.
     Agreed,
     /// Admissible, but a side is undefined there (a pole, a root of a
@@ -22,25 +22,25 @@ pub enum PointOutcome {
 
 /// The points tried for one step.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     /// Points that satisfied the domain.
-    pub admissible: usize,
+    pub(crate) admissible: usize,
     /// Admissible points where the step held.
-    pub agreed: usize,
+    pub(crate) agreed: usize,
     /// Admissible points where a side is undefined.
-    pub undefined: usize,
+    pub(crate) undefined: usize,
     /// Admissible points where the comparison was not decided.
-    pub undecided: usize,
+    pub(crate) undecided: usize,
     /// Why some point could not be used (the first reason, or the last
     /// reason the evaluator gave up on).
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
     /// The points already tried, so that a repeated point counts once.
     seen: std::collections::BTreeSet<String>,
 }
 
 impl Evidence {
     /// Records an admissible point's outcome.
-    pub fn record(&mut self, outcome: PointOutcome) {
+    pub(crate) fn record(&mut self, outcome: PointOutcome) {
         self.admissible += 1;
         match outcome {
             PointOutcome::Agreed => self.agreed += 1,
@@ -59,24 +59,24 @@ impl Evidence {
 
     /// Is this the first time the point with this key is tried? A point
     /// drawn twice is evidence once.
-    pub fn first_time(&mut self, key: String) -> bool {
+    pub(crate) fn first_time(&mut self, key: String) -> bool {
         self.seen.insert(key)
     }
 
     /// Notes a problem that kept a candidate from being a usable point.
-    pub fn note_problem(&mut self, problem: impl Into<String>) {
+    pub(crate) fn note_problem(&mut self, problem: impl Into<String>) {
         self.problem.get_or_insert_with(|| problem.into());
     }
 
     /// Did every admissible point agree or fall outside the step's
     /// meaning, with at least one agreeing? (An exhaustive check is then a
     /// proof.)
-    pub fn all_agreed(&self) -> bool {
+    pub(crate) fn all_agreed(&self) -> bool {
         self.agreed > 0 && self.agreed + self.undefined == self.admissible && self.undecided == 0
     }
 
     /// The cross-checks of a proof, if any point agreed.
-    pub fn cross_checks(&self, matrices: bool) -> Option<CrossChecks> {
+    pub(crate) fn cross_checks(&self, matrices: bool) -> Option<CrossChecks> {
         (self.agreed > 0).then_some(CrossChecks {
             points: self.agreed,
             matrices,
@@ -87,7 +87,7 @@ impl Evidence {
     /// least `threshold` agreed, otherwise `unsupported` saying how many
     /// did and why the others did not. `note` says what other methods
     /// found; it is kept on either verdict.
-    pub fn sampled(
+    pub(crate) fn sampled(
         &self,
         threshold: usize,
         method: Method,

@@ -24,10 +24,10 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// One relation `lhs op rhs`.
-pub type Relation = (Expr, RelOp, Expr);
+pub(crate) type Relation = (Expr, RelOp, Expr);
 
 /// The single relation of a premise or conclusion, if it is one.
-pub fn single(c: &[Chain]) -> Option<Relation> {
+pub(crate) fn single(c: &[Chain]) -> Option<Relation> {
     match c {
         [chain] if chain.terms.len() == 2 => Some((
             chain.terms[0].clone(),
@@ -39,7 +39,7 @@ pub fn single(c: &[Chain]) -> Option<Relation> {
 }
 
 /// Checks a scalar implication or equivalence.
-pub fn check(scope: &Scope<'_>, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> Verdict {
+pub(crate) fn check(scope: &Scope<'_>, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> Verdict {
     let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
         return Verdict::unsupported(
             "only implications between two single relations are supported",
@@ -57,7 +57,7 @@ pub fn check(scope: &Scope<'_>, premise: &[Chain], logic: Logic, conclusion: &[C
 
 /// Decides `p ⇒ c` (or `⇔`) between relations of scalars: symbolically
 /// where a method applies, else at points.
-pub fn decide(scope: &Scope<'_>, p: &Relation, logic: Logic, c: &Relation) -> Verdict {
+pub(crate) fn decide(scope: &Scope<'_>, p: &Relation, logic: Logic, c: &Relation) -> Verdict {
     let prepared: Result<Vec<Expr>, String> = [&p.0, &p.2, &c.0, &c.2]
         .map(|e| scope.prepare(e))
         .into_iter()

@@ -5,8 +5,8 @@
 //! symbolically where they can and at exact points otherwise; the points
 //! become a verdict under one rule ([`evidence`]).
 
-pub mod evidence;
-pub mod logic;
+pub(crate) mod evidence;
+pub(crate) mod logic;
 
 use crate::config::Config;
 use crate::exact::eval::Evaluator;
@@ -26,26 +26,26 @@ use std::collections::BTreeMap;
 
 /// Everything one claim's steps share: the declarations, the settings, the
 /// domain and the hypotheses.
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     /// Declarations and definitions.
-    pub ctx: &'a Context,
+    pub(crate) ctx: &'a Context,
     /// Settings and budgets.
-    pub cfg: &'a Config,
+    pub(crate) cfg: &'a Config,
     /// The claim's scalar domain: kinds, bounds and facts.
-    pub dom: Domain,
+    pub(crate) dom: Domain,
     /// `given` hypotheses `name = expr`, written into every side.
-    pub subs: BTreeMap<String, Expr>,
+    pub(crate) subs: BTreeMap<String, Expr>,
     /// Conditions every sample must satisfy (`where` and the other `given`s).
-    pub conditions: Vec<Expr>,
+    pub(crate) conditions: Vec<Expr>,
     /// The text of `show` (it seeds each step's samples).
-    pub show_text: String,
+    pub(crate) show_text: String,
     /// The claim's seed (the run's seed mixed with the claim's id).
-    pub seed: u64,
+    pub(crate) seed: u64,
 }
 
 /// A seed for one step: FNV-1a over `id`, mixed with the step number and
 /// the run's seed.
-pub fn seed_for(seed: u64, id: &str, step: usize) -> u64 {
+pub(crate) fn seed_for(seed: u64, id: &str, step: usize) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in id.bytes() {
         h ^= b as u64;
@@ -55,7 +55,7 @@ pub fn seed_for(seed: u64, id: &str, step: usize) -> u64 {
 }
 
 /// The declared symbols `e` mentions.
-pub fn free_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
+pub(crate) fn free_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
     let mut names = Vec::new();
     names_in(e, &mut names);
     names.retain(|n| ctx.symbols.contains_key(n));
@@ -63,24 +63,24 @@ pub fn free_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
 }
 
 /// Each free symbol's exact value, as reports show it.
-pub fn display_point(p: &Point) -> BTreeMap<String, String> {
+pub(crate) fn display_point(p: &Point) -> BTreeMap<String, String> {
     p.iter().map(|(k, v)| (k.clone(), v.display())).collect()
 }
 
 impl Scope<'_> {
     /// The sampling seed of step `index`.
-    pub fn step_seed(&self, index: usize) -> u64 {
+    pub(crate) fn step_seed(&self, index: usize) -> u64 {
         seed_for(self.seed, &self.show_text, index)
     }
 
     /// `e` with definitions written in, sums over all integers cut to
     /// their range, and the `given` substitutions applied.
-    pub fn prepare(&self, e: &Expr) -> Result<Expr, String> {
+    pub(crate) fn prepare(&self, e: &Expr) -> Result<Expr, String> {
         expand(e, self.ctx, &self.subs)
     }
 
     /// Does the point satisfy every condition?
-    pub fn admissible(&self, ev: &Evaluator<'_>, p: &Point) -> bool {
+    pub(crate) fn admissible(&self, ev: &Evaluator<'_>, p: &Point) -> bool {
         self.conditions
             .iter()
             .all(|c| ev.holds(c, p).unwrap_or(false))
@@ -88,7 +88,7 @@ impl Scope<'_> {
 
     /// The point with the `given` substitutions' values added, so that
     /// definitions mentioning a substituted symbol evaluate too.
-    pub fn with_subs(&self, ev: &Evaluator<'_>, p: &Point) -> Point {
+    pub(crate) fn with_subs(&self, ev: &Evaluator<'_>, p: &Point) -> Point {
         let mut full = p.clone();
         for _ in 0..2 {
             for (name, e) in &self.subs {
@@ -103,7 +103,7 @@ impl Scope<'_> {
     }
 
     /// The symbols to sample for a step between `exprs`.
-    pub fn symbols_of(&self, exprs: &[&Expr]) -> Vec<String> {
+    pub(crate) fn symbols_of(&self, exprs: &[&Expr]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for e in exprs.iter().copied().chain(self.conditions.iter()) {
             for n in free_symbols(e, self.ctx) {
@@ -128,7 +128,7 @@ impl Scope<'_> {
 }
 
 /// Checks one step of a chain with the module of its family.
-pub fn check_step(
+pub(crate) fn check_step(
     scope: &Scope<'_>,
     family: Family,
     index: usize,
@@ -145,7 +145,7 @@ pub fn check_step(
 }
 
 /// Checks an implication or equivalence with the module of its family.
-pub fn check_implication(
+pub(crate) fn check_implication(
     scope: &Scope<'_>,
     family: Family,
     premise: &[Chain],
@@ -191,7 +191,7 @@ fn kind_condition(k: crate::resolve::ScalarKind, value: &Expr) -> Option<Expr> {
 /// Whether a claim is about arrays, every step with an array on one side
 /// (checked by exact evaluation, with little or no CAS work): a scheduling
 /// hint for parallel checking only.
-pub fn mostly_exact(claim: &Claim) -> bool {
+pub(crate) fn mostly_exact(claim: &Claim) -> bool {
     let Ok(body) = &claim.body else { return false };
     matches!(body.statement, Statement::Chain(_))
         && !body.families.is_empty()
@@ -201,7 +201,7 @@ pub fn mostly_exact(claim: &Claim) -> bool {
 /// Where a claim's error is, relative to the claim, so that an outcome can
 /// be reused by another claim with the same parsed content.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorAt {
+pub(crate) enum ErrorAt {
     /// At the claim's header.
     Claim,
     /// At the start of `show`.
@@ -212,13 +212,13 @@ pub enum ErrorAt {
 
 /// What checking a well-formed claim concluded, without file locations.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClaimOutcome {
+pub(crate) struct ClaimOutcome {
     /// The worst verdict of its steps (or `error`).
-    pub verdict: VerdictKind,
+    pub(crate) verdict: VerdictKind,
     /// For an `error` claim: where (relative to the claim) and what.
-    pub error: Option<(ErrorAt, String)>,
+    pub(crate) error: Option<(ErrorAt, String)>,
     /// Its steps, in order.
-    pub steps: Vec<StepReport>,
+    pub(crate) steps: Vec<StepReport>,
 }
 
 impl ClaimOutcome {
@@ -231,7 +231,7 @@ impl ClaimOutcome {
     }
 
     /// The claim's report: the outcome located in the claim's file.
-    pub fn locate(self, claim: &Claim) -> ClaimReport {
+    pub(crate) fn locate(self, claim: &Claim) -> ClaimReport {
         let error = self.error.map(|(at, message)| {
             let location = match (&claim.body, at) {
                 (Ok(body), ErrorAt::ShowSpan(span)) => body.locate(span),
@@ -253,7 +253,7 @@ impl ClaimOutcome {
 }
 
 /// Checks one claim of a file.
-pub fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
+pub(crate) fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimReport {
     match &claim.body {
         Ok(body) => check_body(&claim.id, body, ctx, cfg).locate(claim),
         Err((loc, msg)) => ClaimReport {
@@ -380,7 +380,7 @@ fn chain_text(c: &Chain) -> String {
 
 /// Checks the body of a well-formed claim with this id (the id seeds the
 /// spot checks).
-pub fn check_body(id: &str, body: &ClaimBody, ctx: &Context, cfg: &Config) -> ClaimOutcome {
+pub(crate) fn check_body(id: &str, body: &ClaimBody, ctx: &Context, cfg: &Config) -> ClaimOutcome {
     let scope = match scope_of(id, body, ctx, cfg) {
         Ok(s) => s,
         Err((at, message)) => return ClaimOutcome::error(at, message),

@@ -402,7 +402,7 @@ impl Differ<'_, '_> {
 impl Evaluator<'_> {
     /// The exact derivative of `body` with respect to `var` (a scalar symbol or
     /// an array entry `w(h, l)`) at `point`.
-    pub fn derivative(
+    pub(crate) fn derivative(
         &self,
         body: &Expr,
         var: &Expr,

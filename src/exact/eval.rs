@@ -15,15 +15,15 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// The budget [`Budgets::call_depth`](crate::config::Budgets::call_depth).
-pub const CALL_DEPTH: usize = crate::config::Budgets::DEFAULT.call_depth;
+pub(crate) const CALL_DEPTH: usize = crate::config::Budgets::DEFAULT.call_depth;
 /// The budget [`Budgets::sum_terms`](crate::config::Budgets::sum_terms).
-pub const SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.sum_terms;
+pub(crate) const SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.sum_terms;
 /// The budget [`Budgets::eval_work`](crate::config::Budgets::eval_work).
-pub const EVAL_WORK: usize = crate::config::Budgets::DEFAULT.eval_work;
+pub(crate) const EVAL_WORK: usize = crate::config::Budgets::DEFAULT.eval_work;
 
 /// Why a value could not be had.
 #[derive(Clone, Debug, PartialEq)]
-pub enum EvalError {
+pub(crate) enum EvalError {
     /// Not defined at this point (division by zero, a root of a negative...).
     Undefined(String),
     /// A construct the evaluator does not handle.
@@ -61,7 +61,7 @@ impl std::fmt::Display for EvalError {
 type R<T> = Result<T, EvalError>;
 
 /// Evaluates expressions of one file at points.
-pub struct Evaluator<'a> {
+pub(crate) struct Evaluator<'a> {
     ctx: &'a Context,
     work: Cell<usize>,
     arrays: BTreeMap<String, Array>,
@@ -77,7 +77,7 @@ fn int_of(v: &Real, what: &str) -> R<BigInt> {
 
 impl<'a> Evaluator<'a> {
     /// An evaluator for the declarations and definitions of `ctx`.
-    pub fn new(ctx: &'a Context) -> Evaluator<'a> {
+    pub(crate) fn new(ctx: &'a Context) -> Evaluator<'a> {
         Evaluator {
             ctx,
             work: Cell::new(0),
@@ -86,23 +86,23 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Gives array symbols values (sampled arrays), for entries `x(i, j)`.
-    pub fn with_arrays(mut self, arrays: BTreeMap<String, Array>) -> Evaluator<'a> {
+    pub(crate) fn with_arrays(mut self, arrays: BTreeMap<String, Array>) -> Evaluator<'a> {
         self.arrays = arrays;
         self
     }
 
     /// The values of the array symbols.
-    pub fn arrays(&self) -> &BTreeMap<String, Array> {
+    pub(crate) fn arrays(&self) -> &BTreeMap<String, Array> {
         &self.arrays
     }
 
     /// The value of array symbol `name`, if it has one.
-    pub fn array(&self, name: &str) -> Option<&Array> {
+    pub(crate) fn array(&self, name: &str) -> Option<&Array> {
         self.arrays.get(name)
     }
 
     /// The entry `name(i, j)` (1-based; a vector's entries take one index).
-    pub fn entry(&self, name: &str, indices: &[Real]) -> R<Real> {
+    pub(crate) fn entry(&self, name: &str, indices: &[Real]) -> R<Real> {
         let a = self
             .arrays
             .get(name)
@@ -135,19 +135,19 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The value of `e` where each free symbol has the value in `point`.
-    pub fn eval(&self, e: &Expr, point: &BTreeMap<String, Real>) -> R<Real> {
+    pub(crate) fn eval(&self, e: &Expr, point: &BTreeMap<String, Real>) -> R<Real> {
         self.work.set(0);
         let mut locals = Vec::new();
         self.value(e, point, &mut locals, 0)
     }
 
     /// The declarations and definitions this evaluator reads.
-    pub fn context(&self) -> &'a Context {
+    pub(crate) fn context(&self) -> &'a Context {
         self.ctx
     }
 
     /// The value of `e` with some bound names (sum indices) already set.
-    pub fn eval_with_locals(
+    pub(crate) fn eval_with_locals(
         &self,
         e: &Expr,
         point: &BTreeMap<String, Real>,
@@ -158,7 +158,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The truth of a condition (a comparison chain or `and`) at `point`.
-    pub fn holds(&self, cond: &Expr, point: &BTreeMap<String, Real>) -> R<bool> {
+    pub(crate) fn holds(&self, cond: &Expr, point: &BTreeMap<String, Real>) -> R<bool> {
         self.work.set(0);
         let mut locals = Vec::new();
         self.truth(cond, point, &mut locals, 0)
@@ -684,7 +684,7 @@ impl Evaluator<'_> {
 }
 
 /// Decides `a op b` with certainty, or says it cannot.
-pub fn compare(a: &Real, op: RelOp, b: &Real) -> R<bool> {
+pub(crate) fn compare(a: &Real, op: RelOp, b: &Real) -> R<bool> {
     let ord = a.cmp_certain(b);
     let undecided =
         || EvalError::Undecided(format!("comparing {} with {}", a.display(), b.display()));

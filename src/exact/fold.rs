@@ -8,7 +8,7 @@ use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
 /// Converts a small integer exponent, refusing anything huge.
-pub fn small_exponent(q: &BigRational) -> Option<i64> {
+pub(crate) fn small_exponent(q: &BigRational) -> Option<i64> {
     if !q.is_integer() {
         return None;
     }
@@ -16,7 +16,7 @@ pub fn small_exponent(q: &BigRational) -> Option<i64> {
 }
 
 /// Folds a closed numeric expression (numbers, + − × ÷, integer powers) to a rational.
-pub fn fold_rational(e: &Expr) -> Option<BigRational> {
+pub(crate) fn fold_rational(e: &Expr) -> Option<BigRational> {
     match &e.kind {
         ExprKind::Number(q) => Some(q.clone()),
         ExprKind::Neg(a) => fold_rational(a).map(|q| -q),
@@ -48,7 +48,7 @@ pub fn fold_rational(e: &Expr) -> Option<BigRational> {
 
 /// The truth of a closed condition (comparisons of foldable numbers, joined
 /// with `and`), or `None` when it does not fold.
-pub fn fold_condition(e: &Expr) -> Option<bool> {
+pub(crate) fn fold_condition(e: &Expr) -> Option<bool> {
     use crate::syntax::expr::RelOp;
     match &e.kind {
         ExprKind::And(parts) => {

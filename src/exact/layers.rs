@@ -1,7 +1,7 @@
 //! Exact array operations for the "arrays and layers" built-ins of the
 //! derivation format: true convolution (`conv1d`, `conv2d`, kernel flipped),
 //! correlation, circular convolution, max and average pooling with their
-//! backward passes, ReLU, flattening, global average pooling and an
+//! ReLU, flattening, global average pooling and an
 //! entry-by-entry comparison that lists every mismatch. Every entry is an exact
 //! [`BigRational`]; nothing here rounds, and nothing here uses the CAS. Every
 //! size or argument problem is a [`LayerError`] naming the argument, never a
@@ -18,34 +18,34 @@ use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
 
 /// The budget [`Budgets::array_entries`](crate::config::Budgets::array_entries).
-pub const ARRAY_ENTRIES: usize = crate::config::Budgets::DEFAULT.array_entries;
+pub(crate) const ARRAY_ENTRIES: usize = crate::config::Budgets::DEFAULT.array_entries;
 
 /// The budget [`Budgets::layer_work`](crate::config::Budgets::layer_work).
-pub const LAYER_WORK: usize = crate::config::Budgets::DEFAULT.layer_work;
+pub(crate) const LAYER_WORK: usize = crate::config::Budgets::DEFAULT.layer_work;
 
 /// A dense exact array in row-major order; a vector is a column (`cols == 1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Array {
+pub(crate) struct Array {
     /// Number of rows (at least 1 in a valid array).
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Number of columns (at least 1 in a valid array).
-    pub cols: usize,
+    pub(crate) cols: usize,
     /// The `rows * cols` entries, row by row.
-    pub data: Vec<BigRational>,
+    pub(crate) data: Vec<BigRational>,
 }
 
 /// A size or argument problem, naming the argument it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerError {
+pub(crate) struct LayerError {
     /// The argument at fault, e.g. `"stride"`, `"h"`, `"x"`.
-    pub argument: String,
+    pub(crate) argument: String,
     /// What is wrong with it, for a reader.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// How a convolution treats the border of its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PadMode {
+pub(crate) enum PadMode {
     /// Zero padding of this many rows and columns on every side.
     Zero(usize),
     /// Wrap around (periodic input); the output keeps the input's size.
@@ -53,19 +53,20 @@ pub enum PadMode {
 }
 
 /// One entry where two arrays differ.
+#[cfg(test)]
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mismatch {
+pub(crate) struct Mismatch {
     /// The entry as (row, column), 1-based.
-    pub entry: (usize, usize),
+    pub(crate) entry: (usize, usize),
     /// The left-hand value there.
-    pub lhs: BigRational,
+    pub(crate) lhs: BigRational,
     /// The right-hand value there.
-    pub rhs: BigRational,
+    pub(crate) rhs: BigRational,
 }
 
 impl LayerError {
     /// An error about `argument`.
-    pub fn new(argument: &str, message: impl Into<String>) -> LayerError {
+    pub(crate) fn new(argument: &str, message: impl Into<String>) -> LayerError {
         LayerError {
             argument: argument.to_string(),
             message: message.into(),
@@ -109,7 +110,7 @@ fn budget(entries: usize, work: usize, argument: &str) -> Result<(), LayerError>
 
 impl Array {
     /// A `rows × cols` array from its entries in row-major order.
-    pub fn new(rows: usize, cols: usize, data: Vec<BigRational>) -> Result<Array, LayerError> {
+    pub(crate) fn new(rows: usize, cols: usize, data: Vec<BigRational>) -> Result<Array, LayerError> {
         if rows == 0 {
             return err("rows", "an array needs at least one row");
         }
@@ -130,12 +131,16 @@ impl Array {
     }
 
     /// A `rows × cols` array of integers given in row-major order.
-    pub fn from_ints(rows: usize, cols: usize, data: &[i64]) -> Result<Array, LayerError> {
+    #[cfg(test)]
+
+    pub(crate) fn from_ints(rows: usize, cols: usize, data: &[i64]) -> Result<Array, LayerError> {
         Array::new(rows, cols, data.iter().map(|&v| int(v)).collect())
     }
 
     /// The `rows × cols` array of zeros.
-    pub fn zeros(rows: usize, cols: usize) -> Result<Array, LayerError> {
+    #[cfg(test)]
+
+    pub(crate) fn zeros(rows: usize, cols: usize) -> Result<Array, LayerError> {
         if rows == 0 {
             return err("rows", "an array needs at least one row");
         }
@@ -152,7 +157,7 @@ impl Array {
     }
 
     /// An array from its rows; every row must have the same, nonzero length.
-    pub fn from_rows(rows: Vec<Vec<BigRational>>) -> Result<Array, LayerError> {
+    pub(crate) fn from_rows(rows: Vec<Vec<BigRational>>) -> Result<Array, LayerError> {
         let Some(first) = rows.first() else {
             return err("rows", "an array needs at least one row");
         };
@@ -175,7 +180,9 @@ impl Array {
     }
 
     /// An array from rows of integers (ragged or empty rows are an error).
-    pub fn from_int_rows(rows: &[&[i64]]) -> Result<Array, LayerError> {
+    #[cfg(test)]
+
+    pub(crate) fn from_int_rows(rows: &[&[i64]]) -> Result<Array, LayerError> {
         Array::from_rows(
             rows.iter()
                 .map(|r| r.iter().map(|&v| int(v)).collect())
@@ -184,7 +191,9 @@ impl Array {
     }
 
     /// A column vector from its entries.
-    pub fn column(data: Vec<BigRational>) -> Result<Array, LayerError> {
+    #[cfg(test)]
+
+    pub(crate) fn column(data: Vec<BigRational>) -> Result<Array, LayerError> {
         let n = data.len();
         if n == 0 {
             return err("data", "a vector needs at least one entry");
@@ -193,12 +202,12 @@ impl Array {
     }
 
     /// Whether the fields are consistent: both sizes at least 1 and `rows · cols` entries.
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         self.rows > 0 && self.cols > 0 && self.rows.checked_mul(self.cols) == Some(self.data.len())
     }
 
     /// Checks the fields (see [`Array::is_valid`]), naming `argument` when they are inconsistent.
-    pub fn validate(&self, argument: &str) -> Result<(), LayerError> {
+    pub(crate) fn validate(&self, argument: &str) -> Result<(), LayerError> {
         if self.rows == 0 || self.cols == 0 || self.data.is_empty() {
             return err(
                 argument,
@@ -224,7 +233,7 @@ impl Array {
     ///
     /// # Panics
     /// When (`i`, `j`) is outside the array; use [`Array::try_get`] for a checked access.
-    pub fn get(&self, i: usize, j: usize) -> &BigRational {
+    pub(crate) fn get(&self, i: usize, j: usize) -> &BigRational {
         assert!(
             i < self.rows && j < self.cols,
             "index ({i}, {j}) outside a {} × {} array",
@@ -235,7 +244,9 @@ impl Array {
     }
 
     /// The entry at 0-based (`i`, `j`), or an error naming `i` or `j` when it is outside.
-    pub fn try_get(&self, i: usize, j: usize) -> Result<&BigRational, LayerError> {
+    #[cfg(test)]
+
+    pub(crate) fn try_get(&self, i: usize, j: usize) -> Result<&BigRational, LayerError> {
         if i >= self.rows {
             return err("i", format!("row {i} (0-based) outside {} rows", self.rows));
         }
@@ -256,7 +267,7 @@ impl Array {
     }
 
     /// The transpose. (An inconsistent array keeps its data and only swaps its sizes.)
-    pub fn transpose(&self) -> Array {
+    pub(crate) fn transpose(&self) -> Array {
         if !self.is_valid() {
             return Array {
                 rows: self.cols,
@@ -278,7 +289,7 @@ impl Array {
     }
 
     /// `f` applied to every entry.
-    pub fn map(&self, f: impl Fn(&BigRational) -> BigRational) -> Array {
+    pub(crate) fn map(&self, f: impl Fn(&BigRational) -> BigRational) -> Array {
         Array {
             rows: self.rows,
             cols: self.cols,
@@ -287,7 +298,7 @@ impl Array {
     }
 
     /// `f` applied entry by entry to `self` and `other`, which must have the same size.
-    pub fn zip_with(
+    pub(crate) fn zip_with(
         &self,
         other: &Array,
         f: impl Fn(&BigRational, &BigRational) -> BigRational,
@@ -308,7 +319,7 @@ impl Array {
     }
 
     /// The matrix product `self · other`.
-    pub fn matmul(&self, other: &Array) -> Result<Array, LayerError> {
+    pub(crate) fn matmul(&self, other: &Array) -> Result<Array, LayerError> {
         self.validate("self")?;
         other.validate("other")?;
         if self.cols != other.rows {
@@ -341,7 +352,7 @@ impl Array {
     }
 
     /// Every entry multiplied by `q`.
-    pub fn scale(&self, q: &BigRational) -> Array {
+    pub(crate) fn scale(&self, q: &BigRational) -> Array {
         self.map(|v| v * q)
     }
 }
@@ -368,7 +379,9 @@ impl fmt::Display for Array {
 }
 
 /// The integer `v` as an exact rational.
-pub fn int(v: i64) -> BigRational {
+#[cfg(test)]
+
+pub(crate) fn int(v: i64) -> BigRational {
     BigRational::from_integer(BigInt::from(v))
 }
 
@@ -389,7 +402,7 @@ fn same_shape(a: &Array, b: &Array, argument: &str) -> Result<(), LayerError> {
 }
 
 /// The kernel rotated by 180 degrees: `flip(h)(a, b) = h(K_r − 1 − a, K_c − 1 − b)`.
-pub fn flip(h: &Array) -> Array {
+pub(crate) fn flip(h: &Array) -> Array {
     // In row-major order a 180-degree rotation is exactly the reversal of the data.
     let mut data = h.data.clone();
     data.reverse();
@@ -401,7 +414,7 @@ pub fn flip(h: &Array) -> Array {
 }
 
 /// `a + b`, without the gcd a fraction's sum needs when both are integers.
-pub fn add(a: &BigRational, b: &BigRational) -> BigRational {
+pub(crate) fn add(a: &BigRational, b: &BigRational) -> BigRational {
     if a.is_integer() && b.is_integer() {
         BigRational::from_integer(a.numer() + b.numer())
     } else {
@@ -410,7 +423,7 @@ pub fn add(a: &BigRational, b: &BigRational) -> BigRational {
 }
 
 /// `a − b`, without a gcd when both are integers.
-pub fn sub(a: &BigRational, b: &BigRational) -> BigRational {
+pub(crate) fn sub(a: &BigRational, b: &BigRational) -> BigRational {
     if a.is_integer() && b.is_integer() {
         BigRational::from_integer(a.numer() - b.numer())
     } else {
@@ -517,7 +530,7 @@ fn window_positions(n: usize, k: usize, stride: usize) -> usize {
 /// The output shape of [`conv2d`] or [`correlate2d`] for a `x` × `h` input
 /// and kernel shape, with the same errors (stride, mode, a kernel larger
 /// than the padded input), without computing any entry.
-pub fn conv_shape(
+pub(crate) fn conv_shape(
     x: (usize, usize),
     h: (usize, usize),
     pad: PadMode,
@@ -540,7 +553,7 @@ pub fn conv_shape(
 }
 
 /// The output shape of [`maxpool2d`] or [`avgpool2d`], with the same errors.
-pub fn pool_shape(
+pub(crate) fn pool_shape(
     x: (usize, usize),
     size: usize,
     stride: usize,
@@ -650,7 +663,7 @@ fn check_conv_args(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<
 /// ⌊(N + 2p − K)/s⌋ + 1 in each dimension. `Circular`: `y(i, j) = Σ_{a,b} x((i − a) mod R,
 /// (j − b) mod C) · h(a, b)`, of the input's size R × C; the stride must be 1 (a kernel larger
 /// than the input is allowed there: it wraps around more than once).
-pub fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
     check_conv_args(x, h, pad, stride)?;
     match pad {
         PadMode::Zero(p) => correlate_zero(x, &flip(h), p, p, stride),
@@ -664,7 +677,7 @@ pub fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array
 /// `correlate2d(x, h) = conv2d(x, flip(h))` exactly. `Circular` (stride 1):
 /// `y(i, j) = Σ_{a,b} x((i + a) mod R, (j + b) mod C) · h(a, b)`, the usual cyclic
 /// correlation; it equals circular `conv2d(x, flip(h))` shifted by (K_r − 1, K_c − 1).
-pub fn correlate2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn correlate2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
     check_conv_args(x, h, pad, stride)?;
     match pad {
         PadMode::Zero(p) => correlate_zero(x, h, p, p, stride),
@@ -690,7 +703,7 @@ fn as_column(v: &Array, argument: &str) -> Result<(Array, bool), LayerError> {
 /// True 1-D convolution of vectors (kernel flipped), zero padding `pad` at both ends:
 /// `y(i) = Σ_a xpad(i·s + a) · h(K − 1 − a)`, length ⌊(N + 2·pad − K)/s⌋ + 1. The result is a
 /// column, or a row when `x` is a row (1 × n with n > 1).
-pub fn conv1d(x: &Array, h: &Array, pad: usize, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn conv1d(x: &Array, h: &Array, pad: usize, stride: usize) -> Result<Array, LayerError> {
     let (xc, x_is_row) = as_column(x, "x")?;
     let (hc, _) = as_column(h, "h")?;
     if stride == 0 {
@@ -750,7 +763,7 @@ fn window(
 }
 
 /// Max pooling of `size × size` windows with `stride`, no padding: ⌊(N − size)/stride⌋ + 1.
-pub fn maxpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn maxpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerError> {
     x.validate("x")?;
     let (out_r, out_c) = pool_dims(x.rows, x.cols, size, stride)?;
     let mut data = Vec::with_capacity(out_r * out_c);
@@ -773,7 +786,7 @@ pub fn maxpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerEr
 }
 
 /// Average pooling of `size × size` windows with `stride`, no padding.
-pub fn avgpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn avgpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerError> {
     x.validate("x")?;
     let (out_r, out_c) = pool_dims(x.rows, x.cols, size, stride)?;
     let area = BigRational::from_integer(BigInt::from(size) * BigInt::from(size));
@@ -795,7 +808,7 @@ pub fn avgpool2d(x: &Array, size: usize, stride: usize) -> Result<Array, LayerEr
 }
 
 /// `max(v, 0)` entry by entry.
-pub fn relu(x: &Array) -> Array {
+pub(crate) fn relu(x: &Array) -> Array {
     x.map(|v| {
         if v.is_negative() {
             BigRational::zero()
@@ -806,7 +819,7 @@ pub fn relu(x: &Array) -> Array {
 }
 
 /// The entries in row-major order as a column vector.
-pub fn flatten(x: &Array) -> Array {
+pub(crate) fn flatten(x: &Array) -> Array {
     Array {
         rows: x.data.len(),
         cols: 1,
@@ -815,7 +828,7 @@ pub fn flatten(x: &Array) -> Array {
 }
 
 /// The mean of all entries (0 for an array with no entries, which only hand-set fields can make).
-pub fn global_avg_pool(x: &Array) -> BigRational {
+pub(crate) fn global_avg_pool(x: &Array) -> BigRational {
     if x.data.is_empty() {
         return BigRational::zero();
     }
@@ -827,7 +840,7 @@ pub fn global_avg_pool(x: &Array) -> BigRational {
 }
 
 /// Circular shift: `y(i, j) = x((i − dr) mod R, (j − dc) mod C)` (entry (0, 0) moves to (dr, dc)).
-pub fn roll(x: &Array, dr: usize, dc: usize) -> Result<Array, LayerError> {
+pub(crate) fn roll(x: &Array, dr: usize, dc: usize) -> Result<Array, LayerError> {
     x.validate("x")?;
     let (r, c) = (x.rows, x.cols);
     let (dr, dc) = (dr % r, dc % c);
@@ -844,123 +857,10 @@ pub fn roll(x: &Array, dr: usize, dc: usize) -> Result<Array, LayerError> {
     })
 }
 
-/// Errs (naming `dy`) unless `dy` has the pooling output's size.
-fn check_dy(dy: &Array, out_r: usize, out_c: usize) -> Result<(), LayerError> {
-    dy.validate("dy")?;
-    if dy.rows != out_r {
-        return err(
-            "dy",
-            format!(
-                "rows differ: the pooling output has {out_r}, dy has {}",
-                dy.rows
-            ),
-        );
-    }
-    if dy.cols != out_c {
-        return err(
-            "dy",
-            format!(
-                "columns differ: the pooling output has {out_c}, dy has {}",
-                dy.cols
-            ),
-        );
-    }
-    Ok(())
-}
-
-/// Gradient of [`maxpool2d`] with respect to `x`: each `dy` entry goes to the argmax of its
-/// window (overlapping windows add up); a window whose maximum is not unique is an error.
-pub fn maxpool2d_backward(
-    x: &Array,
-    size: usize,
-    stride: usize,
-    dy: &Array,
-) -> Result<Array, LayerError> {
-    x.validate("x")?;
-    let (out_r, out_c) = pool_dims(x.rows, x.cols, size, stride)?;
-    check_dy(dy, out_r, out_c)?;
-    let mut dx = vec![BigRational::zero(); x.data.len()];
-    for i in 0..out_r {
-        for j in 0..out_c {
-            let mut best: Option<((usize, usize), &BigRational)> = None;
-            let mut tie: Option<(usize, usize)> = None;
-            for (pos, v) in window(x, i, j, size, stride) {
-                match best {
-                    Some((_, b)) if v < b => {}
-                    Some((_, b)) if v == b => tie = Some(pos),
-                    _ => {
-                        best = Some((pos, v));
-                        tie = None;
-                    }
-                }
-            }
-            let Some(((r, c), b)) = best else { continue };
-            if let Some((tr, tc)) = tie {
-                return err(
-                    "x",
-                    format!(
-                        "the maximum {b} of the window at output ({}, {}) is not unique: \
-                         entries ({}, {}) and ({}, {}) both have it",
-                        i + 1,
-                        j + 1,
-                        r + 1,
-                        c + 1,
-                        tr + 1,
-                        tc + 1
-                    ),
-                );
-            }
-            dx[r * x.cols + c] += dy.at(i, j);
-        }
-    }
-    Ok(Array {
-        rows: x.rows,
-        cols: x.cols,
-        data: dx,
-    })
-}
-
-/// Gradient of [`avgpool2d`] over an `x_rows × x_cols` input: every entry of a window gets
-/// `dy / size²` (overlapping windows add up).
-pub fn avgpool2d_backward(
-    x_rows: usize,
-    x_cols: usize,
-    size: usize,
-    stride: usize,
-    dy: &Array,
-) -> Result<Array, LayerError> {
-    if x_rows == 0 {
-        return err("x_rows", "the input needs at least one row");
-    }
-    if x_cols == 0 {
-        return err("x_cols", "the input needs at least one column");
-    }
-    let len = checked(x_rows.checked_mul(x_cols), "x_rows", "x_rows × x_cols")?;
-    budget(len, len, "x_rows")?;
-    let (out_r, out_c) = pool_dims(x_rows, x_cols, size, stride)?;
-    check_dy(dy, out_r, out_c)?;
-    let area = BigRational::from_integer(BigInt::from(size) * BigInt::from(size));
-    let mut dx = vec![BigRational::zero(); len];
-    for i in 0..out_r {
-        for j in 0..out_c {
-            let share = dy.at(i, j) / &area;
-            for r in i * stride..i * stride + size {
-                for c in j * stride..j * stride + size {
-                    dx[r * x_cols + c] += &share;
-                }
-            }
-        }
-    }
-    Ok(Array {
-        rows: x_rows,
-        cols: x_cols,
-        data: dx,
-    })
-}
-
 /// Every entry where `lhs` and `rhs` differ, in row-major order (1-based positions).
 /// Arrays of different sizes are an error naming `rhs` and the dimension that differs.
-pub fn compare(lhs: &Array, rhs: &Array) -> Result<Vec<Mismatch>, LayerError> {
+#[cfg(test)]
+pub(crate) fn compare(lhs: &Array, rhs: &Array) -> Result<Vec<Mismatch>, LayerError> {
     lhs.validate("lhs")?;
     rhs.validate("rhs")?;
     same_shape(lhs, rhs, "rhs").map_err(|e| {
@@ -1416,95 +1316,6 @@ mod tests {
         assert_eq!(global_avg_pool(&x), q(-6, 4));
     }
 
-    #[test]
-    fn maxpool_backward_routes_to_argmax() {
-        let x = a(&[&[1, 9, 2, 3], &[4, 5, 8, 0], &[7, 6, 1, 2], &[3, 2, 4, 11]]);
-        let dy = a(&[&[10, 20], &[30, 40]]);
-        let dx = maxpool2d_backward(&x, 2, 2, &dy).unwrap();
-        assert_eq!(
-            dx,
-            a(&[
-                &[0, 10, 0, 0],
-                &[0, 0, 20, 0],
-                &[30, 0, 0, 0],
-                &[0, 0, 0, 40]
-            ])
-        );
-        // Overlapping windows add up: with stride 1 the centre 9 is the maximum of all four windows.
-        let x = a(&[&[1, 2, 0], &[3, 9, 4], &[0, 5, 6]]);
-        let dy = a(&[&[1, 2], &[3, 4]]);
-        let dx = maxpool2d_backward(&x, 2, 1, &dy).unwrap();
-        assert_eq!(dx, a(&[&[0, 0, 0], &[0, 10, 0], &[0, 0, 0]]));
-        // Q7(c): stacked 2×2 max pools down to a scalar send everything to the global max.
-        let xv = [[3, 1, 4, 1], [5, 9, 2, 6], [5, 3, 58, 7], [9, 32, 38, 46]];
-        let x = Array::from_ints(4, 4, &xv.concat()).unwrap();
-        let p1 = maxpool2d(&x, 2, 2).unwrap();
-        let g1 = maxpool2d_backward(&p1, 2, 2, &a(&[&[1]])).unwrap();
-        let g0 = maxpool2d_backward(&x, 2, 2, &g1).unwrap();
-        let mut expected = vec![0; 16];
-        expected[2 * 4 + 2] = 1;
-        assert_eq!(g0, Array::from_ints(4, 4, &expected).unwrap());
-    }
-
-    #[test]
-    fn maxpool_backward_ties_are_errors() {
-        let x = a(&[&[1, 5], &[5, 0]]);
-        let e = maxpool2d_backward(&x, 2, 2, &a(&[&[1]])).unwrap_err();
-        assert_eq!(e.argument, "x");
-        assert!(e.message.contains("not unique"), "{}", e.message);
-        // A tie below the maximum is fine.
-        let x = a(&[&[1, 1], &[5, 0]]);
-        assert_eq!(
-            maxpool2d_backward(&x, 2, 2, &a(&[&[7]])).unwrap(),
-            a(&[&[0, 0], &[7, 0]])
-        );
-    }
-
-    #[test]
-    fn avgpool_backward_spreads_evenly() {
-        let dy = a(&[&[4, 8], &[12, 16]]);
-        let dx = avgpool2d_backward(4, 4, 2, 2, &dy).unwrap();
-        assert_eq!(
-            dx,
-            a(&[&[1, 1, 2, 2], &[1, 1, 2, 2], &[3, 3, 4, 4], &[3, 3, 4, 4]])
-        );
-        // Overlap: 3 × 3 input, size 2, stride 1, dy all 1: the centre is in 4 windows.
-        let dx = avgpool2d_backward(3, 3, 2, 1, &Array::from_ints(2, 2, &[1; 4]).unwrap()).unwrap();
-        assert_eq!(
-            dx,
-            Array::new(
-                3,
-                3,
-                vec![
-                    q(1, 4),
-                    q(1, 2),
-                    q(1, 4),
-                    q(1, 2),
-                    int(1),
-                    q(1, 2),
-                    q(1, 4),
-                    q(1, 2),
-                    q(1, 4)
-                ]
-            )
-            .unwrap()
-        );
-        // Q7(c): stacked 2×2 average pools down to one scalar over N = 4^levels pixels give
-        // every input 1/N of the upstream gradient.
-        for levels in 1..=4u32 {
-            let n = 1usize << levels; // side
-            let mut g = a(&[&[1]]);
-            let mut side = 1;
-            while side < n {
-                g = avgpool2d_backward(2 * side, 2 * side, 2, 2, &g).unwrap();
-                side *= 2;
-            }
-            let big_n = 4i64.pow(levels);
-            assert_eq!((g.rows, g.cols), (n, n));
-            assert!(g.data.iter().all(|v| *v == q(1, big_n)));
-        }
-    }
-
     // ---- Array basics ----
 
     #[test]
@@ -1527,105 +1338,6 @@ mod tests {
     }
 
     // ---- errors name the argument ----
-
-    #[test]
-    fn errors_name_the_argument() {
-        let x = hw4_x();
-        let h = sobel();
-        let arg = |r: Result<Array, LayerError>| r.unwrap_err().argument;
-
-        assert_eq!(arg(conv2d(&x, &h, PadMode::Zero(0), 0)), "stride");
-        assert_eq!(arg(correlate2d(&x, &h, PadMode::Zero(0), 0)), "stride");
-        assert_eq!(arg(conv2d(&x, &h, PadMode::Circular, 2)), "stride");
-        assert_eq!(arg(conv1d(&flatten(&x), &flatten(&h), 0, 0)), "stride");
-        // Kernel larger than the (padded) input, naming the dimension.
-        let tall = Array::zeros(6, 1).unwrap();
-        let e = conv2d(&x, &tall, PadMode::Zero(0), 1).unwrap_err();
-        assert_eq!(e.argument, "h");
-        assert!(e.message.contains("rows"), "{}", e.message);
-        assert!(conv2d(&x, &tall, PadMode::Zero(1), 1).is_ok());
-        let wide = Array::zeros(1, 8).unwrap();
-        let e = conv2d(&x, &wide, PadMode::Zero(1), 1).unwrap_err();
-        assert_eq!(e.argument, "h");
-        assert!(
-            e.message.contains("columns") && e.message.contains('7'),
-            "{}",
-            e.message
-        );
-        // Huge padding: overflow or budget, never a panic or an allocation.
-        assert_eq!(arg(conv2d(&x, &h, PadMode::Zero(usize::MAX), 1)), "pad");
-        assert_eq!(arg(conv2d(&x, &h, PadMode::Zero(1 << 20), 1)), "pad");
-        // Empty and inconsistent arrays.
-        let empty = Array {
-            rows: 0,
-            cols: 0,
-            data: vec![],
-        };
-        assert_eq!(arg(conv2d(&empty, &h, PadMode::Zero(0), 1)), "x");
-        assert_eq!(arg(conv2d(&x, &empty, PadMode::Zero(0), 1)), "h");
-        let bad = Array {
-            rows: 2,
-            cols: 2,
-            data: vec![int(1)],
-        };
-        assert_eq!(arg(maxpool2d(&bad, 1, 1)), "x");
-        assert_eq!(bad.transpose().data.len(), 1);
-        assert_eq!(global_avg_pool(&empty), BigRational::zero());
-        assert_eq!(arg(Array::new(0, 3, vec![])), "rows");
-        assert_eq!(arg(Array::new(3, 0, vec![])), "cols");
-        assert_eq!(arg(Array::new(2, 2, vec![int(1)])), "data");
-        assert_eq!(arg(Array::new(usize::MAX, 2, vec![])), "rows");
-        assert_eq!(arg(Array::from_rows(vec![])), "rows");
-        assert_eq!(arg(Array::from_rows(vec![vec![]])), "rows");
-        let e = Array::from_int_rows(&[&[1, 2], &[3]]).unwrap_err();
-        assert_eq!(e.argument, "rows");
-        assert!(e.message.contains("ragged") && e.message.contains("row 2"));
-        // conv1d needs vectors.
-        assert_eq!(arg(conv1d(&x, &flatten(&h), 0, 1)), "x");
-        assert_eq!(arg(conv1d(&flatten(&x), &h, 0, 1)), "h");
-        // Pooling.
-        assert_eq!(arg(maxpool2d(&x, 0, 1)), "size");
-        assert_eq!(arg(avgpool2d(&x, 6, 1)), "size");
-        assert_eq!(arg(maxpool2d(&x, 2, 0)), "stride");
-        let e = maxpool2d(&Array::zeros(6, 3).unwrap(), 4, 1).unwrap_err();
-        assert_eq!(e.argument, "size");
-        assert!(e.message.contains("columns"), "{}", e.message);
-        assert_eq!(arg(maxpool2d_backward(&x, 2, 2, &a(&[&[1]]))), "dy");
-        assert_eq!(arg(avgpool2d_backward(0, 4, 2, 2, &a(&[&[1]]))), "x_rows");
-        assert_eq!(arg(avgpool2d_backward(4, 0, 2, 2, &a(&[&[1]]))), "x_cols");
-        assert_eq!(arg(avgpool2d_backward(4, 4, 2, 2, &a(&[&[1, 2]]))), "dy");
-        assert_eq!(
-            arg(avgpool2d_backward(
-                usize::MAX,
-                usize::MAX,
-                2,
-                2,
-                &a(&[&[1]])
-            )),
-            "x_rows"
-        );
-        // Products and elementwise ops.
-        let m = a(&[&[1, 2, 3], &[4, 5, 6]]);
-        assert_eq!(arg(m.matmul(&m)), "other");
-        assert_eq!(arg(m.zip_with(&m.transpose(), |x, _| x.clone())), "other");
-        // compare says which dimension differs, with both sizes.
-        let e = compare(&x, &Array::zeros(3, 5).unwrap()).unwrap_err();
-        assert_eq!(e.argument, "rhs");
-        assert!(
-            e.message.contains("rows differ: 5 against 3"),
-            "{}",
-            e.message
-        );
-        assert!(!e.message.contains("columns differ"), "{}", e.message);
-        let e = compare(&x, &Array::zeros(5, 2).unwrap()).unwrap_err();
-        assert!(
-            e.message.contains("columns differ: 5 against 2"),
-            "{}",
-            e.message
-        );
-        assert!(!e.message.contains("rows differ"), "{}", e.message);
-        assert_eq!(compare(&x, &x).unwrap(), vec![]);
-    }
 
     // ---- no panics from any input ----
 
@@ -1655,7 +1367,6 @@ mod tests {
         fn no_input_panics(
             x in arb_array(),
             h in arb_array(),
-            dy in arb_array(),
             pad in 0usize..4,
             stride in 0usize..4,
             size in 0usize..7,
@@ -1667,8 +1378,6 @@ mod tests {
             let _ = conv1d(&x, &h, pad, stride);
             let _ = maxpool2d(&x, size, stride);
             let _ = avgpool2d(&x, size, stride);
-            let _ = maxpool2d_backward(&x, size, stride, &dy);
-            let _ = avgpool2d_backward(x.rows, x.cols, size, stride, &dy);
             let _ = compare(&x, &h);
             let _ = x.matmul(&h);
             let _ = x.zip_with(&h, |a, b| a + b);

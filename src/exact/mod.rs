@@ -3,9 +3,9 @@
 //! exact arrays, and seeded sampling and exhaustive grids. Spot checks and
 //! cross-checks rest on this path, so it never imports the symbolic engine.
 
-pub mod dual;
-pub mod eval;
-pub mod fold;
-pub mod layers;
-pub mod real;
-pub mod spot;
+pub(crate) mod dual;
+pub(crate) mod eval;
+pub(crate) mod fold;
+pub(crate) mod layers;
+pub(crate) mod real;
+pub(crate) mod spot;

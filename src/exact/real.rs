@@ -12,13 +12,13 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::cmp::Ordering;
 
 /// The budget [`Budgets::precision_bits`](crate::config::Budgets::precision_bits).
-pub const PRECISION_BITS: u32 = crate::config::Budgets::DEFAULT.precision_bits;
+pub(crate) const PRECISION_BITS: u32 = crate::config::Budgets::DEFAULT.precision_bits;
 /// The budget [`Budgets::number_bits`](crate::config::Budgets::number_bits).
-pub const NUMBER_BITS: u64 = crate::config::Budgets::DEFAULT.number_bits;
+pub(crate) const NUMBER_BITS: u64 = crate::config::Budgets::DEFAULT.number_bits;
 
 /// A certified real number.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Real {
+pub(crate) enum Real {
     /// An exact rational.
     Exact(BigRational),
     /// The true value lies in `[lo, hi]`, `lo < hi`.
@@ -32,7 +32,7 @@ pub enum Real {
 
 /// Why an operation has no certified result.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RealError {
+pub(crate) enum RealError {
     /// Division by zero.
     DivisionByZero,
     /// Outside the function's domain (a root of a negative, log of a nonpositive).
@@ -95,7 +95,7 @@ fn up(x: &BigRational) -> BigRational {
 }
 
 /// The exact `q`-th root of an integer, if it is a perfect power.
-pub fn integer_root_exact(n: &BigInt, k: u32) -> Option<BigInt> {
+pub(crate) fn integer_root_exact(n: &BigInt, k: u32) -> Option<BigInt> {
     if n.is_negative() {
         if k % 2 == 0 {
             return None;
@@ -237,12 +237,12 @@ fn log_bounds(x: &BigRational) -> (BigRational, BigRational) {
 
 impl Real {
     /// An exact value.
-    pub fn exact(x: BigRational) -> Real {
+    pub(crate) fn exact(x: BigRational) -> Real {
         Real::Exact(x)
     }
 
     /// The exact value, if the value is exact.
-    pub fn as_exact(&self) -> Option<&BigRational> {
+    pub(crate) fn as_exact(&self) -> Option<&BigRational> {
         match self {
             Real::Exact(x) => Some(x),
             Real::Approx { .. } => None,
@@ -250,7 +250,7 @@ impl Real {
     }
 
     /// The enclosure (equal endpoints for an exact value).
-    pub fn bounds(&self) -> (BigRational, BigRational) {
+    pub(crate) fn bounds(&self) -> (BigRational, BigRational) {
         match self {
             Real::Exact(x) => (x.clone(), x.clone()),
             Real::Approx { lo, hi } => (lo.clone(), hi.clone()),
@@ -258,7 +258,7 @@ impl Real {
     }
 
     /// `self + o`.
-    pub fn add(&self, o: &Real) -> R {
+    pub(crate) fn add(&self, o: &Real) -> R {
         match (self, o) {
             // Integers add without the gcd that reducing a fraction needs.
             (Real::Exact(a), Real::Exact(b)) if a.is_integer() && b.is_integer() => Ok(
@@ -273,12 +273,12 @@ impl Real {
     }
 
     /// `self - o`.
-    pub fn sub(&self, o: &Real) -> R {
+    pub(crate) fn sub(&self, o: &Real) -> R {
         self.add(&o.neg())
     }
 
     /// `self · o`.
-    pub fn mul(&self, o: &Real) -> R {
+    pub(crate) fn mul(&self, o: &Real) -> R {
         match (self, o) {
             (Real::Exact(a), Real::Exact(b)) if a.is_integer() && b.is_integer() => Ok(
                 Real::Exact(guard(BigRational::from_integer(a.numer() * b.numer()))?),
@@ -295,7 +295,7 @@ impl Real {
     }
 
     /// `self / o`.
-    pub fn div(&self, o: &Real) -> R {
+    pub(crate) fn div(&self, o: &Real) -> R {
         match o {
             Real::Exact(b) if b.is_zero() => Err(RealError::DivisionByZero),
             Real::Exact(b) => match self {
@@ -315,7 +315,7 @@ impl Real {
     }
 
     /// `-self`.
-    pub fn neg(&self) -> Real {
+    pub(crate) fn neg(&self) -> Real {
         match self {
             Real::Exact(x) => Real::Exact(-x),
             Real::Approx { lo, hi } => Real::Approx { lo: -hi, hi: -lo },
@@ -323,7 +323,7 @@ impl Real {
     }
 
     /// `self^k` for an integer `k`.
-    pub fn powi(&self, k: &BigInt) -> R {
+    pub(crate) fn powi(&self, k: &BigInt) -> R {
         let (lo, hi) = self.bounds();
         let magnitude = lo.abs().max(hi.abs());
         // 0, 1 and -1 are cheap to any power.
@@ -377,7 +377,7 @@ impl Real {
     }
 
     /// The real `k`-th root (odd roots of negatives allowed).
-    pub fn root(&self, k: u32) -> R {
+    pub(crate) fn root(&self, k: u32) -> R {
         if k == 0 {
             return Err(RealError::Domain("a 0th root".into()));
         }
@@ -406,12 +406,12 @@ impl Real {
     }
 
     /// The square root.
-    pub fn sqrt(&self) -> R {
+    pub(crate) fn sqrt(&self) -> R {
         self.root(2)
     }
 
     /// `self^e`: rational exponents by roots and powers; others by exp(e·log(self)).
-    pub fn pow(&self, e: &Real) -> R {
+    pub(crate) fn pow(&self, e: &Real) -> R {
         match e {
             Real::Exact(r) => {
                 let d = r
@@ -438,7 +438,7 @@ impl Real {
     }
 
     /// The exponential.
-    pub fn exp(&self) -> R {
+    pub(crate) fn exp(&self) -> R {
         let (lo, hi) = self.bounds();
         if let Real::Exact(a) = self {
             if a.is_zero() {
@@ -451,7 +451,7 @@ impl Real {
     }
 
     /// The natural logarithm.
-    pub fn log(&self) -> R {
+    pub(crate) fn log(&self) -> R {
         let (lo, hi) = self.bounds();
         if !lo.is_positive() {
             if self.as_exact().is_some() || !hi.is_positive() {
@@ -470,7 +470,7 @@ impl Real {
     }
 
     /// The absolute value.
-    pub fn abs(&self) -> R {
+    pub(crate) fn abs(&self) -> R {
         let (lo, hi) = self.bounds();
         Ok(match self {
             Real::Exact(a) => Real::Exact(a.abs()),
@@ -493,22 +493,22 @@ impl Real {
     }
 
     /// The floor.
-    pub fn floor(&self) -> R {
+    pub(crate) fn floor(&self) -> R {
         self.decided(|x| x.floor(), "floor")
     }
 
     /// The ceiling.
-    pub fn ceil(&self) -> R {
+    pub(crate) fn ceil(&self) -> R {
         self.decided(|x| x.ceil(), "ceil")
     }
 
     /// The sign (−1, 0 or 1).
-    pub fn sign(&self) -> R {
+    pub(crate) fn sign(&self) -> R {
         self.decided(|x| x.signum(), "sign")
     }
 
     /// The smaller of two values.
-    pub fn min(&self, o: &Real) -> R {
+    pub(crate) fn min(&self, o: &Real) -> R {
         match self.cmp_certain(o) {
             Some(Ordering::Greater) => Ok(o.clone()),
             Some(_) => Ok(self.clone()),
@@ -517,7 +517,7 @@ impl Real {
     }
 
     /// The larger of two values.
-    pub fn max(&self, o: &Real) -> R {
+    pub(crate) fn max(&self, o: &Real) -> R {
         match self.cmp_certain(o) {
             Some(Ordering::Less) => Ok(o.clone()),
             Some(_) => Ok(self.clone()),
@@ -526,7 +526,7 @@ impl Real {
     }
 
     /// The order of two values when it is certain.
-    pub fn cmp_certain(&self, o: &Real) -> Option<Ordering> {
+    pub(crate) fn cmp_certain(&self, o: &Real) -> Option<Ordering> {
         if let (Real::Exact(a), Real::Exact(b)) = (self, o) {
             return Some(a.cmp(b));
         }
@@ -541,21 +541,16 @@ impl Real {
     }
 
     /// Are the two values certainly different?
-    pub fn certainly_ne(&self, o: &Real) -> bool {
+    pub(crate) fn certainly_ne(&self, o: &Real) -> bool {
         matches!(
             self.cmp_certain(o),
             Some(Ordering::Less | Ordering::Greater)
         )
     }
 
-    /// Could the two values be equal?
-    pub fn may_equal(&self, o: &Real) -> bool {
-        !self.certainly_ne(o)
-    }
-
     /// The value for reports: exact as `p/q`; an enclosure as the decimal
     /// digits it certainly has, followed by `…`.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             Real::Exact(x) => crate::syntax::expr::format_rational(x),
             Real::Approx { lo, hi } => {

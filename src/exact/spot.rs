@@ -13,16 +13,16 @@ use std::collections::BTreeMap;
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same points.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -31,7 +31,7 @@ impl Rng {
     }
 
     /// A uniform integer in `[lo, hi]`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+    pub(crate) fn range(&mut self, lo: i64, hi: i64) -> i64 {
         let span = (hi - lo) as u64 + 1;
         lo + (self.next_u64() % span) as i64
     }
@@ -46,10 +46,10 @@ fn frac(n: i64, d: i64) -> BigRational {
 }
 
 /// A point: each free symbol's exact value.
-pub type Point = BTreeMap<String, Real>;
+pub(crate) type Point = BTreeMap<String, Real>;
 
 /// Draws sample points for a set of free symbols.
-pub struct Sampler<'a> {
+pub(crate) struct Sampler<'a> {
     dom: &'a Domain,
     symbols: Vec<String>,
     roots: BTreeMap<String, u32>,
@@ -61,7 +61,7 @@ pub struct Sampler<'a> {
 impl<'a> Sampler<'a> {
     /// A sampler for `symbols` under `dom`; `roots` gives, per symbol, the
     /// degree of the radicals applied to it (sampled values are perfect powers of it).
-    pub fn new(
+    pub(crate) fn new(
         dom: &'a Domain,
         symbols: Vec<String>,
         roots: BTreeMap<String, u32>,
@@ -168,7 +168,7 @@ impl<'a> Sampler<'a> {
 
     /// The next `count` candidate points (not yet filtered by conditions):
     /// successive calls continue one sequence, edge points first.
-    pub fn points(&mut self, count: usize) -> Vec<Point> {
+    pub(crate) fn points(&mut self, count: usize) -> Vec<Point> {
         let edges: Vec<Vec<BigRational>> = self.symbols.iter().map(|s| self.edges(s)).collect();
         let mut out = Vec::with_capacity(count);
         let start = self.drawn;
@@ -236,7 +236,7 @@ fn fits(v: &BigRational, lo: Option<&Bound>, hi: Option<&Bound>, kind: ScalarKin
 
 /// Every point of a finite integer domain, in lexicographic order (`None`
 /// when some symbol is unbounded or the count is over `limit`).
-pub fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<Point>> {
+pub(crate) fn all_points(dom: &Domain, symbols: &[String], limit: u128) -> Option<Vec<Point>> {
     let n = dom.finite_points(symbols)?;
     if n > limit {
         return None;

@@ -27,11 +27,11 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The budget [`Budgets::array_size`](crate::config::Budgets::array_size).
-pub const ARRAY_SIZE: usize = crate::config::Budgets::DEFAULT.array_size;
+pub(crate) const ARRAY_SIZE: usize = crate::config::Budgets::DEFAULT.array_size;
 
 /// A value: a scalar or an exact array.
 #[derive(Clone, Debug)]
-pub enum Value {
+pub(crate) enum Value {
     /// A scalar.
     Scalar(Real),
     /// An array.
@@ -40,7 +40,7 @@ pub enum Value {
 
 /// Why an array expression has no value.
 #[derive(Clone, Debug, PartialEq)]
-pub enum ArrayIssue {
+pub(crate) enum ArrayIssue {
     /// The claim is malformed here (a size mismatch, a bad layer argument).
     Error(Span, String),
     /// Outside what the evaluator handles.
@@ -51,11 +51,11 @@ pub enum ArrayIssue {
 
 type A<T> = Result<T, ArrayIssue>;
 
-pub use crate::resolve::family::involves_arrays;
+pub(crate) use crate::resolve::family::involves_arrays;
 
 /// The definitions whose bodies involve arrays, directly or through other
 /// definitions: compute once per file or step, for [`ArrayEval::with_definitions`].
-pub fn array_definitions(ctx: &Context) -> BTreeSet<String> {
+pub(crate) fn array_definitions(ctx: &Context) -> BTreeSet<String> {
     ctx.definitions
         .iter()
         .filter(|(_, d)| involves_arrays(&d.body, ctx))
@@ -81,7 +81,7 @@ fn layer_error(span: Span, e: LayerError) -> ArrayIssue {
 }
 
 /// Evaluates array expressions of one file.
-pub struct ArrayEval<'a> {
+pub(crate) struct ArrayEval<'a> {
     ctx: &'a Context,
     scalars: Evaluator<'a>,
     /// The definitions whose bodies involve arrays (directly or through others).
@@ -107,24 +107,9 @@ fn array_node(n: &Expr, ctx: &Context, array_defs: &BTreeSet<String>) -> bool {
 }
 
 impl<'a> ArrayEval<'a> {
-    /// An evaluator for the declarations and definitions of `ctx`.
-    pub fn new(ctx: &'a Context) -> ArrayEval<'a> {
-        ArrayEval::with_arrays(ctx, BTreeMap::new())
-    }
-
-    /// The same, with values for array symbols (sampled arrays).
-    pub fn with_arrays(ctx: &'a Context, arrays: BTreeMap<String, Array>) -> ArrayEval<'a> {
-        ArrayEval {
-            ctx,
-            scalars: Evaluator::new(ctx).with_arrays(arrays),
-            array_defs: Cow::Owned(array_definitions(ctx)),
-            memo: RefCell::new(HashMap::new()),
-        }
-    }
-
     /// The same, with the array definitions already known
     /// ([`array_definitions`] of `ctx`): many draws share one computation.
-    pub fn with_definitions(
+    pub(crate) fn with_definitions(
         ctx: &'a Context,
         arrays: BTreeMap<String, Array>,
         array_defs: &'a BTreeSet<String>,
@@ -138,7 +123,7 @@ impl<'a> ArrayEval<'a> {
     }
 
     /// The sampled arrays this evaluator gives the array symbols.
-    pub fn arrays(&self) -> &BTreeMap<String, Array> {
+    pub(crate) fn arrays(&self) -> &BTreeMap<String, Array> {
         self.scalars.arrays()
     }
 
@@ -184,7 +169,7 @@ impl<'a> ArrayEval<'a> {
     }
 
     /// The value of `e` at `point` (scalar symbols' values).
-    pub fn value(&self, e: &Expr, point: &BTreeMap<String, Real>) -> A<Value> {
+    pub(crate) fn value(&self, e: &Expr, point: &BTreeMap<String, Real>) -> A<Value> {
         self.memo.borrow_mut().clear();
         let v = self.value_at(e, point, 0);
         self.memo.borrow_mut().clear();
@@ -571,7 +556,7 @@ impl<'a> ArrayEval<'a> {
 }
 
 /// The array symbols an expression uses, directly or through definitions.
-pub fn array_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
+pub(crate) fn array_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut stack = vec![e.clone()];
@@ -602,7 +587,7 @@ pub fn array_symbols(e: &Expr, ctx: &Context) -> Vec<String> {
 /// Random arrays for the array symbols at a point: sizes from their
 /// declarations, integer entries in `[-magnitude, magnitude]` from `rng`.
 /// `None` when a size is not a positive integer there or is over [`ARRAY_SIZE`].
-pub fn sample_arrays(
+pub(crate) fn sample_arrays(
     names: &[String],
     ctx: &Context,
     point: &BTreeMap<String, Real>,
@@ -638,7 +623,7 @@ pub fn sample_arrays(
 /// every admissible point of a finite domain or at sampled points. Array
 /// symbols get random exact entries at each point, so a step that uses
 /// them is at best `checked`.
-pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
     let ctx = scope.ctx;
     let mut used = Vec::new();
     names_in(lhs, &mut used);
@@ -824,7 +809,7 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
 }
 
 /// Implications between array relations are not decided.
-pub fn check_implication() -> Verdict {
+pub(crate) fn check_implication() -> Verdict {
     Verdict::unsupported(
         "implications between relations of arrays are not supported; state each array step as an equation",
     )

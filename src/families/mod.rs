@@ -1,7 +1,7 @@
 //! Claim families beyond plain scalars: random variables (the moment
 //! calculus), arrays and layers, and matrices.
 
-pub mod arrays;
-pub mod matrix;
-pub mod moments;
-pub mod scalar;
+pub(crate) mod arrays;
+pub(crate) mod matrix;
+pub(crate) mod moments;
+pub(crate) mod scalar;

@@ -31,15 +31,15 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::BTreeMap;
 
 /// The budget [`Budgets::moment_terms`](crate::config::Budgets::moment_terms).
-pub const MOMENT_TERMS: usize = crate::config::Budgets::DEFAULT.moment_terms;
+pub(crate) const MOMENT_TERMS: usize = crate::config::Budgets::DEFAULT.moment_terms;
 /// The budget [`Budgets::moment_patterns`](crate::config::Budgets::moment_patterns).
-pub const MOMENT_PATTERNS: usize = crate::config::Budgets::DEFAULT.moment_patterns;
+pub(crate) const MOMENT_PATTERNS: usize = crate::config::Budgets::DEFAULT.moment_patterns;
 /// The budget [`Budgets::moment_power`](crate::config::Budgets::moment_power).
-pub const MOMENT_POWER: u32 = crate::config::Budgets::DEFAULT.moment_power;
+pub(crate) const MOMENT_POWER: u32 = crate::config::Budgets::DEFAULT.moment_power;
 
 /// Why a moment could not be computed.
 #[derive(Clone, Debug, PartialEq)]
-pub enum MomentError {
+pub(crate) enum MomentError {
     /// The step is outside what the moment calculus decides; the reason says why.
     Unsupported(String),
     /// The expression is malformed (a located error).
@@ -94,7 +94,7 @@ fn random_kind<'a>(ctx: &'a Context, name: &str) -> Option<(&'a Kind, bool)> {
     }
 }
 
-pub use crate::resolve::family::{involves_moments, involves_random};
+pub(crate) use crate::resolve::family::involves_random;
 
 /// An affine form `constant + Σ coefficient · name` of an index expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -207,7 +207,7 @@ enum Same {
 
 /// The moment calculus for one step: declarations, and a test that a range
 /// size is nonnegative under the claim's domain.
-pub struct Moments<'a> {
+pub(crate) struct Moments<'a> {
     ctx: &'a Context,
     nonnegative: &'a mut dyn FnMut(&Expr) -> bool,
     fresh: usize,
@@ -449,7 +449,7 @@ fn partitions(n: usize, out: &mut Vec<Vec<usize>>, limit: usize) -> bool {
 impl<'a> Moments<'a> {
     /// A calculus over `ctx`; `nonnegative(e)` must return true only when the
     /// domain implies `e ≥ 0`.
-    pub fn new(ctx: &'a Context, nonnegative: &'a mut dyn FnMut(&Expr) -> bool) -> Moments<'a> {
+    pub(crate) fn new(ctx: &'a Context, nonnegative: &'a mut dyn FnMut(&Expr) -> bool) -> Moments<'a> {
         Moments {
             ctx,
             nonnegative,
@@ -460,7 +460,7 @@ impl<'a> Moments<'a> {
     /// Replaces every `E[...]`, `Var`, `Cov` and `Std` in `e` (innermost
     /// first) by the exact scalar expression it equals. A random symbol left
     /// outside them is unsupported.
-    pub fn reduce(&mut self, e: &Expr) -> R<Expr> {
+    pub(crate) fn reduce(&mut self, e: &Expr) -> R<Expr> {
         let out = self.reduce_inner(e)?;
         let mut left = Vec::new();
         names_in(&out, &mut left);
@@ -1281,7 +1281,7 @@ fn told(v: Verdict, reduced: String) -> Verdict {
 /// Checks a step about random variables: every `E`, `Var`, `Cov` and
 /// `Std` is replaced by the exact scalar it equals, then the scalar step is
 /// checked.
-pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
     match reduce_sides(scope, &[lhs, rhs]) {
         Err(v) => v,
         Ok(r) => {
@@ -1301,7 +1301,7 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
 
 /// Checks an implication between relations of moments: the moments are
 /// replaced by their exact values, then the scalar implication is decided.
-pub fn check_implication(
+pub(crate) fn check_implication(
     scope: &Scope<'_>,
     premise: &[Chain],
     logic: Logic,

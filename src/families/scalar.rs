@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 /// How a step's two values are compared.
 #[derive(Clone, Debug)]
-pub enum Test {
+pub(crate) enum Test {
     /// The relation as written.
     Rel(RelOp),
     /// `≈` against a literal with this tolerance; `literal_on_right` tells the side.
@@ -41,7 +41,7 @@ pub enum Test {
 
 impl Test {
     /// Does `a test b` hold, with certainty?
-    pub fn holds(&self, a: &Real, b: &Real) -> Result<bool, EvalError> {
+    pub(crate) fn holds(&self, a: &Real, b: &Real) -> Result<bool, EvalError> {
         match self {
             Test::Rel(op) => compare(a, *op, b),
             Test::Approx {
@@ -59,7 +59,7 @@ impl Test {
 }
 
 /// Half a unit of the last of `places` decimal places.
-pub fn half_unit(places: usize) -> BigRational {
+pub(crate) fn half_unit(places: usize) -> BigRational {
     BigRational::new(
         BigInt::from(1),
         BigInt::from(2) * num_traits::pow(BigInt::from(10), places),
@@ -68,7 +68,7 @@ pub fn half_unit(places: usize) -> BigRational {
 
 /// The first name among `names` that is not a scalar, with why a scalar
 /// step cannot use it.
-pub fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> {
+pub(crate) fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> {
     names
         .iter()
         .find_map(|n| match ctx.symbols.get(n).map(|s| &s.kind) {
@@ -86,7 +86,7 @@ pub fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> {
 }
 
 /// Checks one scalar step `lhs op rhs`.
-pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
     let test = if op == RelOp::Approx {
         let lit = |e: &Expr| {
             as_literal(e).and_then(|v| decimal_places(&scope.show_text, e.span).map(|d| (v, d)))
@@ -155,7 +155,7 @@ pub fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &
 
 /// Does the domain imply `e ≥ 0` (directly, or after writing bounded
 /// symbols as their bounds plus nonnegative offsets)?
-pub fn provably_nonnegative(scope: &Scope<'_>, e: &Expr) -> bool {
+pub(crate) fn provably_nonnegative(scope: &Scope<'_>, e: &Expr) -> bool {
     let e = substitute(e, &scope.subs);
     if Normalizer::new(&scope.dom).sign_of(&e).nonneg() {
         return true;
@@ -422,7 +422,7 @@ fn scan_in_order(
 
 /// Proves `l op r` by the normal form of the difference (`=`) or its sign
 /// (inequalities); `None` when the method does not decide it.
-pub fn prove_relation(
+pub(crate) fn prove_relation(
     n: &mut Normalizer<'_>,
     l: &Expr,
     r: &Expr,
@@ -463,7 +463,7 @@ pub fn prove_relation(
 
 /// The domain with every bounded symbol written as bound + offset (or
 /// bound − offset), the offset nonnegative; `None` when nothing is bounded.
-pub fn shifted_domain(dom: &Domain) -> Option<(Domain, BTreeMap<String, Expr>)> {
+pub(crate) fn shifted_domain(dom: &Domain) -> Option<(Domain, BTreeMap<String, Expr>)> {
     let mut out = dom.clone();
     let mut map = BTreeMap::new();
     for (x, kind) in &dom.kinds {

@@ -44,7 +44,7 @@ thread_local! {
 
 /// Why the CAS did not answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CasError {
+pub(crate) enum CasError {
     /// The expansion would exceed a work budget.
     Budget(String),
     /// The CAS failed (a panic inside it, or a result we cannot read).
@@ -64,7 +64,7 @@ impl std::fmt::Display for CasError {
 }
 
 /// The message of a caught panic.
-pub fn panic_message(p: Box<dyn Any + Send>) -> String {
+pub(crate) fn panic_message(p: Box<dyn Any + Send>) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {
@@ -96,7 +96,7 @@ fn engine() -> &'static Mutex<Sender<Job>> {
 /// Runs `f` on the engine thread and returns its result; called from the
 /// engine thread itself it just runs `f`. A panic inside `f` is returned as
 /// `Err` with its message, and the engine thread lives on.
-pub fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, String> {
+pub(crate) fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, String> {
     if ON_ENGINE.with(|c| c.get()) {
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_message);
     }
@@ -165,7 +165,7 @@ impl Drop for HelperDone<'_> {
 /// engine, helpers take only the items `cas_free` marks as (probably) not
 /// needing the CAS; the caller takes the others first, then helps with those.
 /// The mark only schedules work: a wrong one costs time, never correctness.
-pub fn parallel_map<I: Sync, T: Send>(
+pub(crate) fn parallel_map<I: Sync, T: Send>(
     items: &[I],
     threads: usize,
     cas_free: impl Fn(&I) -> bool,
@@ -254,7 +254,7 @@ fn user_id() -> String {
 /// line calls this first, so that the message of a wait and Symbolica's own
 /// notice (printed, untouched, at its first use) come before the line
 /// instead of running into it.
-pub fn start_now() {
+pub(crate) fn start_now() {
     ensure_lock();
     let _ = rational_function(&Alg::Num(BigRational::from_integer(BigInt::from(1))), 0);
 }
@@ -385,7 +385,7 @@ fn canonical(mut rf: RatFun) -> RatFun {
 
 /// The canonical rational function of `a`, a rational expression over
 /// `nvars` generators: numerator and denominator with no common factor.
-pub fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasError> {
+pub(crate) fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasError> {
     let terms = a.term_bound();
     let degree = a.degree_bound();
     if degree > DEGREE_BUDGET {

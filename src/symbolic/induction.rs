@@ -188,7 +188,7 @@ fn replace_calls(
 }
 
 /// Tries to prove `lhs = rhs` by induction; returns the method's description.
-pub fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Option<Method> {
+pub(crate) fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Option<Method> {
     let candidates: Vec<String> = dom
         .kinds
         .iter()

@@ -2,8 +2,8 @@
 //! scalar normal form under the domain's rules, finite ranges of sums over
 //! all integers, and proofs by induction.
 
-pub mod cas;
-pub mod induction;
-pub mod normal;
-pub mod polynomial;
-pub mod sums;
+pub(crate) mod cas;
+pub(crate) mod induction;
+pub(crate) mod normal;
+pub(crate) mod polynomial;
+pub(crate) mod sums;

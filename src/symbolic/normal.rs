@@ -12,7 +12,7 @@
 //! as independent is sound for proofs: an identity that holds for all
 //! values of independent generators holds for the actual ones.
 
-pub use crate::exact::fold::fold_rational;
+pub(crate) use crate::exact::fold::fold_rational;
 use crate::exact::fold::small_exponent;
 use crate::resolve::domain::{Domain, Sign};
 use crate::symbolic::cas::{self, CasError};
@@ -26,15 +26,15 @@ use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The budget [`Budgets::root_degree`](crate::config::Budgets::root_degree).
-pub const ROOT_DEGREE: u32 = crate::config::Budgets::DEFAULT.root_degree;
+pub(crate) const ROOT_DEGREE: u32 = crate::config::Budgets::DEFAULT.root_degree;
 /// The budget [`Budgets::expanded_sum_terms`](crate::config::Budgets::expanded_sum_terms).
-pub const EXPANDED_SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.expanded_sum_terms;
+pub(crate) const EXPANDED_SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.expanded_sum_terms;
 /// The budget [`Budgets::factor_limit`](crate::config::Budgets::factor_limit).
-pub const FACTOR_LIMIT: u64 = crate::config::Budgets::DEFAULT.factor_limit;
+pub(crate) const FACTOR_LIMIT: u64 = crate::config::Budgets::DEFAULT.factor_limit;
 
 /// What a generator stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum GenKind {
+pub(crate) enum GenKind {
     /// A declared scalar symbol.
     Symbol(String),
     /// `t` with `symbol = t^degree`, `t >= 0`.
@@ -49,16 +49,16 @@ pub enum GenKind {
 
 /// One generator of the rational functions.
 #[derive(Clone, Debug)]
-pub struct Generator {
+pub(crate) struct Generator {
     /// What it is.
-    pub kind: GenKind,
+    pub(crate) kind: GenKind,
     /// What is known about its sign.
-    pub sign: Sign,
+    pub(crate) sign: Sign,
 }
 
 /// Why normalization stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NormError {
+pub(crate) enum NormError {
     /// A construct outside the symbolic engine.
     Unsupported(String),
     /// The expression is undefined everywhere (an even root of a negative constant).
@@ -123,14 +123,14 @@ fn exact_root(q: &BigRational, d: u32) -> Option<BigRational> {
 }
 
 /// Turns expressions of one step into rational functions over shared generators.
-pub struct Normalizer<'a> {
+pub(crate) struct Normalizer<'a> {
     dom: &'a Domain,
     /// The generators met so far.
-    pub gens: Vec<Generator>,
+    pub(crate) gens: Vec<Generator>,
     index: HashMap<GenKey, usize>,
     roots: BTreeMap<String, u32>,
     /// The domain rules used, for the report.
-    pub rules: BTreeSet<Rule>,
+    pub(crate) rules: BTreeSet<Rule>,
     depth: usize,
 }
 
@@ -173,7 +173,7 @@ fn sub_expr(a: &Expr, b: &Expr) -> Expr {
 
 impl<'a> Normalizer<'a> {
     /// A normalizer for one step under `dom`.
-    pub fn new(dom: &'a Domain) -> Normalizer<'a> {
+    pub(crate) fn new(dom: &'a Domain) -> Normalizer<'a> {
         Normalizer {
             dom,
             gens: Vec::new(),
@@ -187,7 +187,7 @@ impl<'a> Normalizer<'a> {
     /// Notes the radicals applied to nonnegative symbols in `e`, so that each
     /// such symbol gets one root generator for the whole step. Call on every
     /// expression of the step before converting any.
-    pub fn prescan(&mut self, e: &Expr) {
+    pub(crate) fn prescan(&mut self, e: &Expr) {
         self.scan(e, 1);
     }
 
@@ -234,7 +234,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The radical degree chosen for each nonnegative symbol by [`Normalizer::prescan`].
-    pub fn roots_map(&self) -> BTreeMap<String, u32> {
+    pub(crate) fn roots_map(&self) -> BTreeMap<String, u32> {
         self.roots.clone()
     }
 
@@ -250,12 +250,12 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The signs of the generators, in order.
-    pub fn gen_signs(&self) -> Vec<Sign> {
+    pub(crate) fn gen_signs(&self) -> Vec<Sign> {
         self.gens.iter().map(|g| g.sign).collect()
     }
 
     /// Converts a scalar expression.
-    pub fn alg(&mut self, e: &Expr) -> N<Alg> {
+    pub(crate) fn alg(&mut self, e: &Expr) -> N<Alg> {
         self.depth += 1;
         if self.depth > crate::config::Budgets::DEFAULT.normal_depth {
             self.depth -= 1;
@@ -983,7 +983,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// Decides a condition from the domain alone, if it can.
-    pub fn decide(&mut self, cond: &Expr) -> Option<bool> {
+    pub(crate) fn decide(&mut self, cond: &Expr) -> Option<bool> {
         match &cond.kind {
             ExprKind::And(parts) => {
                 let mut all = true;
@@ -1042,7 +1042,7 @@ impl<'a> Normalizer<'a> {
 
     /// The CAS's canonical rational function of `a`, with powers of prime
     /// roots reduced (`(2^(1/2))^2 = 2`) in the numerator.
-    pub fn ratfun(&mut self, a: &Alg) -> N<RatFun> {
+    pub(crate) fn ratfun(&mut self, a: &Alg) -> N<RatFun> {
         let mut rf = cas::rational_function(a, self.gens.len())?;
         rf.num = self.reduce_prime_roots(rf.num);
         Ok(rf)
@@ -1087,7 +1087,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// What the domain says about the sign of `e`.
-    pub fn sign_of(&mut self, e: &Expr) -> Sign {
+    pub(crate) fn sign_of(&mut self, e: &Expr) -> Sign {
         let s = self.structural_sign(e);
         if matches!(s, Sign::Pos | Sign::Neg | Sign::Zero) {
             return s;
@@ -1213,7 +1213,7 @@ impl<'a> Normalizer<'a> {
 
     /// Are the numerator and the denominator each of one strict sign
     /// (never zero on the domain)? Returns the quotient's sign if so.
-    pub fn ratfun_strict_sign(&mut self, rf: &RatFun) -> Option<Sign> {
+    pub(crate) fn ratfun_strict_sign(&mut self, rf: &RatFun) -> Option<Sign> {
         let strict = |s: Sign| matches!(s, Sign::Pos | Sign::Neg);
         let one = Poly {
             terms: vec![Term {
@@ -1235,7 +1235,7 @@ impl<'a> Normalizer<'a> {
     /// The sign of a rational function over the generators, trying the
     /// generators' own signs and then the domain's bounds as shifts. The
     /// denominator counts as nonzero: where the step's sides are defined it is.
-    pub fn ratfun_sign(&mut self, rf: &RatFun) -> Sign {
+    pub(crate) fn ratfun_sign(&mut self, rf: &RatFun) -> Sign {
         let signs = self.gen_signs();
         let direct = quotient_sign(poly_sign(&rf.num, &signs), poly_sign(&rf.den, &signs));
         if direct != Sign::Unknown && direct != Sign::NonNeg && direct != Sign::NonPos {
@@ -1351,7 +1351,7 @@ impl<'a> Normalizer<'a> {
 }
 
 /// A canonical text of a polynomial (terms sorted).
-pub fn poly_key(p: &Poly) -> String {
+pub(crate) fn poly_key(p: &Poly) -> String {
     let mut terms: Vec<String> = p
         .terms
         .iter()
@@ -1371,7 +1371,7 @@ pub fn poly_key(p: &Poly) -> String {
 }
 
 /// A polynomial as an [`Alg`], with some generators replaced.
-pub fn poly_to_alg(p: &Poly, subst: &BTreeMap<usize, Alg>) -> Alg {
+pub(crate) fn poly_to_alg(p: &Poly, subst: &BTreeMap<usize, Alg>) -> Alg {
     Alg::Add(
         p.terms
             .iter()
@@ -1391,7 +1391,7 @@ pub fn poly_to_alg(p: &Poly, subst: &BTreeMap<usize, Alg>) -> Alg {
 
 /// The sign of a polynomial whose generators have the given signs: every
 /// term of one sign decides it.
-pub fn poly_sign(p: &Poly, signs: &[Sign]) -> Sign {
+pub(crate) fn poly_sign(p: &Poly, signs: &[Sign]) -> Sign {
     let mut acc = Sign::Zero;
     for t in &p.terms {
         let mut s = Sign::of(&t.coeff);
@@ -1420,7 +1420,7 @@ pub fn poly_sign(p: &Poly, signs: &[Sign]) -> Sign {
 }
 
 /// The sign of a quotient whose denominator is nonzero where it is defined.
-pub fn quotient_sign(n: Sign, d: Sign) -> Sign {
+pub(crate) fn quotient_sign(n: Sign, d: Sign) -> Sign {
     let d = match d {
         Sign::NonNeg => Sign::Pos,
         Sign::NonPos => Sign::Neg,

@@ -4,11 +4,11 @@
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{Signed, Zero};
+use num_traits::Zero;
 
 /// A rational expression over numbered generators with integer powers.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Alg {
+pub(crate) enum Alg {
     /// An exact number.
     Num(BigRational),
     /// Generator number `i`.
@@ -23,17 +23,17 @@ pub enum Alg {
 
 impl Alg {
     /// The number `n`.
-    pub fn int(n: i64) -> Alg {
+    pub(crate) fn int(n: i64) -> Alg {
         Alg::Num(BigRational::from_integer(BigInt::from(n)))
     }
 
     /// `a - b`.
-    pub fn sub(a: Alg, b: Alg) -> Alg {
+    pub(crate) fn sub(a: Alg, b: Alg) -> Alg {
         Alg::Add(vec![a, Alg::Mul(vec![Alg::int(-1), b])])
     }
 
     /// A bound on the total degree after expansion, counting negative powers by size.
-    pub fn degree_bound(&self) -> f64 {
+    pub(crate) fn degree_bound(&self) -> f64 {
         match self {
             Alg::Num(_) => 0.0,
             Alg::Var(_) => 1.0,
@@ -44,7 +44,7 @@ impl Alg {
     }
 
     /// A bound on the number of terms after expansion (a crude over-estimate).
-    pub fn term_bound(&self) -> f64 {
+    pub(crate) fn term_bound(&self) -> f64 {
         match self {
             Alg::Num(_) | Alg::Var(_) => 1.0,
             Alg::Add(items) => items.iter().map(Alg::term_bound).sum(),
@@ -66,28 +66,28 @@ impl Alg {
 
 /// One term of a polynomial: a coefficient times a monomial.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Term {
+pub(crate) struct Term {
     /// The exact coefficient.
-    pub coeff: BigRational,
+    pub(crate) coeff: BigRational,
     /// The exponent of each generator.
-    pub exps: Vec<u32>,
+    pub(crate) exps: Vec<u32>,
 }
 
 /// A polynomial with exact rational coefficients over numbered generators.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Poly {
+pub(crate) struct Poly {
     /// The terms, none with a zero coefficient.
-    pub terms: Vec<Term>,
+    pub(crate) terms: Vec<Term>,
 }
 
 impl Poly {
     /// Is this the zero polynomial?
-    pub fn is_zero(&self) -> bool {
+    pub(crate) fn is_zero(&self) -> bool {
         self.terms.iter().all(|t| t.coeff.is_zero())
     }
 
     /// The constant polynomial's value, if the polynomial is constant.
-    pub fn as_constant(&self) -> Option<BigRational> {
+    pub(crate) fn as_constant(&self) -> Option<BigRational> {
         if self.is_zero() {
             return Some(BigRational::zero());
         }
@@ -98,7 +98,9 @@ impl Poly {
     }
 
     /// Evaluates at exact values of the generators.
-    pub fn eval(&self, values: &[BigRational]) -> BigRational {
+    #[cfg(test)]
+
+    pub(crate) fn eval(&self, values: &[BigRational]) -> BigRational {
         let mut total = BigRational::zero();
         for t in &self.terms {
             let mut v = t.coeff.clone();
@@ -112,38 +114,15 @@ impl Poly {
         total
     }
 
-    /// Total degree in generator `i`.
-    pub fn degree_in(&self, i: usize) -> u32 {
-        self.terms
-            .iter()
-            .map(|t| t.exps.get(i).copied().unwrap_or(0))
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// True when every coefficient is positive (`Some(true)`), every one negative
-    /// (`Some(false)`), or mixed/zero (`None`).
-    pub fn uniform_sign(&self) -> Option<bool> {
-        if self.is_zero() {
-            return None;
-        }
-        if self.terms.iter().all(|t| t.coeff.is_positive()) {
-            Some(true)
-        } else if self.terms.iter().all(|t| t.coeff.is_negative()) {
-            Some(false)
-        } else {
-            None
-        }
-    }
 }
 
 /// A quotient of polynomials: the CAS's canonical form of an [`Alg`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RatFun {
+pub(crate) struct RatFun {
     /// The numerator.
-    pub num: Poly,
+    pub(crate) num: Poly,
     /// The denominator (never the zero polynomial).
-    pub den: Poly,
+    pub(crate) den: Poly,
 }
 
-pub use crate::exact::fold::small_exponent;
+pub(crate) use crate::exact::fold::small_exponent;

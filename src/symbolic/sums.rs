@@ -8,7 +8,7 @@ use num_rational::BigRational;
 use num_traits::{One, Zero};
 
 /// `e = a·k + rest` with `a` a number and `rest` free of `k`, if `e` is affine in `k`.
-pub fn linear_in(e: &Expr, k: &str) -> Option<(BigRational, Expr)> {
+pub(crate) fn linear_in(e: &Expr, k: &str) -> Option<(BigRational, Expr)> {
     let zero = || Expr::int(0);
     match &e.kind {
         ExprKind::Name(n) if n == k => Some((BigRational::one(), zero())),
@@ -96,7 +96,7 @@ fn is_unit(c: &BigRational) -> bool {
 }
 
 /// Bounds on `k` outside which `body` is zero, from its `step` and `if` factors.
-pub fn support(body: &Expr, k: &str, lower: &mut Vec<Expr>, upper: &mut Vec<Expr>) {
+pub(crate) fn support(body: &Expr, k: &str, lower: &mut Vec<Expr>, upper: &mut Vec<Expr>) {
     match &body.kind {
         ExprKind::Binary(BinOp::Mul, a, b) => {
             support(a, k, lower, upper);
@@ -161,7 +161,7 @@ fn pick(candidates: Vec<Expr>, upper: bool) -> Expr {
 
 /// Replaces infinite bounds of `sum`/`prod` calls in an expression whose
 /// definitions are already expanded by the finite range its body allows.
-pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
+pub(crate) fn finite_bounds(e: &Expr) -> Result<Expr, String> {
     let kind = crate::resolve::expand::try_map_children(&e.kind, &mut finite_bounds)?;
     let e = Expr::new(kind, e.span);
     let ExprKind::Builtin { op, args, options } = &e.kind else {
@@ -217,7 +217,7 @@ pub fn finite_bounds(e: &Expr) -> Result<Expr, String> {
 /// Writes every definition into `e`, cuts sums over all integers to the
 /// finite range their bodies allow, then applies `subs`: the form the
 /// symbolic methods work on.
-pub fn expand_cut(
+pub(crate) fn expand_cut(
     e: &Expr,
     ctx: &crate::resolve::Context,
     subs: &std::collections::BTreeMap<String, Expr>,

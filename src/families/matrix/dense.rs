@@ -3,28 +3,27 @@
 //! and the spectral norm through the exact characteristic polynomial (see
 //! [`super::spectral`]). No floating point anywhere.
 
-use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use std::fmt;
 
 /// The budget [`Budgets::matrix_entry_bits`](crate::config::Budgets::matrix_entry_bits).
-pub const MATRIX_ENTRY_BITS: u64 = crate::config::Budgets::DEFAULT.matrix_entry_bits;
+pub(crate) const MATRIX_ENTRY_BITS: u64 = crate::config::Budgets::DEFAULT.matrix_entry_bits;
 
 /// An exact rows × cols matrix, row by row.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mat {
+pub(crate) struct Mat {
     /// Rows.
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Columns.
-    pub cols: usize,
+    pub(crate) cols: usize,
     /// Entries, row by row.
-    pub data: Vec<BigRational>,
+    pub(crate) data: Vec<BigRational>,
 }
 
 /// A size mismatch or an entry over budget.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DenseError(pub String);
+pub(crate) struct DenseError(pub String);
 
 type R<X> = Result<X, DenseError>;
 
@@ -34,7 +33,7 @@ fn bits(q: &BigRational) -> u64 {
 
 impl Mat {
     /// The zero matrix.
-    pub fn zeros(rows: usize, cols: usize) -> Mat {
+    pub(crate) fn zeros(rows: usize, cols: usize) -> Mat {
         Mat {
             rows,
             cols,
@@ -43,7 +42,7 @@ impl Mat {
     }
 
     /// The identity.
-    pub fn identity(n: usize) -> Mat {
+    pub(crate) fn identity(n: usize) -> Mat {
         let mut m = Mat::zeros(n, n);
         for i in 0..n {
             m.data[i * n + i] = BigRational::one();
@@ -52,24 +51,25 @@ impl Mat {
     }
 
     /// From integers, row by row.
-    pub fn from_ints(rows: usize, cols: usize, v: &[i64]) -> Mat {
+    #[cfg(test)]
+    pub(crate) fn from_ints(rows: usize, cols: usize, v: &[i64]) -> Mat {
         Mat {
             rows,
             cols,
             data: v
                 .iter()
-                .map(|x| BigRational::from_integer(BigInt::from(*x)))
+                .map(|x| BigRational::from_integer(num_bigint::BigInt::from(*x)))
                 .collect(),
         }
     }
 
     /// Entry (i, j), 0-based.
-    pub fn get(&self, i: usize, j: usize) -> &BigRational {
+    pub(crate) fn get(&self, i: usize, j: usize) -> &BigRational {
         &self.data[i * self.cols + j]
     }
 
     /// The transpose.
-    pub fn t(&self) -> Mat {
+    pub(crate) fn t(&self) -> Mat {
         let mut out = Mat::zeros(self.cols, self.rows);
         for i in 0..self.rows {
             for j in 0..self.cols {
@@ -80,7 +80,7 @@ impl Mat {
     }
 
     /// `self + s·o`.
-    pub fn add_scaled(&self, o: &Mat, s: &BigRational) -> R<Mat> {
+    pub(crate) fn add_scaled(&self, o: &Mat, s: &BigRational) -> R<Mat> {
         if (self.rows, self.cols) != (o.rows, o.cols) {
             return Err(DenseError(format!(
                 "adding a {} × {} and a {} × {} matrix",
@@ -101,7 +101,7 @@ impl Mat {
     }
 
     /// `s·self`.
-    pub fn scale(&self, s: &BigRational) -> Mat {
+    pub(crate) fn scale(&self, s: &BigRational) -> Mat {
         Mat {
             rows: self.rows,
             cols: self.cols,
@@ -110,7 +110,7 @@ impl Mat {
     }
 
     /// The product.
-    pub fn mul(&self, o: &Mat) -> R<Mat> {
+    pub(crate) fn mul(&self, o: &Mat) -> R<Mat> {
         if self.cols != o.rows {
             return Err(DenseError(format!(
                 "multiplying a {} × {} by a {} × {} matrix",
@@ -141,19 +141,19 @@ impl Mat {
     }
 
     /// The trace of a square matrix.
-    pub fn trace(&self) -> BigRational {
+    pub(crate) fn trace(&self) -> BigRational {
         (0..self.rows.min(self.cols))
             .map(|i| self.get(i, i).clone())
             .fold(BigRational::zero(), |a, b| a + b)
     }
 
     /// The sum of squared entries (the squared Frobenius norm).
-    pub fn frobenius2(&self) -> BigRational {
+    pub(crate) fn frobenius2(&self) -> BigRational {
         self.data.iter().fold(BigRational::zero(), |a, b| a + b * b)
     }
 
     /// Entrywise sign (−1, 0, 1).
-    pub fn sign(&self) -> Mat {
+    pub(crate) fn sign(&self) -> Mat {
         Mat {
             rows: self.rows,
             cols: self.cols,
@@ -166,7 +166,7 @@ impl Mat {
     }
 
     /// The rank, by exact Gaussian elimination.
-    pub fn rank(&self) -> usize {
+    pub(crate) fn rank(&self) -> usize {
         let mut m = self.clone();
         let mut rank = 0;
         for col in 0..m.cols {
@@ -194,13 +194,6 @@ impl Mat {
         rank
     }
 
-    /// Is every entry an integer of absolute value at most `k`?
-    pub fn max_abs(&self) -> BigRational {
-        self.data
-            .iter()
-            .map(|q| q.abs())
-            .fold(BigRational::zero(), |a, b| if b > a { b } else { a })
-    }
 }
 
 impl fmt::Display for Mat {
@@ -230,7 +223,7 @@ impl fmt::Display for Mat {
 /// An r × k matrix (k ≤ r) with exactly orthonormal columns: the first k
 /// columns of a product of Householder reflections `I − 2 v vᵀ / (vᵀ v)`
 /// with the given nonzero rational vectors `v` (each of length r).
-pub fn orthonormal_columns(r: usize, k: usize, vs: &[Vec<BigRational>]) -> R<Mat> {
+pub(crate) fn orthonormal_columns(r: usize, k: usize, vs: &[Vec<BigRational>]) -> R<Mat> {
     if k > r {
         return Err(DenseError(format!(
             "{k} orthonormal columns do not fit in {r} rows"
@@ -266,7 +259,7 @@ mod tests {
     use super::*;
 
     fn q(n: i64) -> BigRational {
-        BigRational::from_integer(BigInt::from(n))
+        BigRational::from_integer(num_bigint::BigInt::from(n))
     }
 
     #[test]

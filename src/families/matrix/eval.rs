@@ -21,11 +21,11 @@ use num_traits::{One, Zero};
 use std::collections::BTreeMap;
 
 /// The budget [`Budgets::matrix_dim`](crate::config::Budgets::matrix_dim).
-pub const MATRIX_DIM: usize = crate::config::Budgets::DEFAULT.matrix_dim;
+pub(crate) const MATRIX_DIM: usize = crate::config::Budgets::DEFAULT.matrix_dim;
 
 /// A concrete value.
 #[derive(Clone, Debug)]
-pub enum V {
+pub(crate) enum V {
     /// A scalar.
     S(Real),
     /// An exact matrix.
@@ -33,19 +33,19 @@ pub enum V {
 }
 
 /// One sample point: scalar values and matrices.
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     /// Scalar evaluation.
-    pub ev: &'a Evaluator<'a>,
+    pub(crate) ev: &'a Evaluator<'a>,
     /// Sizes (identity sizes resolved).
-    pub sizes: &'a Sizes,
+    pub(crate) sizes: &'a Sizes,
     /// Scalar `given` substitutions.
-    pub subs: &'a BTreeMap<String, Expr>,
+    pub(crate) subs: &'a BTreeMap<String, Expr>,
     /// Scalar values (with substituted symbols' values added).
-    pub point: Point,
+    pub(crate) point: Point,
     /// Matrix values.
-    pub mats: BTreeMap<String, Mat>,
+    pub(crate) mats: BTreeMap<String, Mat>,
     /// The cost constant's name.
-    pub cost_constant: Option<String>,
+    pub(crate) cost_constant: Option<String>,
 }
 
 type R<X> = Result<X, String>;
@@ -61,7 +61,7 @@ fn exact(r: &Real, what: &str) -> R<BigRational> {
 }
 
 /// The real value of `norm2` from its exact square.
-pub fn norm_from_square(root: &Root) -> R<Real> {
+pub(crate) fn norm_from_square(root: &Root) -> R<Real> {
     let r = match root {
         Root::Exact(q) => Real::exact(q.clone()),
         Root::Between(lo, hi) => Real::Approx {
@@ -105,7 +105,7 @@ impl Env<'_> {
     }
 
     /// The value of a typed node.
-    pub fn value(&self, t: &T) -> R<V> {
+    pub(crate) fn value(&self, t: &T) -> R<V> {
         self.value_at(t, 0)
     }
 
@@ -390,7 +390,7 @@ impl Env<'_> {
 
     /// Closed forms of the normal form's placeholders here (`None` for one
     /// without a closed form, such as an irrational spectral norm).
-    pub fn placeholder_values(&self, nf: &Normalizer<'_>) -> BTreeMap<String, Option<Expr>> {
+    pub(crate) fn placeholder_values(&self, nf: &Normalizer<'_>) -> BTreeMap<String, Option<Expr>> {
         let mut out = BTreeMap::new();
         for (name, p) in &nf.placeholders {
             let v =

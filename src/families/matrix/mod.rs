@@ -15,12 +15,12 @@
 //!    failure is `refuted` with the sizes and the (shrunk) matrices; agreement
 //!    without a proof is `checked`, never `proved`.
 
-pub mod dense;
-pub mod eval;
-pub mod normal_form;
-pub mod size;
-pub mod spectral;
-pub mod typed;
+pub(crate) mod dense;
+pub(crate) mod eval;
+pub(crate) mod normal_form;
+pub(crate) mod size;
+pub(crate) mod spectral;
+pub(crate) mod typed;
 
 use crate::check::evidence::{Evidence, PointOutcome};
 use crate::config::Config;
@@ -42,22 +42,22 @@ use num_rational::BigRational;
 use std::collections::BTreeMap;
 use typed::{TKind, TypeError, Typer, T};
 
-pub use crate::resolve::family::involves_matrices;
+
 
 /// What one step of a claim shares with the others.
 struct Scope<'a> {
     /// Declarations and definitions.
-    pub ctx: &'a Context,
+    pub(crate) ctx: &'a Context,
     /// Settings and budgets.
-    pub cfg: &'a Config,
+    pub(crate) cfg: &'a Config,
     /// The claim's scalar domain.
-    pub dom: &'a Domain,
+    pub(crate) dom: &'a Domain,
     /// Scalar `given` substitutions.
-    pub subs: &'a BTreeMap<String, Expr>,
+    pub(crate) subs: &'a BTreeMap<String, Expr>,
     /// `where` conditions and the other `given` hypotheses.
-    pub conditions: &'a [Expr],
+    pub(crate) conditions: &'a [Expr],
     /// This step's sampling seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
 }
 
 /// A relation between two typed sides.
@@ -838,7 +838,7 @@ fn refutation(smp: &Sampled, outcome: Outcome) -> Verdict {
 }
 
 /// Checks one step `lhs op rhs` that involves matrices.
-pub fn check_step(
+pub(crate) fn check_step(
     claim: &crate::check::Scope<'_>,
     index: usize,
     lhs: &Expr,
@@ -957,7 +957,7 @@ fn checked_or_unsupported(
 
 /// Checks `A => B` or `A <=> B` where the relations involve matrices: at
 /// exact sample points where the premise holds (or, for `<=>`, either side).
-pub fn check_implication(
+pub(crate) fn check_implication(
     claim: &crate::check::Scope<'_>,
     premise: &[Chain],
     logic: Logic,

@@ -20,27 +20,27 @@ use crate::verdict::Rule;
 use std::collections::BTreeMap;
 
 /// The budget [`Budgets::matrix_terms`](crate::config::Budgets::matrix_terms).
-pub const MATRIX_TERMS: usize = crate::config::Budgets::DEFAULT.matrix_terms;
+pub(crate) const MATRIX_TERMS: usize = crate::config::Budgets::DEFAULT.matrix_terms;
 /// The budget [`Budgets::matrix_word`](crate::config::Budgets::matrix_word).
-pub const MATRIX_WORD: usize = crate::config::Budgets::DEFAULT.matrix_word;
+pub(crate) const MATRIX_WORD: usize = crate::config::Budgets::DEFAULT.matrix_word;
 /// The budget [`Budgets::matrix_rewrites`](crate::config::Budgets::matrix_rewrites).
-pub const MATRIX_REWRITES: usize = crate::config::Budgets::DEFAULT.matrix_rewrites;
+pub(crate) const MATRIX_REWRITES: usize = crate::config::Budgets::DEFAULT.matrix_rewrites;
 
 /// A factor of a word: an atom's key and whether it is transposed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Factor {
+pub(crate) struct Factor {
     /// The atom's key (a symbol's name, `sign(...)`, a literal's text).
-    pub key: String,
+    pub(crate) key: String,
     /// Transposed?
-    pub t: bool,
+    pub(crate) t: bool,
 }
 
 /// A product of factors; the empty word is the identity.
-pub type Word = Vec<Factor>;
+pub(crate) type Word = Vec<Factor>;
 
 /// What an atom is, for evaluation at sample points.
 #[derive(Clone, Debug)]
-pub enum AtomDef {
+pub(crate) enum AtomDef {
     /// A declared matrix.
     Symbol(String),
     /// A matrix literal.
@@ -51,29 +51,29 @@ pub enum AtomDef {
 
 /// An atom: its definition and (untransposed) size.
 #[derive(Clone, Debug)]
-pub struct Atom {
+pub(crate) struct Atom {
     /// How to evaluate it.
-    pub def: AtomDef,
+    pub(crate) def: AtomDef,
     /// Rows.
-    pub rows: SizePoly,
+    pub(crate) rows: SizePoly,
     /// Columns.
-    pub cols: SizePoly,
+    pub(crate) cols: SizePoly,
 }
 
 /// A matrix in normal form: Σ coefficient · word, with its size.
 #[derive(Clone, Debug)]
-pub struct MatPoly {
+pub(crate) struct MatPoly {
     /// Rows.
-    pub rows: SizePoly,
+    pub(crate) rows: SizePoly,
     /// Columns.
-    pub cols: SizePoly,
+    pub(crate) cols: SizePoly,
     /// Word → scalar coefficient (an expression over scalars and placeholders).
-    pub terms: BTreeMap<Word, Expr>,
+    pub(crate) terms: BTreeMap<Word, Expr>,
 }
 
 /// What a scalar placeholder stands for.
 #[derive(Clone, Debug)]
-pub enum PlaceDef {
+pub(crate) enum PlaceDef {
     /// `trace` of a word (its canonical rotation).
     Trace(Word),
     /// The spectral norm of a matrix.
@@ -84,16 +84,16 @@ pub enum PlaceDef {
 
 /// A scalar placeholder: a name the scalar engine treats as a symbol.
 #[derive(Clone, Debug)]
-pub struct Placeholder {
+pub(crate) struct Placeholder {
     /// What it stands for.
-    pub def: PlaceDef,
+    pub(crate) def: PlaceDef,
     /// What is known of its sign.
-    pub kind: ScalarKind,
+    pub(crate) kind: ScalarKind,
 }
 
 /// Why a normal form could not be built.
 #[derive(Clone, Debug, PartialEq)]
-pub enum NfError {
+pub(crate) enum NfError {
     /// Outside the matrix engine, or a budget ran out.
     Unsupported(String),
 }
@@ -131,7 +131,7 @@ fn abs_of(c: Expr) -> Expr {
 }
 
 /// Text of a word: `U Vᵀ`.
-pub fn word_text(w: &Word) -> String {
+pub(crate) fn word_text(w: &Word) -> String {
     if w.is_empty() {
         return "I".into();
     }
@@ -148,7 +148,7 @@ pub fn word_text(w: &Word) -> String {
 }
 
 /// The word of the transpose: reversed, each factor transposed.
-pub fn transpose_word(w: &[Factor]) -> Word {
+pub(crate) fn transpose_word(w: &[Factor]) -> Word {
     w.iter()
         .rev()
         .map(|f| Factor {
@@ -160,7 +160,7 @@ pub fn transpose_word(w: &[Factor]) -> Word {
 
 impl MatPoly {
     /// The word and coefficient of a one-term normal form.
-    pub fn single_term(&self) -> Option<(Word, Expr)> {
+    pub(crate) fn single_term(&self) -> Option<(Word, Expr)> {
         if self.terms.len() != 1 {
             return None;
         }
@@ -171,7 +171,7 @@ impl MatPoly {
     }
 
     /// The zero matrix of a size.
-    pub fn zero(rows: SizePoly, cols: SizePoly) -> MatPoly {
+    pub(crate) fn zero(rows: SizePoly, cols: SizePoly) -> MatPoly {
         MatPoly {
             rows,
             cols,
@@ -180,14 +180,14 @@ impl MatPoly {
     }
 
     /// A single word with coefficient one.
-    pub fn word(w: Word, rows: SizePoly, cols: SizePoly) -> MatPoly {
+    pub(crate) fn word(w: Word, rows: SizePoly, cols: SizePoly) -> MatPoly {
         let mut terms = BTreeMap::new();
         terms.insert(w, Expr::int(1));
         MatPoly { rows, cols, terms }
     }
 
     /// Text for keys and messages: `2 * U Vᵀ + ...`, deterministic.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         if self.terms.is_empty() {
             return "0".into();
         }
@@ -216,7 +216,7 @@ impl MatPoly {
     }
 
     /// `self + o` (`sign` -1 for a difference).
-    pub fn plus(&self, o: &MatPoly, negate: bool) -> MatPoly {
+    pub(crate) fn plus(&self, o: &MatPoly, negate: bool) -> MatPoly {
         let mut out = self.clone();
         for (w, c) in &o.terms {
             let c = if negate {
@@ -230,7 +230,7 @@ impl MatPoly {
     }
 
     /// Every coefficient times `s`.
-    pub fn scaled(&self, s: &Expr) -> MatPoly {
+    pub(crate) fn scaled(&self, s: &Expr) -> MatPoly {
         let mut out = self.clone();
         for c in out.terms.values_mut() {
             *c = mul_e(s.clone(), c.clone());
@@ -239,7 +239,7 @@ impl MatPoly {
     }
 
     /// The transpose.
-    pub fn transposed(&self) -> MatPoly {
+    pub(crate) fn transposed(&self) -> MatPoly {
         MatPoly {
             rows: self.cols.clone(),
             cols: self.rows.clone(),
@@ -253,28 +253,28 @@ impl MatPoly {
 }
 
 /// Builds normal forms for one step, sharing atoms, rules and placeholders.
-pub struct Normalizer<'a> {
+pub(crate) struct Normalizer<'a> {
     ctx: &'a Context,
     sizes: &'a Sizes,
     /// Scalar `given` substitutions.
     subs: &'a BTreeMap<String, Expr>,
     /// The atoms met so far.
-    pub atoms: BTreeMap<String, Atom>,
+    pub(crate) atoms: BTreeMap<String, Atom>,
     /// Rewrite rules from `given` equations: word → replacement.
-    pub rules: Vec<(Word, MatPoly)>,
+    pub(crate) rules: Vec<(Word, MatPoly)>,
     /// The placeholders met so far, by name.
-    pub placeholders: BTreeMap<String, Placeholder>,
+    pub(crate) placeholders: BTreeMap<String, Placeholder>,
     /// Placeholders fixed by `given` hypotheses.
-    pub place_subs: BTreeMap<String, Expr>,
+    pub(crate) place_subs: BTreeMap<String, Expr>,
     /// Rules used, for the report.
-    pub used: Vec<Rule>,
+    pub(crate) used: Vec<Rule>,
     /// The declared name of the cost constant, if any.
-    pub cost_constant: Option<String>,
+    pub(crate) cost_constant: Option<String>,
 }
 
 impl<'a> Normalizer<'a> {
     /// A normalizer for one step.
-    pub fn new(ctx: &'a Context, sizes: &'a Sizes, subs: &'a BTreeMap<String, Expr>) -> Self {
+    pub(crate) fn new(ctx: &'a Context, sizes: &'a Sizes, subs: &'a BTreeMap<String, Expr>) -> Self {
         Normalizer {
             ctx,
             sizes,
@@ -334,7 +334,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The normal form of a matrix-valued node.
-    pub fn mat(&mut self, t: &T) -> R<MatPoly> {
+    pub(crate) fn mat(&mut self, t: &T) -> R<MatPoly> {
         let (rows, cols) = self.dims(t)?;
         let out = match &t.kind {
             TKind::Symbol(n) => self.atom(
@@ -409,7 +409,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The product of two normal forms, with the `given` rules applied.
-    pub fn product(&mut self, x: &MatPoly, y: &MatPoly) -> R<MatPoly> {
+    pub(crate) fn product(&mut self, x: &MatPoly, y: &MatPoly) -> R<MatPoly> {
         if x.terms.len().saturating_mul(y.terms.len()) > MATRIX_TERMS {
             return unsupported(format!("the product has more than {MATRIX_TERMS} terms"));
         }
@@ -497,7 +497,7 @@ impl<'a> Normalizer<'a> {
     /// Adds `lhs = rhs` (a `given` between matrices) as a rewrite rule when
     /// the left side is one word and every word on the right is shorter, so
     /// that rewriting terminates. Returns whether it was added.
-    pub fn add_rule(&mut self, lhs: &MatPoly, rhs: &MatPoly) -> bool {
+    pub(crate) fn add_rule(&mut self, lhs: &MatPoly, rhs: &MatPoly) -> bool {
         let orient = |a: &MatPoly, b: &MatPoly| -> Option<(Word, MatPoly)> {
             let (w, c) = a.terms.iter().next()?;
             (a.terms.len() == 1
@@ -578,7 +578,7 @@ impl<'a> Normalizer<'a> {
 
     /// `trace` of a word, split at dimension-1 cuts, each cyclic piece keyed
     /// by its canonical rotation.
-    pub fn trace_word(&mut self, w: &Word, size: &SizePoly) -> Expr {
+    pub(crate) fn trace_word(&mut self, w: &Word, size: &SizePoly) -> Expr {
         if w.is_empty() {
             return size.to_expr();
         }
@@ -652,7 +652,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// `trace` of a normal form.
-    pub fn trace(&mut self, m: &MatPoly) -> Expr {
+    pub(crate) fn trace(&mut self, m: &MatPoly) -> Expr {
         let mut sum: Option<Expr> = None;
         for (w, c) in m.terms.clone() {
             let t = self.trace_word(&w, &m.rows);
@@ -710,7 +710,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The spectral norm (the 2-norm for vectors).
-    pub fn norm2(&mut self, m: &MatPoly) -> R<Expr> {
+    pub(crate) fn norm2(&mut self, m: &MatPoly) -> R<Expr> {
         match m.terms.len() {
             0 => Ok(Expr::int(0)),
             1 => {
@@ -730,7 +730,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The Frobenius norm: sqrt(trace(mᵀ m)).
-    pub fn norm_f(&mut self, m: &MatPoly) -> R<Expr> {
+    pub(crate) fn norm_f(&mut self, m: &MatPoly) -> R<Expr> {
         self.note(Rule::FrobeniusTrace);
         if m.terms.len() == 1 {
             let (w, c) = m.single_term().expect("one term");
@@ -743,7 +743,7 @@ impl<'a> Normalizer<'a> {
 
     /// The scalar expression of a scalar-valued node, with placeholders for
     /// functions of matrices.
-    pub fn scalar(&mut self, t: &T) -> R<Expr> {
+    pub(crate) fn scalar(&mut self, t: &T) -> R<Expr> {
         let span = t.span;
         let e = match &t.kind {
             TKind::Scalar(e) => match crate::symbolic::sums::expand_cut(e, self.ctx, self.subs) {
@@ -810,7 +810,7 @@ impl<'a> Normalizer<'a> {
     /// The multiplication cost of evaluating `t` as written: an n×m by m×p
     /// product costs `c·n·m·p`; everything else is free, and a `[define]`
     /// name is an input already computed.
-    pub fn cost(&mut self, t: &T) -> R<Expr> {
+    pub(crate) fn cost(&mut self, t: &T) -> R<Expr> {
         let Some(c) = self.cost_constant.clone() else {
             return unsupported(
                 "`cost(...)` needs a declared scalar `c` (the cost of one multiplication)",
@@ -890,7 +890,7 @@ impl<'a> Normalizer<'a> {
     /// Turns a scalar `given` `lhs = rhs` about matrices into a placeholder
     /// substitution when the left side is a placeholder, its square root,
     /// or one divided by a scalar. Returns whether it did.
-    pub fn add_scalar_fact(&mut self, lhs: &Expr, rhs: &Expr) -> bool {
+    pub(crate) fn add_scalar_fact(&mut self, lhs: &Expr, rhs: &Expr) -> bool {
         let mut l = lhs.clone();
         let mut r = rhs.clone();
         for _ in 0..8 {

@@ -12,19 +12,19 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// The budget [`Budgets::size_exponent`](crate::config::Budgets::size_exponent).
-pub const SIZE_EXPONENT: i64 = crate::config::Budgets::DEFAULT.size_exponent;
+pub(crate) const SIZE_EXPONENT: i64 = crate::config::Budgets::DEFAULT.size_exponent;
 
 /// A size: an exact polynomial in size symbols. Each key is a sorted list of
 /// symbol names (a monomial, repeated names for powers).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct SizePoly {
+pub(crate) struct SizePoly {
     /// Monomial → nonzero coefficient.
-    pub terms: BTreeMap<Vec<String>, BigRational>,
+    pub(crate) terms: BTreeMap<Vec<String>, BigRational>,
 }
 
 impl SizePoly {
     /// The constant `n`.
-    pub fn constant(n: BigRational) -> SizePoly {
+    pub(crate) fn constant(n: BigRational) -> SizePoly {
         let mut terms = BTreeMap::new();
         if !n.is_zero() {
             terms.insert(Vec::new(), n);
@@ -33,19 +33,19 @@ impl SizePoly {
     }
 
     /// The constant one.
-    pub fn one() -> SizePoly {
+    pub(crate) fn one() -> SizePoly {
         SizePoly::constant(BigRational::one())
     }
 
     /// The symbol `x`.
-    pub fn symbol(x: &str) -> SizePoly {
+    pub(crate) fn symbol(x: &str) -> SizePoly {
         let mut terms = BTreeMap::new();
         terms.insert(vec![x.to_string()], BigRational::one());
         SizePoly { terms }
     }
 
     /// The constant value, if the size is a number.
-    pub fn as_constant(&self) -> Option<BigRational> {
+    pub(crate) fn as_constant(&self) -> Option<BigRational> {
         match self.terms.len() {
             0 => Some(BigRational::zero()),
             1 => self.terms.get(&Vec::new()).cloned(),
@@ -54,12 +54,12 @@ impl SizePoly {
     }
 
     /// Is the size the number one?
-    pub fn is_one(&self) -> bool {
+    pub(crate) fn is_one(&self) -> bool {
         self.as_constant().is_some_and(|c| c.is_one())
     }
 
     /// `self + o`.
-    pub fn add(&self, o: &SizePoly) -> SizePoly {
+    pub(crate) fn add(&self, o: &SizePoly) -> SizePoly {
         let mut terms = self.terms.clone();
         for (m, c) in &o.terms {
             let e = terms.entry(m.clone()).or_insert_with(BigRational::zero);
@@ -72,14 +72,14 @@ impl SizePoly {
     }
 
     /// `-self`.
-    pub fn neg(&self) -> SizePoly {
+    pub(crate) fn neg(&self) -> SizePoly {
         SizePoly {
             terms: self.terms.iter().map(|(m, c)| (m.clone(), -c)).collect(),
         }
     }
 
     /// `self · o`.
-    pub fn mul(&self, o: &SizePoly) -> SizePoly {
+    pub(crate) fn mul(&self, o: &SizePoly) -> SizePoly {
         let mut out = SizePoly::default();
         for (m1, c1) in &self.terms {
             for (m2, c2) in &o.terms {
@@ -95,7 +95,7 @@ impl SizePoly {
     }
 
     /// The symbols it mentions.
-    pub fn symbols(&self) -> Vec<String> {
+    pub(crate) fn symbols(&self) -> Vec<String> {
         let mut out: Vec<String> = self.terms.keys().flatten().cloned().collect();
         out.sort();
         out.dedup();
@@ -103,7 +103,7 @@ impl SizePoly {
     }
 
     /// Reads a size expression; `None` when it is not a polynomial in names.
-    pub fn from_expr(e: &Expr) -> Option<SizePoly> {
+    pub(crate) fn from_expr(e: &Expr) -> Option<SizePoly> {
         match &e.kind {
             ExprKind::Number(q) => Some(SizePoly::constant(q.clone())),
             ExprKind::Name(n) => Some(SizePoly::symbol(n)),
@@ -133,7 +133,7 @@ impl SizePoly {
     }
 
     /// The size as an expression (for costs and traces).
-    pub fn to_expr(&self) -> Expr {
+    pub(crate) fn to_expr(&self) -> Expr {
         let mut sum: Option<Expr> = None;
         for (m, c) in &self.terms {
             let mut t = Expr::rational(c.clone());
@@ -149,7 +149,7 @@ impl SizePoly {
     }
 
     /// The value at integer values of its symbols.
-    pub fn eval(&self, values: &BTreeMap<String, BigRational>) -> Option<BigRational> {
+    pub(crate) fn eval(&self, values: &BTreeMap<String, BigRational>) -> Option<BigRational> {
         let mut total = BigRational::zero();
         for (m, c) in &self.terms {
             let mut t = c.clone();
@@ -162,7 +162,7 @@ impl SizePoly {
     }
 
     /// The value as a count (a positive integer of at most `limit`).
-    pub fn count(&self, values: &BTreeMap<String, BigRational>, limit: usize) -> Option<usize> {
+    pub(crate) fn count(&self, values: &BTreeMap<String, BigRational>, limit: usize) -> Option<usize> {
         let v = self.eval(values)?;
         if !v.is_integer() {
             return None;
@@ -218,7 +218,7 @@ impl fmt::Display for SizePoly {
 /// One dimension of a shape: a known size, or a variable of an identity
 /// whose size its context fixes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Dim {
+pub(crate) enum Dim {
     /// A known size.
     Size(SizePoly),
     /// Unknown yet (numbered).
@@ -227,29 +227,29 @@ pub enum Dim {
 
 /// Rows and columns.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shape {
+pub(crate) struct Shape {
     /// Rows.
-    pub rows: Dim,
+    pub(crate) rows: Dim,
     /// Columns.
-    pub cols: Dim,
+    pub(crate) cols: Dim,
 }
 
 /// The substitution found by unification.
 #[derive(Clone, Debug, Default)]
-pub struct Sizes {
+pub(crate) struct Sizes {
     bound: BTreeMap<usize, Dim>,
     next: usize,
 }
 
 impl Sizes {
     /// A fresh size variable.
-    pub fn fresh(&mut self) -> Dim {
+    pub(crate) fn fresh(&mut self) -> Dim {
         self.next += 1;
         Dim::Var(self.next)
     }
 
     /// The dimension with every bound variable replaced.
-    pub fn resolve(&self, d: &Dim) -> Dim {
+    pub(crate) fn resolve(&self, d: &Dim) -> Dim {
         let mut cur = d.clone();
         for _ in 0..10_000 {
             match &cur {
@@ -263,16 +263,8 @@ impl Sizes {
         cur
     }
 
-    /// The shape with its dimensions resolved.
-    pub fn shape(&self, s: &Shape) -> Shape {
-        Shape {
-            rows: self.resolve(&s.rows),
-            cols: self.resolve(&s.cols),
-        }
-    }
-
     /// Makes two dimensions equal; false when they are different known sizes.
-    pub fn unify(&mut self, a: &Dim, b: &Dim) -> bool {
+    pub(crate) fn unify(&mut self, a: &Dim, b: &Dim) -> bool {
         let (a, b) = (self.resolve(a), self.resolve(b));
         match (&a, &b) {
             (Dim::Size(x), Dim::Size(y)) => x == y,
@@ -289,7 +281,7 @@ impl Sizes {
     }
 
     /// The size of a dimension, when known.
-    pub fn known(&self, d: &Dim) -> Option<SizePoly> {
+    pub(crate) fn known(&self, d: &Dim) -> Option<SizePoly> {
         match self.resolve(d) {
             Dim::Size(s) => Some(s),
             Dim::Var(_) => None,
@@ -297,7 +289,7 @@ impl Sizes {
     }
 
     /// Text of a dimension for messages.
-    pub fn show(&self, d: &Dim) -> String {
+    pub(crate) fn show(&self, d: &Dim) -> String {
         match self.resolve(d) {
             Dim::Size(s) => s.to_string(),
             Dim::Var(_) => "any".into(),
@@ -305,12 +297,12 @@ impl Sizes {
     }
 
     /// Text of a shape for messages: `d_out × d_in`.
-    pub fn show_shape(&self, s: &Shape) -> String {
+    pub(crate) fn show_shape(&self, s: &Shape) -> String {
         format!("{} × {}", self.show(&s.rows), self.show(&s.cols))
     }
 
     /// Is the shape known to be 1 × 1?
-    pub fn is_one_by_one(&self, s: &Shape) -> bool {
+    pub(crate) fn is_one_by_one(&self, s: &Shape) -> bool {
         self.known(&s.rows).is_some_and(|r| r.is_one())
             && self.known(&s.cols).is_some_and(|c| c.is_one())
     }

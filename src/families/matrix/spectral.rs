@@ -12,10 +12,10 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 
 /// The budget [`Budgets::bisections`](crate::config::Budgets::bisections).
-pub const BISECTIONS: usize = crate::config::Budgets::DEFAULT.bisections;
+pub(crate) const BISECTIONS: usize = crate::config::Budgets::DEFAULT.bisections;
 
 /// A polynomial, coefficients from the constant term up.
-pub type Poly = Vec<BigRational>;
+pub(crate) type Poly = Vec<BigRational>;
 
 fn trim(mut p: Poly) -> Poly {
     while p.last().is_some_and(|c| c.is_zero()) {
@@ -75,7 +75,7 @@ fn gcd(a: &Poly, b: &Poly) -> Poly {
 }
 
 /// The characteristic polynomial det(x I − G) of a square matrix.
-pub fn characteristic(g: &Mat) -> Poly {
+pub(crate) fn characteristic(g: &Mat) -> Poly {
     let n = g.rows;
     let mut coeffs = vec![BigRational::zero(); n + 1];
     coeffs[n] = BigRational::one();
@@ -181,7 +181,7 @@ fn simplest_between(lo: &BigRational, hi: &BigRational) -> BigRational {
 /// The largest real root of a polynomial whose roots are all real and in
 /// `[0, bound]` (an eigenvalue polynomial of a Gram matrix).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Root {
+pub(crate) enum Root {
     /// The root, exactly.
     Exact(BigRational),
     /// The root lies strictly inside `(lo, hi)`.
@@ -189,7 +189,7 @@ pub enum Root {
 }
 
 /// The largest eigenvalue of the symmetric positive semidefinite matrix `g`.
-pub fn largest_eigenvalue(g: &Mat) -> Root {
+pub(crate) fn largest_eigenvalue(g: &Mat) -> Root {
     let p = characteristic(g);
     // Square-free part: the same roots, each simple.
     let d = derivative(&p);
@@ -235,7 +235,7 @@ pub fn largest_eigenvalue(g: &Mat) -> Root {
 }
 
 /// `norm2(m)²`: the largest eigenvalue of `mᵀm` or `mmᵀ`.
-pub fn spectral_norm_squared(m: &Mat) -> Root {
+pub(crate) fn spectral_norm_squared(m: &Mat) -> Root {
     if m.rows == 1 || m.cols == 1 {
         return Root::Exact(m.frobenius2());
     }

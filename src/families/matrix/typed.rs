@@ -10,9 +10,9 @@ use crate::syntax::builtins::Belongs;
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, Span};
 
 /// The budget [`Budgets::matrix_depth`](crate::config::Budgets::matrix_depth).
-pub const MATRIX_DEPTH: usize = crate::config::Budgets::DEFAULT.matrix_depth;
+pub(crate) const MATRIX_DEPTH: usize = crate::config::Budgets::DEFAULT.matrix_depth;
 /// The budget [`Budgets::matrix_power`](crate::config::Budgets::matrix_power).
-pub const MATRIX_POWER: u32 = crate::config::Budgets::DEFAULT.matrix_power;
+pub(crate) const MATRIX_POWER: u32 = crate::config::Budgets::DEFAULT.matrix_power;
 
 /// Matrix built-ins with a scalar value.
 
@@ -32,18 +32,18 @@ const SCALAR_FUNCTIONS: &[Builtin] = &[
 
 /// A typed node.
 #[derive(Clone, Debug)]
-pub struct T {
+pub(crate) struct T {
     /// What it is.
-    pub kind: TKind,
+    pub(crate) kind: TKind,
     /// Its shape; `None` for a scalar.
-    pub shape: Option<Shape>,
+    pub(crate) shape: Option<Shape>,
     /// Where it was written.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The node kinds of a typed matrix expression.
 #[derive(Clone, Debug)]
-pub enum TKind {
+pub(crate) enum TKind {
     /// A scalar expression that mentions no matrix.
     Scalar(Expr),
     /// A declared matrix (or vector).
@@ -76,7 +76,7 @@ pub enum TKind {
 
 /// Why an expression cannot be typed.
 #[derive(Clone, Debug, PartialEq)]
-pub enum TypeError {
+pub(crate) enum TypeError {
     /// The claim is malformed here.
     Error(Span, String),
     /// Outside what the matrix engine handles.
@@ -87,15 +87,8 @@ type R<T> = Result<T, TypeError>;
 
 /// Does `e` (or a definition it uses) mention a matrix, the identity, a
 /// matrix literal or a matrix built-in?
-pub fn mentions_matrices(e: &Expr, ctx: &Context) -> bool {
+pub(crate) fn mentions_matrices(e: &Expr, ctx: &Context) -> bool {
     mentions(e, ctx, true)
-}
-
-/// Does `e` (or a definition it uses) mention a declared matrix, the
-/// identity or a matrix built-in? Expressions of array literals alone are
-/// left to the array evaluator.
-pub fn mentions_matrix_symbols(e: &Expr, ctx: &Context) -> bool {
-    mentions(e, ctx, false)
 }
 
 fn mentions(e: &Expr, ctx: &Context, literals: bool) -> bool {
@@ -130,10 +123,10 @@ fn mentions(e: &Expr, ctx: &Context, literals: bool) -> bool {
 }
 
 /// Types expressions of one step, sharing one size substitution.
-pub struct Typer<'a> {
+pub(crate) struct Typer<'a> {
     ctx: &'a Context,
     /// The sizes found so far (identity sizes are unified here).
-    pub sizes: Sizes,
+    pub(crate) sizes: Sizes,
 }
 
 fn err<X>(span: Span, message: impl Into<String>) -> R<X> {
@@ -142,7 +135,7 @@ fn err<X>(span: Span, message: impl Into<String>) -> R<X> {
 
 impl<'a> Typer<'a> {
     /// A typer for the declarations of `ctx`.
-    pub fn new(ctx: &'a Context) -> Typer<'a> {
+    pub(crate) fn new(ctx: &'a Context) -> Typer<'a> {
         Typer {
             ctx,
             sizes: Sizes::default(),
@@ -159,12 +152,12 @@ impl<'a> Typer<'a> {
     }
 
     /// Types one expression.
-    pub fn typed(&mut self, e: &Expr) -> R<T> {
+    pub(crate) fn typed(&mut self, e: &Expr) -> R<T> {
         self.node(e, 0)
     }
 
     /// Makes a 1 × 1 matrix usable as a scalar (other values unchanged).
-    pub fn scalar_view(&mut self, t: T) -> R<T> {
+    pub(crate) fn scalar_view(&mut self, t: T) -> R<T> {
         match &t.shape {
             None => Ok(t),
             Some(s) => {
@@ -526,7 +519,7 @@ fn a_text(args: &[Expr]) -> String {
 }
 
 /// A short text for a typed node in messages.
-pub fn show_span_expr(t: &T) -> String {
+pub(crate) fn show_span_expr(t: &T) -> String {
     match &t.kind {
         TKind::Scalar(e) => e.to_string(),
         TKind::Symbol(n) | TKind::Defined(n, _) => n.clone(),

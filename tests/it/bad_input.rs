@@ -1,7 +1,7 @@
 //! Bad input: every malformed file or claim gets a located message and the
 //! right verdict or exit status; nothing panics, overflows the stack or hangs.
 
-mod common;
+use crate::common;
 
 use derive_check::report::FileReport;
 use derive_check::verdict::VerdictKind;

@@ -1,7 +1,7 @@
 //! Checking files together (their claims in parallel, repeats checked once)
 //! gives the same reports as checking each file alone.
 
-mod common;
+use crate::common;
 
 use derive_check::config::Config;
 use derive_check::report::{render_json, FileReport, Report};
