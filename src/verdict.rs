@@ -252,6 +252,8 @@ pub enum Rule {
     SymbolicPowerOfQuotient,
     /// `exp(x + y) = exp(x)·exp(y)`.
     ExpOfSum,
+    /// `sigmoid`, `softplus`, `sinh`, `cosh`, `tanh` and `e` by their definitions through `exp`.
+    ExpDefinition,
     /// An `if` decided by the domain.
     IfResolved,
     /// Sums with numeric bounds written out.
@@ -343,6 +345,9 @@ impl fmt::Display for Rule {
             Rule::SymbolicPowerOfProduct => "(a·b)^x = a^x·b^x for a, b > 0",
             Rule::SymbolicPowerOfQuotient => "(a/b)^x = a^x·b^(-x) for a, b > 0",
             Rule::ExpOfSum => "exp(x + y) = exp(x)·exp(y)",
+            Rule::ExpDefinition => {
+                "sigmoid(x) = 1/(1 + exp(-x)), softplus(x) = log(1 + exp(x)), sinh, cosh, tanh and e through exp"
+            }
             Rule::IfResolved => "if resolved by the domain",
             Rule::SumsExpanded => "sums with numeric bounds expanded",
             Rule::AbsOfNonneg => "|x| = x for x >= 0",

@@ -214,7 +214,22 @@ impl Differ<'_, '_> {
         let arg = |i: usize, me: &mut Self, locals: &mut Vec<(String, Dual)>| {
             me.dual(&args[i], point, locals, depth)
         };
+        if let Some(defined) = crate::syntax::builtins::exp_form(op, args) {
+            return self.dual(&defined, point, locals, depth);
+        }
         match op {
+            Builtin::Sin
+            | Builtin::Cos
+            | Builtin::Tan
+            | Builtin::Pi
+            | Builtin::Sigmoid
+            | Builtin::Softplus
+            | Builtin::Sinh
+            | Builtin::Cosh
+            | Builtin::Tanh
+            | Builtin::E => Err(EvalError::Unsupported(format!(
+                "`{name}` cannot be evaluated at a point yet"
+            ))),
             Builtin::Sum | Builtin::Prod => {
                 let ExprKind::Name(k) = &args[0].kind else {
                     return Err(EvalError::Unsupported("a sum needs an index".into()));

@@ -350,9 +350,24 @@ impl<'a> Evaluator<'a> {
                 "`{name}` with options is not supported yet"
             )));
         }
+        if let Some(defined) = crate::syntax::builtins::exp_form(op, args) {
+            return self.value(&defined, point, locals, depth);
+        }
         let arg =
             |i: usize, locals: &mut Vec<(String, Real)>| self.value(&args[i], point, locals, depth);
         match op {
+            Builtin::Sin
+            | Builtin::Cos
+            | Builtin::Tan
+            | Builtin::Pi
+            | Builtin::Sigmoid
+            | Builtin::Softplus
+            | Builtin::Sinh
+            | Builtin::Cosh
+            | Builtin::Tanh
+            | Builtin::E => Err(EvalError::Unsupported(format!(
+                "`{name}` cannot be evaluated at a point yet"
+            ))),
             Builtin::Sqrt => Ok(arg(0, locals)?.sqrt()?),
             Builtin::Abs => Ok(arg(0, locals)?.abs()?),
             Builtin::Sign => Ok(arg(0, locals)?.sign()?),

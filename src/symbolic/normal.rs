@@ -661,7 +661,22 @@ impl<'a> Normalizer<'a> {
 
     fn builtin(&mut self, whole: &Expr, op: Builtin, args: &[Expr]) -> N<Alg> {
         let name = op.name();
+        if let Some(defined) = crate::syntax::builtins::exp_form(op, args) {
+            self.rules.insert(Rule::ExpDefinition);
+            return self.alg(&defined);
+        }
         match op {
+            Builtin::Pi => Ok(self.opaque("pi".to_string(), Sign::Pos)),
+            Builtin::Sin | Builtin::Cos | Builtin::Tan => {
+                let k = self.canonical(&args[0])?;
+                Ok(self.opaque(format!("{name}({k})"), Sign::Unknown))
+            }
+            Builtin::Sigmoid
+            | Builtin::Softplus
+            | Builtin::Sinh
+            | Builtin::Cosh
+            | Builtin::Tanh
+            | Builtin::E => unreachable!("defined through exp"),
             Builtin::Sqrt => self.rational_power(&args[0], &BigRational::new(1.into(), 2.into())),
             Builtin::Abs => self.abs(&args[0]),
             Builtin::Sign => self.sign_fn(&args[0]),
@@ -917,6 +932,13 @@ impl<'a> Normalizer<'a> {
     }
 
     fn log(&mut self, a: &Expr) -> N<Alg> {
+        if let Some(defined) = a
+            .as_builtin()
+            .and_then(|(op, args)| crate::syntax::builtins::exp_form(op, args))
+        {
+            self.rules.insert(Rule::ExpDefinition);
+            return self.log(&defined);
+        }
         if let Some(c) = fold_rational(a) {
             if !c.is_positive() {
                 return Err(NormError::Undefined(format!(

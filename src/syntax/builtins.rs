@@ -82,6 +82,26 @@ pub enum Builtin {
     Cov,
     /// `Std(X)`.
     Std,
+    /// `sin(x)`.
+    Sin,
+    /// `cos(x)`.
+    Cos,
+    /// `tan(x)`.
+    Tan,
+    /// `sinh(x)`.
+    Sinh,
+    /// `cosh(x)`.
+    Cosh,
+    /// `tanh(x)`.
+    Tanh,
+    /// `sigmoid(x) = 1/(1 + exp(-x))`, the logistic function.
+    Sigmoid,
+    /// `softplus(x) = log(1 + exp(x))`.
+    Softplus,
+    /// The constant π, written `pi` or `π` (unless declared).
+    Pi,
+    /// The constant e, written `e` (unless declared).
+    E,
 }
 
 /// How many positional arguments a built-in takes.
@@ -195,6 +215,16 @@ const TABLE: &[Row] = &[
     row(Builtin::Var, "Var", Exactly(1), Moment),
     row(Builtin::Cov, "Cov", Exactly(2), Moment),
     row(Builtin::Std, "Std", Exactly(1), Moment),
+    row(Builtin::Sin, "sin", Exactly(1), Arguments),
+    row(Builtin::Cos, "cos", Exactly(1), Arguments),
+    row(Builtin::Tan, "tan", Exactly(1), Arguments),
+    row(Builtin::Sinh, "sinh", Exactly(1), Arguments),
+    row(Builtin::Cosh, "cosh", Exactly(1), Arguments),
+    row(Builtin::Tanh, "tanh", Exactly(1), Arguments),
+    row(Builtin::Sigmoid, "sigmoid", Exactly(1), Arguments),
+    row(Builtin::Softplus, "softplus", Exactly(1), Arguments),
+    row(Builtin::Pi, "pi", Exactly(0), Arguments),
+    row(Builtin::E, "e", Exactly(0), Arguments),
 ];
 
 impl Builtin {
@@ -234,10 +264,58 @@ impl Builtin {
         self.row().binds_index
     }
 
+    /// Is it a constant (`pi`, `e`), written without parentheses?
+    pub fn is_constant(self) -> bool {
+        self.row().arity == Exactly(0)
+    }
+
     /// The claim family a call belongs to.
     pub fn belongs(self) -> Belongs {
         self.row().belongs
     }
+}
+
+/// The built-ins defined through `exp` and `log` (`sigmoid`, `softplus`,
+/// `sinh`, `cosh`, `tanh`, the constant `e`): their definition applied to
+/// `args`, so that every engine decides them by the rules of `exp` and `log`.
+/// `None` for every other built-in.
+pub fn exp_form(op: Builtin, args: &[crate::syntax::expr::Expr]) -> Option<crate::syntax::expr::Expr> {
+    use crate::syntax::expr::{BinOp, Expr, ExprKind};
+    let exp = |e: Expr| Expr::builtin(Builtin::Exp, vec![e]);
+    let neg = |e: Expr| {
+        let span = e.span;
+        Expr::new(ExprKind::Neg(Box::new(e)), span)
+    };
+    let bin = Expr::binary;
+    let x = || args[0].clone();
+    Some(match op {
+        Builtin::E => exp(Expr::int(1)),
+        Builtin::Sigmoid => bin(
+            BinOp::Div,
+            Expr::int(1),
+            bin(BinOp::Add, Expr::int(1), exp(neg(x()))),
+        ),
+        Builtin::Softplus => Expr::builtin(
+            Builtin::Log,
+            vec![bin(BinOp::Add, Expr::int(1), exp(x()))],
+        ),
+        Builtin::Sinh => bin(
+            BinOp::Div,
+            bin(BinOp::Sub, exp(x()), exp(neg(x()))),
+            Expr::int(2),
+        ),
+        Builtin::Cosh => bin(
+            BinOp::Div,
+            bin(BinOp::Add, exp(x()), exp(neg(x()))),
+            Expr::int(2),
+        ),
+        Builtin::Tanh => bin(
+            BinOp::Div,
+            bin(BinOp::Sub, exp(x()), exp(neg(x()))),
+            bin(BinOp::Add, exp(x()), exp(neg(x()))),
+        ),
+        _ => return None,
+    })
 }
 
 impl std::fmt::Display for Builtin {
