@@ -28,7 +28,13 @@ fn ident(prefix: &str, path: &str) -> String {
     let mut name = format!("{prefix}{stem}");
     name = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     name
 }
@@ -43,11 +49,16 @@ fn main() {
         let _ = writeln!(out, "fixture!({}, \"{path}\", \"\");", ident("", &path));
     }
     for path in toml_files("tests/data") {
-        let _ = writeln!(out, "fixture!({}, \"{path}\", \"data-\");", ident("data_", &path));
+        let _ = writeln!(
+            out,
+            "fixture!({}, \"{path}\", \"data-\");",
+            ident("data_", &path)
+        );
     }
     for path in toml_files("tests/data/bad") {
         let _ = writeln!(out, "bad_fixture!({}, \"{path}\");", ident("bad_", &path));
     }
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("fixtures.rs");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("fixtures.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
 }

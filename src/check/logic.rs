@@ -39,7 +39,12 @@ pub(crate) fn single(c: &[Chain]) -> Option<Relation> {
 }
 
 /// Checks a scalar implication or equivalence.
-pub(crate) fn check(scope: &Scope<'_>, premise: &[Chain], logic: Logic, conclusion: &[Chain]) -> Verdict {
+pub(crate) fn check(
+    scope: &Scope<'_>,
+    premise: &[Chain],
+    logic: Logic,
+    conclusion: &[Chain],
+) -> Verdict {
     let (Some(p), Some(c)) = (single(premise), single(conclusion)) else {
         return Verdict::unsupported(
             "only implications between two single relations are supported",
@@ -87,10 +92,10 @@ fn ratio_test(
     c: (&Expr, RelOp, &Expr),
 ) -> Result<Verdict, String> {
     let same_kind = |(a, b): (RelOp, RelOp)| a == b || a.flipped() == b;
-    if !same_kind((p.1, c.1))
-        && !(matches!(p.1, RelOp::Le | RelOp::Ge) && matches!(c.1, RelOp::Le | RelOp::Ge))
-        && !(matches!(p.1, RelOp::Lt | RelOp::Gt) && matches!(c.1, RelOp::Lt | RelOp::Gt))
-    {
+    let compatible = same_kind((p.1, c.1))
+        || (matches!(p.1, RelOp::Le | RelOp::Ge) && matches!(c.1, RelOp::Le | RelOp::Ge))
+        || (matches!(p.1, RelOp::Lt | RelOp::Gt) && matches!(c.1, RelOp::Lt | RelOp::Gt));
+    if !compatible {
         return Err("the premise and conclusion are different kinds of relation".into());
     }
     let mut n = Normalizer::new(&scope.dom);

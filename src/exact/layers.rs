@@ -110,7 +110,11 @@ fn budget(entries: usize, work: usize, argument: &str) -> Result<(), LayerError>
 
 impl Array {
     /// A `rows × cols` array from its entries in row-major order.
-    pub(crate) fn new(rows: usize, cols: usize, data: Vec<BigRational>) -> Result<Array, LayerError> {
+    pub(crate) fn new(
+        rows: usize,
+        cols: usize,
+        data: Vec<BigRational>,
+    ) -> Result<Array, LayerError> {
         if rows == 0 {
             return err("rows", "an array needs at least one row");
         }
@@ -132,14 +136,12 @@ impl Array {
 
     /// A `rows × cols` array of integers given in row-major order.
     #[cfg(test)]
-
     pub(crate) fn from_ints(rows: usize, cols: usize, data: &[i64]) -> Result<Array, LayerError> {
         Array::new(rows, cols, data.iter().map(|&v| int(v)).collect())
     }
 
     /// The `rows × cols` array of zeros.
     #[cfg(test)]
-
     pub(crate) fn zeros(rows: usize, cols: usize) -> Result<Array, LayerError> {
         if rows == 0 {
             return err("rows", "an array needs at least one row");
@@ -181,7 +183,6 @@ impl Array {
 
     /// An array from rows of integers (ragged or empty rows are an error).
     #[cfg(test)]
-
     pub(crate) fn from_int_rows(rows: &[&[i64]]) -> Result<Array, LayerError> {
         Array::from_rows(
             rows.iter()
@@ -192,7 +193,6 @@ impl Array {
 
     /// A column vector from its entries.
     #[cfg(test)]
-
     pub(crate) fn column(data: Vec<BigRational>) -> Result<Array, LayerError> {
         let n = data.len();
         if n == 0 {
@@ -245,7 +245,6 @@ impl Array {
 
     /// The entry at 0-based (`i`, `j`), or an error naming `i` or `j` when it is outside.
     #[cfg(test)]
-
     pub(crate) fn try_get(&self, i: usize, j: usize) -> Result<&BigRational, LayerError> {
         if i >= self.rows {
             return err("i", format!("row {i} (0-based) outside {} rows", self.rows));
@@ -380,7 +379,6 @@ impl fmt::Display for Array {
 
 /// The integer `v` as an exact rational.
 #[cfg(test)]
-
 pub(crate) fn int(v: i64) -> BigRational {
     BigRational::from_integer(BigInt::from(v))
 }
@@ -663,7 +661,12 @@ fn check_conv_args(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<
 /// ⌊(N + 2p − K)/s⌋ + 1 in each dimension. `Circular`: `y(i, j) = Σ_{a,b} x((i − a) mod R,
 /// (j − b) mod C) · h(a, b)`, of the input's size R × C; the stride must be 1 (a kernel larger
 /// than the input is allowed there: it wraps around more than once).
-pub(crate) fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn conv2d(
+    x: &Array,
+    h: &Array,
+    pad: PadMode,
+    stride: usize,
+) -> Result<Array, LayerError> {
     check_conv_args(x, h, pad, stride)?;
     match pad {
         PadMode::Zero(p) => correlate_zero(x, &flip(h), p, p, stride),
@@ -677,7 +680,12 @@ pub(crate) fn conv2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Resul
 /// `correlate2d(x, h) = conv2d(x, flip(h))` exactly. `Circular` (stride 1):
 /// `y(i, j) = Σ_{a,b} x((i + a) mod R, (j + b) mod C) · h(a, b)`, the usual cyclic
 /// correlation; it equals circular `conv2d(x, flip(h))` shifted by (K_r − 1, K_c − 1).
-pub(crate) fn correlate2d(x: &Array, h: &Array, pad: PadMode, stride: usize) -> Result<Array, LayerError> {
+pub(crate) fn correlate2d(
+    x: &Array,
+    h: &Array,
+    pad: PadMode,
+    stride: usize,
+) -> Result<Array, LayerError> {
     check_conv_args(x, h, pad, stride)?;
     match pad {
         PadMode::Zero(p) => correlate_zero(x, h, p, p, stride),

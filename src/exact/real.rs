@@ -97,7 +97,7 @@ fn up(x: &BigRational) -> BigRational {
 /// The exact `q`-th root of an integer, if it is a perfect power.
 pub(crate) fn integer_root_exact(n: &BigInt, k: u32) -> Option<BigInt> {
     if n.is_negative() {
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             return None;
         }
         return integer_root_exact(&-n, k).map(|r| -r);
@@ -383,7 +383,7 @@ impl Real {
         }
         let (lo, hi) = self.bounds();
         if lo.is_negative() {
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 if hi.is_negative() || self.as_exact().is_some() {
                     return Err(RealError::Domain(
                         "an even root of a negative number".into(),

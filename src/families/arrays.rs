@@ -623,7 +623,13 @@ pub(crate) fn sample_arrays(
 /// every admissible point of a finite domain or at sampled points. Array
 /// symbols get random exact entries at each point, so a step that uses
 /// them is at best `checked`.
-pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+pub(crate) fn check_step(
+    scope: &Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
     let ctx = scope.ctx;
     let mut used = Vec::new();
     names_in(lhs, &mut used);

@@ -449,7 +449,10 @@ fn partitions(n: usize, out: &mut Vec<Vec<usize>>, limit: usize) -> bool {
 impl<'a> Moments<'a> {
     /// A calculus over `ctx`; `nonnegative(e)` must return true only when the
     /// domain implies `e ≥ 0`.
-    pub(crate) fn new(ctx: &'a Context, nonnegative: &'a mut dyn FnMut(&Expr) -> bool) -> Moments<'a> {
+    pub(crate) fn new(
+        ctx: &'a Context,
+        nonnegative: &'a mut dyn FnMut(&Expr) -> bool,
+    ) -> Moments<'a> {
         Moments {
             ctx,
             nonnegative,
@@ -1184,42 +1187,6 @@ impl<'a> Moments<'a> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_partitions_are_counted_by_bell_numbers() {
-        for (n, bell) in [(0, 1), (1, 1), (2, 2), (3, 5), (4, 15), (5, 52), (6, 203)] {
-            let mut out = Vec::new();
-            assert!(partitions(n, &mut out, 1000));
-            assert_eq!(out.len(), bell, "Bell({n})");
-        }
-        let mut out = Vec::new();
-        assert!(!partitions(8, &mut out, 100), "the limit stops enumeration");
-    }
-
-    #[test]
-    fn gaussian_constants() {
-        assert_eq!(double_factorial_odd(4), BigInt::from(3));
-        assert_eq!(double_factorial_odd(6), BigInt::from(15));
-        assert_eq!(binomial(4, 2), BigInt::from(6));
-    }
-
-    #[test]
-    fn affine_differences_decide_identity() {
-        let ctx = Context::default();
-        let p = |s: &str| {
-            let bound: Vec<String> = ["i", "h", "j"].iter().map(|s| s.to_string()).collect();
-            crate::syntax::parser::parse_expr(s, &ctx, &bound).expect("parses")
-        };
-        let a = Affine::of(&p("i + h - 1")).unwrap();
-        let b = Affine::of(&p("h + i - 1")).unwrap();
-        assert_eq!(a.add(&b, -1), Affine::constant(BigRational::zero()));
-        assert!(Affine::of(&p("i * j")).is_none());
-    }
-}
-
 /// Replaces the moments of both sides by the exact scalars they equal: the
 /// reduced sides, or the verdict that stops the step.
 fn reduce_sides(scope: &Scope<'_>, sides: &[&Expr]) -> Result<Vec<Expr>, Verdict> {
@@ -1281,7 +1248,13 @@ fn told(v: Verdict, reduced: String) -> Verdict {
 /// Checks a step about random variables: every `E`, `Var`, `Cov` and
 /// `Std` is replaced by the exact scalar it equals, then the scalar step is
 /// checked.
-pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+pub(crate) fn check_step(
+    scope: &Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
     match reduce_sides(scope, &[lhs, rhs]) {
         Err(v) => v,
         Ok(r) => {
@@ -1333,5 +1306,41 @@ pub(crate) fn check_implication(
             );
             told(v, reduced)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_partitions_are_counted_by_bell_numbers() {
+        for (n, bell) in [(0, 1), (1, 1), (2, 2), (3, 5), (4, 15), (5, 52), (6, 203)] {
+            let mut out = Vec::new();
+            assert!(partitions(n, &mut out, 1000));
+            assert_eq!(out.len(), bell, "Bell({n})");
+        }
+        let mut out = Vec::new();
+        assert!(!partitions(8, &mut out, 100), "the limit stops enumeration");
+    }
+
+    #[test]
+    fn gaussian_constants() {
+        assert_eq!(double_factorial_odd(4), BigInt::from(3));
+        assert_eq!(double_factorial_odd(6), BigInt::from(15));
+        assert_eq!(binomial(4, 2), BigInt::from(6));
+    }
+
+    #[test]
+    fn affine_differences_decide_identity() {
+        let ctx = Context::default();
+        let p = |s: &str| {
+            let bound: Vec<String> = ["i", "h", "j"].iter().map(|s| s.to_string()).collect();
+            crate::syntax::parser::parse_expr(s, &ctx, &bound).expect("parses")
+        };
+        let a = Affine::of(&p("i + h - 1")).unwrap();
+        let b = Affine::of(&p("h + i - 1")).unwrap();
+        assert_eq!(a.add(&b, -1), Affine::constant(BigRational::zero()));
+        assert!(Affine::of(&p("i * j")).is_none());
     }
 }

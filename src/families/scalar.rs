@@ -86,7 +86,13 @@ pub(crate) fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> 
 }
 
 /// Checks one scalar step `lhs op rhs`.
-pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+pub(crate) fn check_step(
+    scope: &Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
     let test = if op == RelOp::Approx {
         let lit = |e: &Expr| {
             as_literal(e).and_then(|v| decimal_places(&scope.show_text, e.span).map(|d| (v, d)))
@@ -404,9 +410,9 @@ fn scan_in_order(
         return None;
     }
     let lo = scope.dom.lower_bound(x)?;
-    let mut v = lo.value.to_integer();
-    for _ in 0..scope.cfg.budgets.scan {
-        let value = BigRational::from_integer(v.clone());
+    let first = lo.value.to_integer();
+    for offset in 0..scope.cfg.budgets.scan {
+        let value = BigRational::from_integer(&first + num_bigint::BigInt::from(offset));
         if scope.dom.upper_bound(x).is_some_and(|u| value > u.value) {
             break;
         }
@@ -415,7 +421,6 @@ fn scan_in_order(
         if let Some(r) = at(&p) {
             return Some(r);
         }
-        v += 1;
     }
     None
 }

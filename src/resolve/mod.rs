@@ -558,10 +558,8 @@ impl ClaimBody {
 /// Every name an expression mentions (calls included).
 pub fn names_in(e: &Expr, out: &mut Vec<String>) {
     e.walk(&mut |n| match &n.kind {
-        ExprKind::Name(s) | ExprKind::Call { name: s, .. } => {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
+        ExprKind::Name(s) | ExprKind::Call { name: s, .. } if !out.contains(s) => {
+            out.push(s.clone());
         }
         _ => {}
     });
@@ -699,7 +697,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
     }
     for cond in &given {
         if let ExprKind::Compare(_, ops) = &cond.kind {
-            if ops.iter().any(|o| *o == RelOp::Approx) {
+            if ops.contains(&RelOp::Approx) {
                 claim.body = Err((c.location, "`≈` cannot be a hypothesis".into()));
                 return claim;
             }

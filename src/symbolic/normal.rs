@@ -25,6 +25,9 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// A monomial of an exponent: its coefficient, its generator key and the generators' powers.
+type ExponentMonomial = (BigRational, String, Vec<u32>);
+
 /// The budget [`Budgets::root_degree`](crate::config::Budgets::root_degree).
 pub(crate) const ROOT_DEGREE: u32 = crate::config::Budgets::DEFAULT.root_degree;
 /// The budget [`Budgets::expanded_sum_terms`](crate::config::Budgets::expanded_sum_terms).
@@ -499,10 +502,7 @@ impl<'a> Normalizer<'a> {
     }
 
     /// The exponent as a constant plus monomials with rational coefficients.
-    fn exponent_parts(
-        &mut self,
-        ex: &Expr,
-    ) -> N<(BigRational, Vec<(BigRational, String, Vec<u32>)>)> {
+    fn exponent_parts(&mut self, ex: &Expr) -> N<(BigRational, Vec<ExponentMonomial>)> {
         let a = self.alg(ex)?;
         let rf = self.ratfun(&a)?;
         let Some(den) = rf.den.as_constant() else {

@@ -99,7 +99,6 @@ impl Poly {
 
     /// Evaluates at exact values of the generators.
     #[cfg(test)]
-
     pub(crate) fn eval(&self, values: &[BigRational]) -> BigRational {
         let mut total = BigRational::zero();
         for t in &self.terms {
@@ -113,7 +112,6 @@ impl Poly {
         }
         total
     }
-
 }
 
 /// A quotient of polynomials: the CAS's canonical form of an [`Alg`].

@@ -114,18 +114,18 @@ pub(crate) fn support(body: &Expr, k: &str, lower: &mut Vec<Expr>, upper: &mut V
             op: Builtin::If,
             args,
             ..
-        } if args.len() == 3 => {
-            if crate::resolve::domain::as_literal(&args[2]).is_some_and(|v| v.is_zero()) {
-                let mut conds = Vec::new();
-                match &args[0].kind {
-                    ExprKind::And(parts) => conds.extend(parts.iter().cloned()),
-                    _ => conds.push(args[0].clone()),
-                }
-                for c in conds {
-                    if let ExprKind::Compare(items, ops) = &c.kind {
-                        for (i, op) in ops.iter().enumerate() {
-                            bounds_from_comparison(&items[i], *op, &items[i + 1], k, lower, upper);
-                        }
+        } if args.len() == 3
+            && crate::resolve::domain::as_literal(&args[2]).is_some_and(|v| v.is_zero()) =>
+        {
+            let mut conds = Vec::new();
+            match &args[0].kind {
+                ExprKind::And(parts) => conds.extend(parts.iter().cloned()),
+                _ => conds.push(args[0].clone()),
+            }
+            for c in conds {
+                if let ExprKind::Compare(items, ops) = &c.kind {
+                    for (i, op) in ops.iter().enumerate() {
+                        bounds_from_comparison(&items[i], *op, &items[i + 1], k, lower, upper);
                     }
                 }
             }

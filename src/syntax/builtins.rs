@@ -279,7 +279,10 @@ impl Builtin {
 /// `sinh`, `cosh`, `tanh`, the constant `e`): their definition applied to
 /// `args`, so that every engine decides them by the rules of `exp` and `log`.
 /// `None` for every other built-in.
-pub fn exp_form(op: Builtin, args: &[crate::syntax::expr::Expr]) -> Option<crate::syntax::expr::Expr> {
+pub fn exp_form(
+    op: Builtin,
+    args: &[crate::syntax::expr::Expr],
+) -> Option<crate::syntax::expr::Expr> {
     use crate::syntax::expr::{BinOp, Expr, ExprKind};
     let exp = |e: Expr| Expr::builtin(Builtin::Exp, vec![e]);
     let neg = |e: Expr| {
@@ -295,10 +298,9 @@ pub fn exp_form(op: Builtin, args: &[crate::syntax::expr::Expr]) -> Option<crate
             Expr::int(1),
             bin(BinOp::Add, Expr::int(1), exp(neg(x()))),
         ),
-        Builtin::Softplus => Expr::builtin(
-            Builtin::Log,
-            vec![bin(BinOp::Add, Expr::int(1), exp(x()))],
-        ),
+        Builtin::Softplus => {
+            Expr::builtin(Builtin::Log, vec![bin(BinOp::Add, Expr::int(1), exp(x()))])
+        }
         Builtin::Sinh => bin(
             BinOp::Div,
             bin(BinOp::Sub, exp(x()), exp(neg(x()))),

@@ -406,7 +406,9 @@ impl fmt::Display for Expr {
                 write!(f, "^T")
             }
             ExprKind::Call { name, args } => write_call(f, name, args, &[]),
-            ExprKind::Builtin { op, args, options } if op.is_constant() && args.is_empty() && options.is_empty() => {
+            ExprKind::Builtin { op, args, options }
+                if op.is_constant() && args.is_empty() && options.is_empty() =>
+            {
                 f.write_str(op.name())
             }
             ExprKind::Builtin { op, args, options } => write_call(f, op.name(), args, options),

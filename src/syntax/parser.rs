@@ -627,11 +627,21 @@ impl<'a> Parser<'a> {
             // Only meaningful as a bound of `sum`/`prod`; checked later.
             return Ok(Expr::new(ExprKind::Name(name), span));
         }
-        let constant = if name == "π" { Some(Builtin::Pi) } else { Builtin::from_name(&name) }
-            .filter(|b| b.is_constant() && self.names.class(&name).is_none() && !self.bound.iter().any(|b| *b == name));
+        let constant = if name == "π" {
+            Some(Builtin::Pi)
+        } else {
+            Builtin::from_name(&name)
+        }
+        .filter(|b| {
+            b.is_constant() && self.names.class(&name).is_none() && !self.bound.contains(&name)
+        });
         if let Some(op) = constant {
             return Ok(Expr::new(
-                ExprKind::Builtin { op, args: Vec::new(), options: Vec::new() },
+                ExprKind::Builtin {
+                    op,
+                    args: Vec::new(),
+                    options: Vec::new(),
+                },
                 span,
             ));
         }

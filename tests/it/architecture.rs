@@ -138,7 +138,9 @@ fn the_exact_path_never_imports_the_symbolic_engine() {
         if m.starts_with("exact") {
             for d in deps {
                 assert!(
-                    !(d.starts_with("symbolic") || d.starts_with("families") || d.starts_with("check")),
+                    !(d.starts_with("symbolic")
+                        || d.starts_with("families")
+                        || d.starts_with("check")),
                     "{m} imports {d}"
                 );
             }

@@ -47,8 +47,7 @@ pub fn fixture(path: &Path) {
         let first =
             String::from_utf8_lossy(bytes.split(|b| *b == b'\n').next().unwrap()).to_string();
         let (exit, target, ok_proved) = expectation(&first);
-        let report =
-            derive_check::cli::check_paths(&[path.to_path_buf()], &Config::default());
+        let report = derive_check::cli::check_paths(&[path.to_path_buf()], &Config::default());
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if report.exit_code() != exit {
             failures.push(format!(

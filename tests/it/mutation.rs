@@ -155,7 +155,7 @@ fn rewrite_nth(e: &Expr, k: &mut usize, f: &dyn Fn(&Expr) -> Option<Expr>) -> Ex
 
 fn map_terms(s: &Statement, f: &mut dyn FnMut(&Expr) -> Expr) -> Statement {
     let map_chain = |c: &Chain, f: &mut dyn FnMut(&Expr) -> Expr| Chain {
-        terms: c.terms.iter().map(|t| f(t)).collect(),
+        terms: c.terms.iter().map(&mut *f).collect(),
         ops: c.ops.clone(),
     };
     match s {

@@ -19,7 +19,11 @@ pub fn fixture(path: &std::path::Path) {
         path.display(),
         file.failure
     );
-    assert!(!file.claims.is_empty(), "{} holds no claims", path.display());
+    assert!(
+        !file.claims.is_empty(),
+        "{} holds no claims",
+        path.display()
+    );
     let data = path.starts_with(common::root().join("tests/data"));
     let mut failures = Vec::new();
     for claim in &file.claims {

@@ -193,7 +193,6 @@ impl Mat {
         }
         rank
     }
-
 }
 
 impl fmt::Display for Mat {

@@ -42,8 +42,6 @@ use num_rational::BigRational;
 use std::collections::BTreeMap;
 use typed::{TKind, TypeError, Typer, T};
 
-
-
 /// What one step of a claim shares with the others.
 struct Scope<'a> {
     /// Declarations and definitions.
@@ -247,10 +245,8 @@ impl<'a> Prepared<'a> {
                     names_in(&x, &mut names);
                 }
             }
-            TKind::Symbol(n) => {
-                if !mats.contains(n) {
-                    mats.push(n.clone());
-                }
+            TKind::Symbol(n) if !mats.contains(n) => {
+                mats.push(n.clone());
             }
             TKind::Literal(rows) => rows.iter().flatten().for_each(|e| names_in(e, &mut names)),
             _ => {}

@@ -274,7 +274,11 @@ pub(crate) struct Normalizer<'a> {
 
 impl<'a> Normalizer<'a> {
     /// A normalizer for one step.
-    pub(crate) fn new(ctx: &'a Context, sizes: &'a Sizes, subs: &'a BTreeMap<String, Expr>) -> Self {
+    pub(crate) fn new(
+        ctx: &'a Context,
+        sizes: &'a Sizes,
+        subs: &'a BTreeMap<String, Expr>,
+    ) -> Self {
         Normalizer {
             ctx,
             sizes,
@@ -630,7 +634,7 @@ impl<'a> Normalizer<'a> {
         for base in [w.clone(), transpose_word(w)] {
             for r in 0..n {
                 let rot: Word = base[r..].iter().chain(base[..r].iter()).cloned().collect();
-                if n % 2 == 0 && transpose_word(&rot[n / 2..]) == rot[..n / 2] {
+                if n.is_multiple_of(2) && transpose_word(&rot[n / 2..]) == rot[..n / 2] {
                     nonneg = true;
                 }
                 if best.as_ref().is_none_or(|b| rot < *b) {

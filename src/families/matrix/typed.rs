@@ -14,8 +14,6 @@ pub(crate) const MATRIX_DEPTH: usize = crate::config::Budgets::DEFAULT.matrix_de
 /// The budget [`Budgets::matrix_power`](crate::config::Budgets::matrix_power).
 pub(crate) const MATRIX_POWER: u32 = crate::config::Budgets::DEFAULT.matrix_power;
 
-/// Matrix built-ins with a scalar value.
-
 /// Scalar functions that may be applied to scalars computed from matrices.
 /// Scalar built-ins allowed in matrix claims (`sign` also entrywise on a matrix).
 const SCALAR_FUNCTIONS: &[Builtin] = &[
