@@ -166,7 +166,16 @@ pub struct Config {
     /// points (exact evaluation, exhaustion, spot checks): the independent
     /// path the mutation test uses as its oracle.
     pub symbolic: bool,
+    /// The wall-clock guard per step (`--step-limit`), a last resort against
+    /// a path the budgets miss; `None` turns it off. Default:
+    /// [`DEFAULT_STEP_LIMIT`].
+    pub step_limit: Option<std::time::Duration>,
 }
+
+/// The default wall-clock guard per step: 5 seconds. Every step of the
+/// repository's own files takes well under 100 ms; a step that reaches the
+/// guard is `unsupported`, saying so.
+pub const DEFAULT_STEP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Default for Config {
     fn default() -> Config {
@@ -176,6 +185,7 @@ impl Default for Config {
             budgets: Budgets::DEFAULT,
             memo: true,
             symbolic: true,
+            step_limit: Some(DEFAULT_STEP_LIMIT),
         }
     }
 }

@@ -37,6 +37,7 @@ pub mod config;
 mod exact;
 mod families;
 pub mod grade;
+mod guard;
 pub mod report;
 pub mod resolve;
 mod symbolic;

@@ -442,6 +442,12 @@ pub enum StopReason {
     NotHandled(String),
     /// The checker itself failed (a bug to report).
     Internal(String),
+    /// The wall-clock guard of the step (`--step-limit`) was reached: a
+    /// path the budgets of work did not bound.
+    GuardReached {
+        /// The guard, in milliseconds.
+        millis: u128,
+    },
 }
 
 impl fmt::Display for StopReason {
@@ -491,6 +497,11 @@ impl fmt::Display for StopReason {
             ),
             StopReason::NotHandled(reason) => write!(f, "{reason}"),
             StopReason::Internal(message) => write!(f, "internal error: {message}"),
+            StopReason::GuardReached { millis } => write!(
+                f,
+                "the step ran into the wall-clock guard of {} s before any method decided it; the budgets of work should have stopped it first, so please report this claim (raise the guard with --step-limit, or split the step)",
+                *millis as f64 / 1000.0
+            ),
         }
     }
 }

@@ -136,11 +136,23 @@ pub(crate) fn check_step(
     op: RelOp,
     rhs: &Expr,
 ) -> Verdict {
-    match family {
+    guarded(scope, || match family {
         Family::Scalar => families::scalar::check_step(scope, index, lhs, op, rhs),
         Family::Arrays => families::arrays::check_step(scope, index, lhs, op, rhs),
         Family::Moments => families::moments::check_step(scope, index, lhs, op, rhs),
         Family::Matrix => families::matrix::check_step(scope, index, lhs, op, rhs),
+    })
+}
+
+/// Runs a step's methods under the wall-clock guard: a step that reaches it
+/// is `unsupported`, whatever its methods concluded from partial work.
+fn guarded(scope: &Scope<'_>, work: impl FnOnce() -> Verdict) -> Verdict {
+    let limit = scope.cfg.step_limit;
+    match crate::guard::run(limit, work) {
+        (verdict, crate::guard::Outcome::InTime) => verdict,
+        (_, crate::guard::Outcome::Reached) => Verdict::Unsupported(crate::verdict::StopReason::GuardReached {
+            millis: limit.map_or(0, |l| l.as_millis()),
+        }),
     }
 }
 
@@ -152,12 +164,12 @@ pub(crate) fn check_implication(
     logic: Logic,
     conclusion: &[Chain],
 ) -> Verdict {
-    match family {
+    guarded(scope, || match family {
         Family::Scalar => logic::check(scope, premise, logic, conclusion),
         Family::Arrays => families::arrays::check_implication(),
         Family::Moments => families::moments::check_implication(scope, premise, logic, conclusion),
         Family::Matrix => families::matrix::check_implication(scope, premise, logic, conclusion),
-    }
+    })
 }
 
 /// The condition a value must meet to be of kind `k` (`None` for `real`).

@@ -67,6 +67,9 @@ pub struct GradeArgs {
     /// Spot-check seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
+    /// The wall-clock guard per step, in seconds (0: off); a step that reaches it is unsupported.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::config::DEFAULT_STEP_LIMIT.as_secs_f64(), value_parser = super::parse_step_limit)]
+    pub step_limit: f64,
     /// The gradebook layout of --format csv.
     #[arg(long, value_enum, default_value = "plain")]
     pub lms: LmsArg,
@@ -218,6 +221,7 @@ pub fn run_grade(args: GradeArgs) -> i32 {
     };
     let config = Config {
         seed: args.seed,
+        step_limit: super::step_limit(args.step_limit),
         ..Config::default()
     };
     let session = crate::Session::new(config);

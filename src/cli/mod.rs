@@ -55,6 +55,9 @@ pub struct Args {
     /// Check only the claim with this id (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+    /// The wall-clock guard per step, in seconds (0: off); a step that reaches it is unsupported. A last resort: the budgets of work bound every step first.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::config::DEFAULT_STEP_LIMIT.as_secs_f64(), value_parser = parse_step_limit)]
+    pub step_limit: f64,
     /// Search only the folders given, not their subfolders.
     #[arg(long)]
     pub no_recurse: bool,
@@ -221,6 +224,7 @@ pub fn run(args: Args) -> i32 {
     let config = Config {
         seed: args.seed,
         only: args.only.clone(),
+        step_limit: step_limit(args.step_limit),
         ..Config::default()
     };
     let report = check_paths_with(&args.paths, &config, !args.no_recurse);
@@ -262,4 +266,19 @@ pub fn run(args: Args) -> i32 {
         }
     }
     report.exit_code()
+}
+
+/// Parses `--step-limit`: a finite, nonnegative number of seconds.
+pub(crate) fn parse_step_limit(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400 (0 turns the guard off)"
+        )),
+    }
+}
+
+/// The guard of `--step-limit SECONDS` (0: none).
+pub(crate) fn step_limit(seconds: f64) -> Option<std::time::Duration> {
+    (seconds > 0.0).then(|| std::time::Duration::from_secs_f64(seconds))
 }

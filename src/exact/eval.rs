@@ -167,6 +167,9 @@ impl<'a> Evaluator<'a> {
     fn tick(&self) -> R<()> {
         let w = self.work.get() + 1;
         self.work.set(w);
+        if crate::guard::expired() {
+            return Err(EvalError::Budget(crate::guard::REACHED.into()));
+        }
         if w > EVAL_WORK {
             return Err(EvalError::Budget(format!(
                 "evaluation took more than {EVAL_WORK} steps"

@@ -259,6 +259,9 @@ impl<'a> Normalizer<'a> {
 
     /// Converts a scalar expression.
     pub(crate) fn alg(&mut self, e: &Expr) -> N<Alg> {
+        if crate::guard::expired() {
+            return Err(NormError::Unsupported(crate::guard::REACHED.into()));
+        }
         self.depth += 1;
         if self.depth > crate::config::Budgets::DEFAULT.normal_depth {
             self.depth -= 1;

@@ -33,6 +33,19 @@ pub fn fixture(path: &std::path::Path) {
             path.display(),
             claim.id
         );
+        for step in &claim.steps {
+            assert!(
+                !matches!(
+                    step.verdict,
+                    derive_check::verdict::Verdict::Unsupported(
+                        derive_check::verdict::StopReason::GuardReached { .. }
+                    )
+                ),
+                "{}: claim {} reached the wall-clock guard: a budget of work is missing on its path",
+                path.display(),
+                claim.id
+            );
+        }
         if !claim.met_expectation() {
             let report = derive_check::report::Report {
                 seed: 1,

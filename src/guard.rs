@@ -1,0 +1,127 @@
+//! The wall-clock guard: the last resort against a path that the budgets of
+//! work ([`crate::config::Budgets`]) do not bound.
+//!
+//! Every step is checked under [`run`], which sets a deadline for the
+//! current thread (`--step-limit`, [`crate::config::DEFAULT_STEP_LIMIT`]).
+//! The places where work grows (evaluation steps, the normal form's
+//! recursion, sampling loops) poll [`expired`] and stop as if a budget were
+//! reached; the step then becomes `unsupported` saying that the guard was
+//! reached. The guard is not deterministic by nature, which is why it is
+//! only a last resort: the test suite fails if it is ever reached on the
+//! repository's own files.
+//!
+//! It uses no other module of the crate, so every layer may poll it.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+thread_local! {
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    static FIRED: Cell<bool> = const { Cell::new(false) };
+    static POLLS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// How many polls pass between two readings of the clock.
+const POLL_EVERY: u32 = 64;
+
+/// What [`run`] observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The work finished within the limit.
+    InTime,
+    /// The deadline passed while the work ran (the result may be partial).
+    Reached,
+}
+
+/// Runs `work` with a deadline `limit` from now on this thread (none when
+/// `limit` is `None`), and says whether the deadline was reached. Nested
+/// calls keep the outer, earlier deadline.
+pub(crate) fn run<T>(limit: Option<Duration>, work: impl FnOnce() -> T) -> (T, Outcome) {
+    let outer = DEADLINE.with(Cell::get);
+    let outer_fired = FIRED.with(Cell::get);
+    let mine = limit.and_then(|l| Instant::now().checked_add(l));
+    let deadline = match (outer, mine) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    DEADLINE.with(|d| d.set(deadline));
+    FIRED.with(|f| f.set(false));
+    let value = work();
+    let fired = FIRED.with(Cell::get);
+    DEADLINE.with(|d| d.set(outer));
+    FIRED.with(|f| f.set(outer_fired || fired));
+    let outcome = if fired {
+        Outcome::Reached
+    } else {
+        Outcome::InTime
+    };
+    (value, outcome)
+}
+
+/// Has the current deadline passed? Cheap: reads the clock once every
+/// few calls, and once it has passed answers `true` until [`run`] ends.
+pub(crate) fn expired() -> bool {
+    if FIRED.with(Cell::get) {
+        return true;
+    }
+    let Some(deadline) = DEADLINE.with(Cell::get) else {
+        return false;
+    };
+    let n = POLLS.with(|p| {
+        let n = p.get().wrapping_add(1);
+        p.set(n);
+        n
+    });
+    if n % POLL_EVERY != 0 {
+        return false;
+    }
+    if Instant::now() >= deadline {
+        FIRED.with(|f| f.set(true));
+        return true;
+    }
+    false
+}
+
+/// The reason text used where a method stops because the guard fired.
+pub(crate) const REACHED: &str = "the wall-clock guard of the step was reached";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_deadline_never_expires() {
+        let (n, outcome) = run(None, || (0..10_000).filter(|_| expired()).count());
+        assert_eq!((n, outcome), (0, Outcome::InTime));
+    }
+
+    #[test]
+    fn a_passed_deadline_is_seen_within_a_few_polls_and_reported() {
+        let (polls, outcome) = run(Some(Duration::ZERO), || {
+            (1..=1000).find(|_| expired()).unwrap_or(0)
+        });
+        assert!(polls >= 1 && polls <= POLL_EVERY as usize, "{polls}");
+        assert_eq!(outcome, Outcome::Reached);
+        // Outside `run` the deadline is gone.
+        assert!(!expired());
+    }
+
+    #[test]
+    fn a_long_deadline_is_not_reached() {
+        let (_, outcome) = run(Some(Duration::from_secs(3600)), || {
+            for _ in 0..1000 {
+                assert!(!expired());
+            }
+        });
+        assert_eq!(outcome, Outcome::InTime);
+    }
+
+    #[test]
+    fn nested_runs_keep_the_earlier_deadline_and_report_upwards() {
+        let ((_, inner), outer) = run(Some(Duration::ZERO), || {
+            run(Some(Duration::from_secs(3600)), || (1..=1000).any(|_| expired()))
+        });
+        assert_eq!(inner, Outcome::Reached);
+        assert_eq!(outer, Outcome::Reached);
+    }
+}
