@@ -119,7 +119,9 @@ mod tests {
     #[test]
     fn nested_runs_keep_the_earlier_deadline_and_report_upwards() {
         let ((_, inner), outer) = run(Some(Duration::ZERO), || {
-            run(Some(Duration::from_secs(3600)), || (1..=1000).any(|_| expired()))
+            run(Some(Duration::from_secs(3600)), || {
+                (1..=1000).any(|_| expired())
+            })
         });
         assert_eq!(inner, Outcome::Reached);
         assert_eq!(outer, Outcome::Reached);

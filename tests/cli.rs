@@ -237,6 +237,21 @@ fn concurrent_runs_wait_for_each_other_instead_of_aborting() {
         );
         let report = std::fs::read_to_string(dir.path().join(format!("r{i}.txt"))).unwrap();
         assert!(report.contains("[proved] square"));
+        // A run that waited says which process held the lock, and since
+        // when (or, in the instant before a holder has written its pid,
+        // that another process holds it).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for line in stderr
+            .lines()
+            .filter(|l| l.starts_with("derive-check: waiting"))
+        {
+            let named = line.starts_with("derive-check: waiting for process ")
+                && line.contains(" (holding the lock since ")
+                && line.contains(" UTC, ");
+            let anonymous =
+                line.starts_with("derive-check: waiting for another derive-check process");
+            assert!(named || anonymous, "{line}");
+        }
     }
 }
 
@@ -526,7 +541,7 @@ fn gradebooks_for_canvas_and_moodle_and_quiet() {
     let rest: Vec<&str> = r
         .stderr
         .lines()
-        .filter(|l| !l.starts_with("derive-check: waiting for another derive-check process"))
+        .filter(|l| !l.starts_with("derive-check: waiting for "))
         .collect();
     assert!(rest.is_empty(), "--quiet prints no warnings: {}", r.stderr);
     let r = run(

@@ -150,9 +150,11 @@ fn guarded(scope: &Scope<'_>, work: impl FnOnce() -> Verdict) -> Verdict {
     let limit = scope.cfg.step_limit;
     match crate::guard::run(limit, work) {
         (verdict, crate::guard::Outcome::InTime) => verdict,
-        (_, crate::guard::Outcome::Reached) => Verdict::Unsupported(crate::verdict::StopReason::GuardReached {
-            millis: limit.map_or(0, |l| l.as_millis()),
-        }),
+        (_, crate::guard::Outcome::Reached) => {
+            Verdict::Unsupported(crate::verdict::StopReason::GuardReached {
+                millis: limit.map_or(0, |l| l.as_millis()),
+            })
+        }
     }
 }
 

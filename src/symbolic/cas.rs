@@ -272,16 +272,75 @@ fn ensure_lock() {
         match file.try_lock() {
             Ok(()) => {}
             Err(_) => {
+                let holder = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| describe_holder(&t, now_unix()))
+                    .unwrap_or_else(|| "another derive-check process of this user".to_string());
                 eprintln!(
-                    "derive-check: waiting for another derive-check process of this user to finish \
+                    "derive-check: waiting for {holder} to finish \
                      (Symbolica's restricted mode allows one at a time; lock file {})",
                     path.display()
                 );
                 file.lock().ok()?;
             }
         }
+        // Say who holds the lock, for the message of the next process that waits.
+        let mut f = &file;
+        let _ = f.set_len(0);
+        let _ = std::io::Write::write_all(
+            &mut f,
+            format!("pid {} since {}\n", std::process::id(), now_unix()).as_bytes(),
+        );
+        let _ = std::io::Write::flush(&mut f);
         Some(file)
     });
+}
+
+/// Seconds since 1970 (0 if the clock is before it).
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// "process 1234 (holding the lock since 2026-12-02 04:50:01 UTC, 35 s ago)"
+/// from the lock file's text `pid 1234 since 1796186...`.
+fn describe_holder(text: &str, now: u64) -> Option<String> {
+    let mut words = text.split_whitespace();
+    let (Some("pid"), Some(pid), Some("since"), Some(since)) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return None;
+    };
+    let pid: u32 = pid.parse().ok()?;
+    let since: u64 = since.parse().ok()?;
+    Some(format!(
+        "process {pid} (holding the lock since {}, {} s ago)",
+        utc_text(since),
+        now.saturating_sub(since)
+    ))
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for seconds since 1970 (the civil calendar).
+fn utc_text(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn divides_by_literal_zero(a: &Alg) -> bool {
@@ -423,6 +482,20 @@ mod tests {
 
     fn q(n: i64) -> Alg {
         Alg::int(n)
+    }
+
+    #[test]
+    fn the_lock_holder_is_described_with_a_civil_date() {
+        assert_eq!(utc_text(0), "1970-01-01 00:00:00 UTC");
+        // 2000-02-29 12:34:56 UTC, a leap day.
+        assert_eq!(utc_text(951_827_696), "2000-02-29 12:34:56 UTC");
+        assert_eq!(utc_text(1_796_186_096), "2026-12-02 04:34:56 UTC");
+        assert_eq!(
+            describe_holder("pid 42 since 951827696\n", 951_827_731).as_deref(),
+            Some("process 42 (holding the lock since 2000-02-29 12:34:56 UTC, 35 s ago)")
+        );
+        assert_eq!(describe_holder("", 0), None);
+        assert_eq!(describe_holder("pid x since 3", 0), None);
     }
 
     #[test]
