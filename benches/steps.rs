@@ -130,7 +130,10 @@ fn main() {
     for t in &slow {
         println!("  {:.0} ms  {}", t.per_step_ms, t.name);
     }
-    println!("claims that reached the wall-clock guard: {}", guarded.len());
+    println!(
+        "claims that reached the wall-clock guard: {}",
+        guarded.len()
+    );
     for g in &guarded {
         println!("  {g}");
     }

@@ -254,24 +254,57 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
     out
 }
 
-/// The verdict of claim `id` of the file `text` (only that claim is checked).
-fn verdict_of(text: &str, id: &str, config: &Config) -> (VerdictKind, String) {
-    let config = Config {
-        only: vec![id.to_string()],
-        ..config.clone()
-    };
-    let file = derive_check::check_source("mutant.toml", text.to_string(), &config);
-    let v = file
-        .claims
-        .first()
-        .map_or(VerdictKind::Error, |c| c.verdict);
-    let (human, _) = common::render(file, config.seed);
-    (v, human)
+/// The verdicts and human reports of many one-claim mutant files, checked
+/// as one batch (claims in parallel, as the CLI checks a folder).
+fn verdicts_of(texts: &[String], config: &Config) -> Vec<(VerdictKind, String)> {
+    let inputs = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("mutant{i}.toml"), t.clone()))
+        .collect();
+    derive_check::check_sources(inputs, config)
+        .into_iter()
+        .map(|file| {
+            let v = file
+                .claims
+                .first()
+                .map_or(VerdictKind::Error, |c| c.verdict);
+            let (human, _) = common::render(file, config.seed);
+            (v, human)
+        })
+        .collect()
+}
+
+/// At most this many single-change mutants per matrix claim (their checks
+/// sample matrices, about a second apiece): chosen evenly over the list, so
+/// that every kind of change (product swapped, transpose dropped, matrix
+/// exchanged, number perturbed) stays represented.
+const MATRIX_SINGLES: usize = 12;
+
+/// Every `len / cap`-th item (all of them when `len <= cap`).
+fn spread<T>(items: Vec<T>, cap: usize) -> Vec<T> {
+    let len = items.len();
+    if len <= cap {
+        return items;
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i * cap / len != (i + 1) * cap / len)
+        .map(|(_, x)| x)
+        .collect()
+}
+
+/// One mutant to check, and what it came from.
+struct Mutant {
+    claim: String,
+    text: String,
+    certain: bool,
+    matrix: bool,
 }
 
 /// No perturbation of an accepted claim of the fixture may be accepted.
 pub fn fixture(path: &std::path::Path) {
-    let files = vec![path.to_path_buf()];
     let oracle = Config {
         symbolic: false,
         budgets: derive_check::config::Budgets {
@@ -280,82 +313,108 @@ pub fn fixture(path: &std::path::Path) {
         },
         ..Config::default()
     };
-    let (mut certain, mut single, mut skipped) = (0, 0, 0);
-    let mut matrix_rejected = 0;
+    let text = std::fs::read_to_string(path).unwrap();
+    let report = common::check_file(path, &Config::default());
+    let Ok(d) = load::load("x.toml", text.clone()) else {
+        return;
+    };
+    let (ctx, _) = resolve_context(&d);
+    let symbols: Vec<(String, String)> = ctx
+        .symbols
+        .values()
+        .filter_map(|s| match &s.kind {
+            Kind::Scalar(k) => Some((s.name.clone(), k.name().to_string())),
+            // Matrices of the same declared size are swapped too.
+            Kind::Matrix(r, c) => Some((s.name.clone(), format!("matrix({r}, {c})"))),
+            _ => None,
+        })
+        .collect();
     let (mut accepted_claims, mut has_matrix_claims) = (0, false);
-    let mut accepted = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let report = common::check_file(&path, &Config::default());
-        let Ok(d) = load::load("x.toml", text.clone()) else {
+    let mut mutants = Vec::new();
+    for (i, claim) in report.claims.iter().enumerate() {
+        if !claim.verdict.passes() || claim.expect.is_some_and(|e| !e.passes()) {
+            continue;
+        }
+        let Some(show) = d.claims.get(i).and_then(|c| c.show.as_ref()) else {
             continue;
         };
-        let (ctx, _) = resolve_context(&d);
-        let symbols: Vec<(String, String)> = ctx
-            .symbols
-            .values()
-            .filter_map(|s| match &s.kind {
-                Kind::Scalar(k) => Some((s.name.clone(), k.name().to_string())),
-                // Matrices of the same declared size are swapped too.
-                Kind::Matrix(r, c) => Some((s.name.clone(), format!("matrix({r}, {c})"))),
-                _ => None,
-            })
-            .collect();
-        for (i, claim) in report.claims.iter().enumerate() {
-            if !claim.verdict.passes() || claim.expect.is_some_and(|e| !e.passes()) {
-                continue;
+        let Ok(statement) = parse_statement(&show.text, &ctx) else {
+            continue;
+        };
+        accepted_claims += 1;
+        let matrix = statement_terms(&statement)
+            .iter()
+            .any(|t| derive_check::resolve::family::involves_matrices(t, &ctx));
+        has_matrix_claims |= matrix;
+        for m in certain_mutants(&statement) {
+            mutants.push(Mutant {
+                claim: claim.id.clone(),
+                text: with_show(&text, i, &statement_text(&m)),
+                certain: true,
+                matrix,
+            });
+        }
+        let singles = single_mutants(&statement, &symbols);
+        let singles = if matrix {
+            spread(singles, MATRIX_SINGLES)
+        } else {
+            singles
+        };
+        for m in singles {
+            mutants.push(Mutant {
+                claim: claim.id.clone(),
+                text: with_show(&text, i, &statement_text(&m)),
+                certain: false,
+                matrix,
+            });
+        }
+    }
+    let texts: Vec<String> = mutants.iter().map(|m| m.text.clone()).collect();
+    let verdicts = verdicts_of(&texts, &Config::default());
+    let mut accepted = Vec::new();
+    let (mut certain, mut single) = (0, 0);
+    // Second pass, by the independent path: accepted single changes (are
+    // they false?) and a few rejected matrix mutants (is one refuted?).
+    let mut to_oracle = Vec::new();
+    let mut matrix_candidates = 0;
+    for (k, (m, (v, human))) in mutants.iter().zip(&verdicts).enumerate() {
+        if m.certain {
+            certain += 1;
+            if v.passes() {
+                accepted.push(format!(
+                    "{} claim {} (certain mutant):\n{human}",
+                    path.display(),
+                    m.claim
+                ));
             }
-            let Some(show) = d.claims.get(i).and_then(|c| c.show.as_ref()) else {
-                continue;
-            };
-            let Ok(statement) = parse_statement(&show.text, &ctx) else {
-                continue;
-            };
-            accepted_claims += 1;
-            for m in certain_mutants(&statement) {
-                certain += 1;
-                let mutant = with_show(&text, i, &statement_text(&m));
-                let (v, human) = verdict_of(&mutant, &claim.id, &Config::default());
-                if v.passes() {
-                    accepted.push(format!(
-                        "{} claim {} (certain mutant):\n{human}",
-                        path.display(),
-                        claim.id
-                    ));
-                }
+        } else if v.passes() {
+            to_oracle.push(k);
+        } else {
+            single += 1;
+            if m.matrix && matrix_candidates < 6 {
+                matrix_candidates += 1;
+                to_oracle.push(k);
             }
-            let is_matrix_claim = statement_terms(&statement)
-                .iter()
-                .any(|t| derive_check::resolve::family::involves_matrices(t, &ctx));
-            has_matrix_claims |= is_matrix_claim;
-            for m in single_mutants(&statement, &symbols) {
-                let mutant = with_show(&text, i, &statement_text(&m));
-                let (v, human) = verdict_of(&mutant, &claim.id, &Config::default());
-                if !v.passes() {
-                    single += 1;
-                    // Only mutants the independent path refutes count as
-                    // real rejections of a matrix claim.
-                    // (A few suffice for the check below; the oracle is slow on matrices.)
-                    if is_matrix_claim
-                        && matrix_rejected < 3
-                        && verdict_of(&mutant, &claim.id, &oracle).0 == VerdictKind::Refuted
-                    {
-                        matrix_rejected += 1;
-                    }
-                    continue;
-                }
-                // Accepted: is the mutant false by the independent path?
-                let (w, _) = verdict_of(&mutant, &claim.id, &oracle);
-                if w == VerdictKind::Refuted {
-                    accepted.push(format!(
-                        "{} claim {} (single change):\n{human}",
-                        path.display(),
-                        claim.id
-                    ));
-                } else {
-                    skipped += 1;
-                }
+        }
+    }
+    let oracle_texts: Vec<String> = to_oracle.iter().map(|&k| mutants[k].text.clone()).collect();
+    let oracle_verdicts = verdicts_of(&oracle_texts, &oracle);
+    let (mut matrix_rejected, mut skipped) = (0, 0);
+    for (&k, (w, _)) in to_oracle.iter().zip(&oracle_verdicts) {
+        let m = &mutants[k];
+        let (v, human) = &verdicts[k];
+        if v.passes() {
+            if *w == VerdictKind::Refuted {
+                accepted.push(format!(
+                    "{} claim {} (single change):\n{human}",
+                    path.display(),
+                    m.claim
+                ));
+            } else {
+                skipped += 1;
             }
+        } else if *w == VerdictKind::Refuted {
+            matrix_rejected += 1;
         }
     }
     assert!(
@@ -375,5 +434,5 @@ pub fn fixture(path: &std::path::Path) {
         "no mutant of a matrix claim of {} was refuted",
         path.display()
     );
-    eprintln!("mutants: {certain} certain, {single} single changes rejected ({matrix_rejected} of matrix claims, refuted), {skipped} equivalent or undecided");
+    eprintln!("mutants: {certain} certain, {single} single changes rejected ({matrix_rejected} of matrix claims refuted by the independent path), {skipped} equivalent or undecided");
 }
