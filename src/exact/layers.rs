@@ -35,7 +35,8 @@ pub(crate) struct Array {
 }
 
 /// A size or argument problem, naming the argument it is about.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("argument `{argument}`: {message}")]
 pub(crate) struct LayerError {
     /// The argument at fault, e.g. `"stride"`, `"h"`, `"x"`.
     pub(crate) argument: String,
@@ -73,14 +74,6 @@ impl LayerError {
         }
     }
 }
-
-impl fmt::Display for LayerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "argument `{}`: {}", self.argument, self.message)
-    }
-}
-
-impl std::error::Error for LayerError {}
 
 fn err<T>(argument: &str, message: impl Into<String>) -> Result<T, LayerError> {
     Err(LayerError::new(argument, message))

@@ -4,7 +4,7 @@
 
 use crate::syntax::source::{Diagnostic, Location};
 use crate::verdict::{Counterexample, Verdict, VerdictKind};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 use std::fmt::Write as _;
 
 /// The results of one run.
@@ -133,110 +133,177 @@ impl Report {
     }
 }
 
-fn counterexample_json(c: &Counterexample) -> Value {
-    let mut m = Map::new();
-    let values: Map<String, Value> = c
-        .values
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    m.insert("values".into(), Value::Object(values));
-    if let Some(first) = c.mismatches.first() {
-        m.insert("entry".into(), json!([first.entry.0, first.entry.1]));
-    }
-    m.insert("lhs".into(), Value::String(c.lhs.clone()));
-    m.insert("rhs".into(), Value::String(c.rhs.clone()));
-    if !c.mismatches.is_empty() {
-        m.insert("mismatch_count".into(), json!(c.mismatches.len()));
-        let list: Vec<Value> = c
-            .mismatches
-            .iter()
-            .map(|x| json!({"entry": [x.entry.0, x.entry.1], "lhs": x.lhs, "rhs": x.rhs}))
-            .collect();
-        m.insert("mismatches".into(), Value::Array(list));
-    }
-    Value::Object(m)
+/// The JSON report of FORMAT.md, field by field in its order; optional
+/// fields are left out when empty, as the contract shows them.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    seed: u64,
+    files: Vec<JsonFile<'a>>,
+    summary: JsonSummary,
 }
 
-fn location_json(m: &mut Map<String, Value>, l: Location) {
-    m.insert("line".into(), json!(l.line));
-    m.insert("column".into(), json!(l.column));
+#[derive(Serialize)]
+struct JsonFile<'a> {
+    path: &'a str,
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<JsonDiagnostic<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    diagnostics: Vec<JsonDiagnostic<'a>>,
+    claims: Vec<JsonClaim<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    line: usize,
+    column: usize,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonClaim<'a> {
+    id: &'a str,
+    /// The claim's line, or its error's.
+    line: usize,
+    verdict: &'static str,
+    expect: Option<&'static str>,
+    met_expectation: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    steps: Vec<JsonStep<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStep<'a> {
+    lhs: &'a str,
+    relation: &'a str,
+    rhs: &'a str,
+    verdict: &'static str,
+    method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counterexample: Option<JsonCounterexample<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<usize>,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct JsonCounterexample<'a> {
+    values: &'a std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entry: Option<[usize; 2]>,
+    lhs: &'a str,
+    rhs: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mismatch_count: Option<usize>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mismatches: Vec<JsonMismatch<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonMismatch<'a> {
+    entry: [usize; 2],
+    lhs: &'a str,
+    rhs: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSummary {
+    claims: usize,
+    proved: usize,
+    checked: usize,
+    unsupported: usize,
+    refuted: usize,
+    error: usize,
+    unmet_expectations: usize,
+}
+
+fn counterexample_json(c: &Counterexample) -> JsonCounterexample<'_> {
+    JsonCounterexample {
+        values: &c.values,
+        entry: c.mismatches.first().map(|m| [m.entry.0, m.entry.1]),
+        lhs: &c.lhs,
+        rhs: &c.rhs,
+        mismatch_count: (!c.mismatches.is_empty()).then_some(c.mismatches.len()),
+        mismatches: c
+            .mismatches
+            .iter()
+            .map(|x| JsonMismatch {
+                entry: [x.entry.0, x.entry.1],
+                lhs: &x.lhs,
+                rhs: &x.rhs,
+            })
+            .collect(),
+    }
+}
+
+fn diagnostic_json(d: &Diagnostic) -> JsonDiagnostic<'_> {
+    JsonDiagnostic {
+        line: d.location.line,
+        column: d.location.column,
+        message: &d.message,
+    }
 }
 
 /// Renders the JSON report of FORMAT.md (pretty-printed, with a final newline).
 pub fn render_json(report: &Report) -> String {
-    let mut files = Vec::new();
-    for f in &report.files {
-        let mut fm = Map::new();
-        fm.insert("path".into(), json!(f.path));
-        fm.insert("title".into(), json!(f.title));
-        if let Some(d) = &f.failure {
-            let mut e = Map::new();
-            location_json(&mut e, d.location);
-            e.insert("message".into(), json!(d.message));
-            fm.insert("error".into(), Value::Object(e));
-        }
-        if !f.diagnostics.is_empty() {
-            let ds: Vec<Value> = f
-                .diagnostics
+    let files = report
+        .files
+        .iter()
+        .map(|f| JsonFile {
+            path: &f.path,
+            title: f.title.as_deref(),
+            error: f.failure.as_ref().map(diagnostic_json),
+            diagnostics: f.diagnostics.iter().map(diagnostic_json).collect(),
+            claims: f
+                .claims
                 .iter()
-                .map(|d| json!({"line": d.location.line, "column": d.location.column, "message": d.message}))
-                .collect();
-            fm.insert("diagnostics".into(), Value::Array(ds));
-        }
-        let mut claims = Vec::new();
-        for c in &f.claims {
-            let mut cm = Map::new();
-            cm.insert("id".into(), json!(c.id));
-            cm.insert("line".into(), json!(c.location.line));
-            cm.insert("verdict".into(), json!(c.verdict.as_str()));
-            cm.insert("expect".into(), json!(c.expect.map(|e| e.as_str())));
-            cm.insert("met_expectation".into(), json!(c.met_expectation()));
-            if let Some((loc, msg)) = &c.error {
-                cm.insert("line".into(), json!(loc.line));
-                cm.insert("column".into(), json!(loc.column));
-                cm.insert("message".into(), json!(msg));
-            }
-            if let Some(t) = &c.text {
-                cm.insert("text".into(), json!(t));
-            }
-            let steps: Vec<Value> = c
-                .steps
-                .iter()
-                .map(|s| {
-                    let mut sm = Map::new();
-                    sm.insert("lhs".into(), json!(s.lhs));
-                    sm.insert("relation".into(), json!(s.relation));
-                    sm.insert("rhs".into(), json!(s.rhs));
-                    sm.insert("verdict".into(), json!(s.verdict.kind().as_str()));
-                    sm.insert("method".into(), json!(s.verdict.method_text()));
-                    if let Some(ce) = s.verdict.counterexample() {
-                        sm.insert("counterexample".into(), counterexample_json(ce));
-                    }
-                    if s.verdict.checks() > 0 {
-                        sm.insert("checks".into(), json!(s.verdict.checks()));
-                    }
-                    sm.insert("detail".into(), json!(s.verdict.detail()));
-                    Value::Object(sm)
+                .map(|c| JsonClaim {
+                    id: &c.id,
+                    line: c.error.as_ref().map_or(c.location.line, |(l, _)| l.line),
+                    verdict: c.verdict.as_str(),
+                    expect: c.expect.map(|e| e.as_str()),
+                    met_expectation: c.met_expectation(),
+                    column: c.error.as_ref().map(|(l, _)| l.column),
+                    message: c.error.as_ref().map(|(_, m)| m.as_str()),
+                    text: c.text.as_deref(),
+                    steps: c
+                        .steps
+                        .iter()
+                        .map(|s| JsonStep {
+                            lhs: &s.lhs,
+                            relation: &s.relation,
+                            rhs: &s.rhs,
+                            verdict: s.verdict.kind().as_str(),
+                            method: s.verdict.method_text(),
+                            counterexample: s.verdict.counterexample().map(counterexample_json),
+                            checks: (s.verdict.checks() > 0).then(|| s.verdict.checks()),
+                            detail: s.verdict.detail(),
+                        })
+                        .collect(),
                 })
-                .collect();
-            cm.insert("steps".into(), Value::Array(steps));
-            claims.push(Value::Object(cm));
-        }
-        fm.insert("claims".into(), Value::Array(claims));
-        files.push(Value::Object(fm));
-    }
+                .collect(),
+        })
+        .collect();
     let s = report.summary();
-    let value = json!({
-        "seed": report.seed,
-        "files": files,
-        "summary": {
-            "claims": s.claims, "proved": s.proved, "checked": s.checked,
-            "unsupported": s.unsupported, "refuted": s.refuted, "error": s.error,
-            "unmet_expectations": s.unmet_expectations,
-        }
-    });
-    let mut out = serde_json::to_string_pretty(&value).expect("a JSON value always serializes");
+    let value = JsonReport {
+        seed: report.seed,
+        files,
+        summary: JsonSummary {
+            claims: s.claims,
+            proved: s.proved,
+            checked: s.checked,
+            unsupported: s.unsupported,
+            refuted: s.refuted,
+            error: s.error,
+            unmet_expectations: s.unmet_expectations,
+        },
+    };
+    let mut out = serde_json::to_string_pretty(&value).expect("the report always serializes");
     out.push('\n');
     out
 }

@@ -43,24 +43,17 @@ thread_local! {
 }
 
 /// Why the CAS did not answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum CasError {
     /// The expansion would exceed a work budget.
+    #[error("{0}")]
     Budget(String),
     /// The CAS failed (a panic inside it, or a result we cannot read).
+    #[error("the CAS failed: {0}")]
     Failed(String),
     /// The expression divides by zero.
+    #[error("{0}")]
     Undefined(String),
-}
-
-impl std::fmt::Display for CasError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CasError::Budget(s) => write!(f, "{s}"),
-            CasError::Failed(s) => write!(f, "the CAS failed: {s}"),
-            CasError::Undefined(s) => write!(f, "{s}"),
-        }
-    }
 }
 
 /// The message of a caught panic.

@@ -60,13 +60,16 @@ pub(crate) struct Generator {
 }
 
 /// Why normalization stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NormError {
     /// A construct outside the symbolic engine.
+    #[error("{0}")]
     Unsupported(String),
     /// The expression is undefined everywhere (an even root of a negative constant).
+    #[error("{0}")]
     Undefined(String),
     /// A work budget ran out.
+    #[error("{0}")]
     Budget(String),
 }
 
@@ -76,16 +79,6 @@ impl From<CasError> for NormError {
             CasError::Budget(s) => NormError::Budget(s),
             CasError::Failed(s) => NormError::Unsupported(s),
             CasError::Undefined(s) => NormError::Undefined(s),
-        }
-    }
-}
-
-impl std::fmt::Display for NormError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NormError::Unsupported(s) | NormError::Undefined(s) | NormError::Budget(s) => {
-                write!(f, "{s}")
-            }
         }
     }
 }
