@@ -438,6 +438,9 @@ fn canonical(mut rf: RatFun) -> RatFun {
 /// The canonical rational function of `a`, a rational expression over
 /// `nvars` generators: numerator and denominator with no common factor.
 pub(crate) fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasError> {
+    if crate::guard::expired() {
+        return Err(CasError::Budget(crate::guard::REACHED.into()));
+    }
     let terms = a.term_bound();
     let degree = a.degree_bound();
     if degree > DEGREE_BUDGET {
