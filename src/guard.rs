@@ -72,7 +72,7 @@ pub(crate) fn expired() -> bool {
         p.set(n);
         n
     });
-    if n % POLL_EVERY != 0 {
+    if !n.is_multiple_of(POLL_EVERY) {
         return false;
     }
     if Instant::now() >= deadline {
