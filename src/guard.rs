@@ -49,7 +49,9 @@ pub(crate) fn run<T>(limit: Option<Duration>, work: impl FnOnce() -> T) -> (T, O
     let value = work();
     let fired = FIRED.with(Cell::get);
     DEADLINE.with(|d| d.set(outer));
-    FIRED.with(|f| f.set(outer_fired || fired));
+    // The outer run has reached its deadline too only if it was this one.
+    let outer_reached = fired && deadline.is_some() && deadline == outer;
+    FIRED.with(|f| f.set(outer_fired || outer_reached));
     let outcome = if fired {
         Outcome::Reached
     } else {
