@@ -214,7 +214,7 @@ impl Differ<'_, '_> {
         let arg = |i: usize, me: &mut Self, locals: &mut Vec<(String, Dual)>| {
             me.dual(&args[i], point, locals, depth)
         };
-        if let Some(defined) = crate::syntax::builtins::exp_form(op, args) {
+        if let Some(defined) = crate::syntax::expr::exp_form(op, args) {
             return self.dual(&defined, point, locals, depth);
         }
         match op {

@@ -353,7 +353,7 @@ impl<'a> Evaluator<'a> {
                 "`{name}` with options is not supported yet"
             )));
         }
-        if let Some(defined) = crate::syntax::builtins::exp_form(op, args) {
+        if let Some(defined) = crate::syntax::expr::exp_form(op, args) {
             return self.value(&defined, point, locals, depth);
         }
         let arg =

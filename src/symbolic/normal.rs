@@ -657,7 +657,7 @@ impl<'a> Normalizer<'a> {
 
     fn builtin(&mut self, whole: &Expr, op: Builtin, args: &[Expr]) -> N<Alg> {
         let name = op.name();
-        if let Some(defined) = crate::syntax::builtins::exp_form(op, args) {
+        if let Some(defined) = crate::syntax::expr::exp_form(op, args) {
             self.rules.insert(Rule::ExpDefinition);
             return self.alg(&defined);
         }
@@ -930,7 +930,7 @@ impl<'a> Normalizer<'a> {
     fn log(&mut self, a: &Expr) -> N<Alg> {
         if let Some(defined) = a
             .as_builtin()
-            .and_then(|(op, args)| crate::syntax::builtins::exp_form(op, args))
+            .and_then(|(op, args)| crate::syntax::expr::exp_form(op, args))
         {
             self.rules.insert(Rule::ExpDefinition);
             return self.log(&defined);

@@ -521,3 +521,48 @@ pub fn is_zero_literal(e: &Expr) -> bool {
 pub fn is_one_literal(e: &Expr) -> bool {
     e.as_number().is_some_and(|q| q.is_one())
 }
+
+/// The built-ins defined through `exp` and `log` (`sigmoid`, `softplus`,
+/// `sinh`, `cosh`, `tanh`, the constant `e`): their definition applied to
+/// `args`, so that every engine decides them by the rules of `exp` and `log`.
+/// `None` for every other built-in.
+pub fn exp_form(
+    op: Builtin,
+    args: &[crate::syntax::expr::Expr],
+) -> Option<crate::syntax::expr::Expr> {
+    use crate::syntax::expr::{BinOp, Expr, ExprKind};
+    let exp = |e: Expr| Expr::builtin(Builtin::Exp, vec![e]);
+    let neg = |e: Expr| {
+        let span = e.span;
+        Expr::new(ExprKind::Neg(Box::new(e)), span)
+    };
+    let bin = Expr::binary;
+    let x = || args[0].clone();
+    Some(match op {
+        Builtin::E => exp(Expr::int(1)),
+        Builtin::Sigmoid => bin(
+            BinOp::Div,
+            Expr::int(1),
+            bin(BinOp::Add, Expr::int(1), exp(neg(x()))),
+        ),
+        Builtin::Softplus => {
+            Expr::builtin(Builtin::Log, vec![bin(BinOp::Add, Expr::int(1), exp(x()))])
+        }
+        Builtin::Sinh => bin(
+            BinOp::Div,
+            bin(BinOp::Sub, exp(x()), exp(neg(x()))),
+            Expr::int(2),
+        ),
+        Builtin::Cosh => bin(
+            BinOp::Div,
+            bin(BinOp::Add, exp(x()), exp(neg(x()))),
+            Expr::int(2),
+        ),
+        Builtin::Tanh => bin(
+            BinOp::Div,
+            bin(BinOp::Sub, exp(x()), exp(neg(x()))),
+            bin(BinOp::Add, exp(x()), exp(neg(x()))),
+        ),
+        _ => return None,
+    })
+}
