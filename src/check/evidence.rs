@@ -37,6 +37,9 @@ pub(crate) struct Evidence {
     pub(crate) undefined: usize,
     /// Admissible points where the comparison was not decided.
     pub(crate) undecided: usize,
+    /// Admissible points the evaluator could not use (a construct it does
+    /// not handle, a value beyond the budgets).
+    pub(crate) unusable: usize,
     /// Why some point could not be used (the first reason, or the last
     /// reason the evaluator gave up on).
     pub(crate) problem: Option<String>,
@@ -63,7 +66,10 @@ impl Evidence {
                 self.undecided += 1;
                 self.problem.get_or_insert(m);
             }
-            PointOutcome::Unusable(m) => self.problem = Some(m),
+            PointOutcome::Unusable(m) => {
+                self.unusable += 1;
+                self.problem = Some(m);
+            }
         }
     }
 

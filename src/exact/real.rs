@@ -293,6 +293,16 @@ impl Real {
                 self.root(d)?.powi(r.numer())
             }
             Real::Approx(i) => {
+                if let Real::Exact(a) = self {
+                    if a.is_zero() && i.lo().signum() > 0 {
+                        return Ok(Real::Exact(q(0)));
+                    }
+                    if !a.is_positive() {
+                        return Err(RealError::Domain(
+                            "an irrational power of a number that is not positive".into(),
+                        ));
+                    }
+                }
                 let base = self.interval()?;
                 if base.lo().signum() <= 0 {
                     return Err(RealError::Undecided(

@@ -330,7 +330,16 @@ fn with_points(
     if symbols.is_empty() {
         refuted = at(&Point::new(), &mut evidence);
         if refuted.is_none() && evidence.agreed == 1 && evidence.numerical == 0 {
-            by_points = Some(Verdict::proved(Method::ExactEvaluation));
+            // Decided by exact values, or by disjoint enclosures (an inequality).
+            let exact = [sides.0, sides.1].iter().all(|s| {
+                ev.eval(s, &scope.with_subs(&ev, &Point::new()))
+                    .is_ok_and(|v| v.as_exact().is_some())
+            });
+            by_points = Some(Verdict::proved(if exact {
+                Method::ExactEvaluation
+            } else {
+                Method::Enclosures
+            }));
         }
         if refuted.is_none() && by_points.is_none() {
             // Irrational or undefined constants: exact algebraic numbers
@@ -338,13 +347,25 @@ fn with_points(
             match algebraic(scope, lhs, rhs, test) {
                 Some(Ok(v)) if v.kind() == crate::verdict::VerdictKind::Refuted => refuted = Some(v),
                 Some(Ok(v)) => by_points = Some(v),
-                Some(Err(undefined)) => return Verdict::unsupported(undefined),
+                Some(Err(undefined)) => {
+                    return Verdict::unsupported(format!(
+                        "{undefined}; a constant claim about a value that does not exist is neither proved nor refuted"
+                    ))
+                }
                 None => {}
             }
             if by_points.is_none() && refuted.is_none() && evidence.undefined > 0 {
+                let full = scope.with_subs(&ev, &Point::new());
+                let why = [sides.0, sides.1]
+                    .iter()
+                    .find_map(|s| match ev.eval(s, &full) {
+                        Err(EvalError::Undefined(m)) => Some(m),
+                        _ => None,
+                    })
+                    .or_else(|| evidence.problem.clone())
+                    .unwrap_or_default();
                 return Verdict::unsupported(format!(
-                    "{} (a constant claim about a value that does not exist is neither proved nor refuted)",
-                    evidence.problem.clone().unwrap_or_default()
+                    "{why}; a constant claim about a value that does not exist is neither proved nor refuted"
                 ));
             }
         }
@@ -389,6 +410,11 @@ fn with_points(
         };
         let mut drawn = 0;
         while refuted.is_none() && !enough(&evidence) && drawn < scope.cfg.budgets.attempts {
+            // Values out of range at many points (`exp(exp(x))` at large x):
+            // moderate magnitudes from now on.
+            if !sampler.is_moderate() && evidence.unusable > evidence.agreed {
+                sampler.moderate();
+            }
             for p in sampler.points(wanted.max(8)) {
                 drawn += 1;
                 refuted = at(&p, &mut evidence);
