@@ -204,6 +204,8 @@ mod tests {
             e.record(PointOutcome::AgreedNumerically);
         }
         let v = e.sampled(20, Method::SpotChecks, Vec::new(), None);
-        assert!(matches!(&v, Verdict::Checked { checks: 20, notes, .. } if notes[0].contains("19 of the 20")));
+        assert!(
+            matches!(&v, Verdict::Checked { checks: 20, notes, .. } if notes[0].contains("19 of the 20"))
+        );
     }
 }

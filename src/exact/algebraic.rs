@@ -151,13 +151,20 @@ impl Poly {
     }
 
     fn to_rat(&self) -> Vec<BigRational> {
-        self.0.iter().map(|c| BigRational::from_integer(c.clone())).collect()
+        self.0
+            .iter()
+            .map(|c| BigRational::from_integer(c.clone()))
+            .collect()
     }
 
     fn from_rat(c: &[BigRational]) -> Poly {
         let l = c.iter().fold(BigInt::one(), |l, x| l.lcm(x.denom()));
-        Poly::new(c.iter().map(|x| (x * BigRational::from_integer(l.clone())).to_integer()).collect())
-            .primitive()
+        Poly::new(
+            c.iter()
+                .map(|x| (x * BigRational::from_integer(l.clone())).to_integer())
+                .collect(),
+        )
+        .primitive()
     }
 
     /// The gcd (primitive).
@@ -228,7 +235,10 @@ impl Sturm {
                 seq.pop();
                 break;
             }
-            let r: Vec<BigRational> = rem(&seq[n - 2], &seq[n - 1]).into_iter().map(|x| -x).collect();
+            let r: Vec<BigRational> = rem(&seq[n - 2], &seq[n - 1])
+                .into_iter()
+                .map(|x| -x)
+                .collect();
             if r.is_empty() {
                 break;
             }
@@ -370,7 +380,11 @@ fn shifted(qp: &Poly, x: &BigInt, minus: bool) -> Vec<BigInt> {
         let mut binom = BigInt::one();
         for i in 0..=j {
             // term: C(j, i) x^(j − i) (s y)^i
-            let s = if minus && i % 2 == 1 { -BigInt::one() } else { BigInt::one() };
+            let s = if minus && i % 2 == 1 {
+                -BigInt::one()
+            } else {
+                BigInt::one()
+            };
             out[i] += c * &binom * num_traits::pow(x.clone(), j - i) * s;
             binom = binom * BigInt::from(j - i) / BigInt::from(i + 1);
         }
@@ -595,7 +609,8 @@ impl Algebraics {
             // A nonzero root: narrow until the interval keeps off 0.
             let mut v = v.clone();
             for _ in 0..REFINEMENTS {
-                if !matches!(&v, Algebraic::Root { lo, hi, .. } if !lo.is_positive() && !hi.is_negative()) {
+                if !matches!(&v, Algebraic::Root { lo, hi, .. } if !lo.is_positive() && !hi.is_negative())
+                {
                     break;
                 }
                 v.bisect();
@@ -635,7 +650,9 @@ impl Algebraics {
 
     fn mul(&self, a: &Algebraic, b: &Algebraic) -> R<Algebraic> {
         match (a, b) {
-            (Algebraic::Rational(x), Algebraic::Rational(y)) => return Ok(Algebraic::Rational(x * y)),
+            (Algebraic::Rational(x), Algebraic::Rational(y)) => {
+                return Ok(Algebraic::Rational(x * y))
+            }
             (Algebraic::Rational(x), _) | (_, Algebraic::Rational(x)) if x.is_zero() => {
                 return Ok(Algebraic::Rational(BigRational::zero()))
             }
@@ -664,9 +681,9 @@ impl Algebraics {
 
     fn recip(&self, a: &Algebraic, whole: &Expr) -> R<Algebraic> {
         match a {
-            Algebraic::Rational(x) if x.is_zero() => Err(AlgError::Undefined(format!(
-                "`{whole}` divides by zero"
-            ))),
+            Algebraic::Rational(x) if x.is_zero() => {
+                Err(AlgError::Undefined(format!("`{whole}` divides by zero")))
+            }
             Algebraic::Rational(x) => Ok(Algebraic::Rational(x.recip())),
             Algebraic::Root { poly, lo, hi } => Ok(Algebraic::Root {
                 poly: poly.reversed(),
@@ -684,14 +701,22 @@ impl Algebraics {
         if let Algebraic::Rational(x) = a {
             let kk = k
                 .to_usize()
-                .filter(|kk| (x.numer().bits().max(x.denom().bits()) as usize).saturating_mul(*kk) <= 1 << 16)
-                .ok_or_else(|| AlgError::Budget(format!("`{whole}` is too large to compute exactly")))?;
+                .filter(|kk| {
+                    (x.numer().bits().max(x.denom().bits()) as usize).saturating_mul(*kk) <= 1 << 16
+                })
+                .ok_or_else(|| {
+                    AlgError::Budget(format!("`{whole}` is too large to compute exactly"))
+                })?;
             return Ok(Algebraic::Rational(num_traits::pow(x.clone(), kk)));
         }
         let kk = k
             .to_usize()
             .filter(|kk| *kk <= 4 * self.max_degree)
-            .ok_or_else(|| AlgError::Budget(format!("the power in `{whole}` is too large to compute exactly")))?;
+            .ok_or_else(|| {
+                AlgError::Budget(format!(
+                    "the power in `{whole}` is too large to compute exactly"
+                ))
+            })?;
         if kk == 0 {
             return Ok(Algebraic::Rational(q(1)));
         }
@@ -706,7 +731,10 @@ impl Algebraics {
         let mut ops = [a.clone()];
         self.isolate(poly, &mut ops, &|o| {
             let (lo, hi) = o[0].bounds();
-            let (pl, ph) = (num_traits::pow(lo.clone(), kk), num_traits::pow(hi.clone(), kk));
+            let (pl, ph) = (
+                num_traits::pow(lo.clone(), kk),
+                num_traits::pow(hi.clone(), kk),
+            );
             Some(if kk % 2 == 1 || lo.is_positive() {
                 (pl, ph)
             } else {
@@ -787,7 +815,11 @@ impl Algebraics {
                             "`{e}` is undefined: 0 to a power that is not positive"
                         )));
                     }
-                    let rooted = if den == 1 { base } else { self.root(&base, den, e)? };
+                    let rooted = if den == 1 {
+                        base
+                    } else {
+                        self.root(&base, den, e)?
+                    };
                     return self.powi(&rooted, r.numer(), e);
                 }
                 let x = self.value(a, d)?;
@@ -803,17 +835,23 @@ impl Algebraics {
                     BinOp::Pow => Err(AlgError::NotAlgebraic),
                 }
             }
-            ExprKind::Builtin { op, args, options } if options.is_empty() => match (op, args.as_slice()) {
-                (Builtin::Sqrt, [a]) => {
-                    let x = self.value(a, d)?;
-                    self.root(&x, 2, e)
+            ExprKind::Builtin { op, args, options } if options.is_empty() => {
+                match (op, args.as_slice()) {
+                    (Builtin::Sqrt, [a]) => {
+                        let x = self.value(a, d)?;
+                        self.root(&x, 2, e)
+                    }
+                    (Builtin::Abs, [a]) => {
+                        let x = self.value(a, d)?;
+                        Ok(if x.sign() == Ordering::Less {
+                            x.neg()
+                        } else {
+                            x
+                        })
+                    }
+                    _ => Err(AlgError::NotAlgebraic),
                 }
-                (Builtin::Abs, [a]) => {
-                    let x = self.value(a, d)?;
-                    Ok(if x.sign() == Ordering::Less { x.neg() } else { x })
-                }
-                _ => Err(AlgError::NotAlgebraic),
-            },
+            }
             _ => Err(AlgError::NotAlgebraic),
         }
     }
@@ -860,13 +898,25 @@ mod tests {
     #[test]
     fn nested_radicals_denest() {
         assert_eq!(eq("sqrt(7 + 4 sqrt(3))", "2 + sqrt(3)"), Ordering::Equal);
-        assert_eq!(eq("(26 + 15 sqrt(3))^(1/3)", "2 + sqrt(3)"), Ordering::Equal);
+        assert_eq!(
+            eq("(26 + 15 sqrt(3))^(1/3)", "2 + sqrt(3)"),
+            Ordering::Equal
+        );
         assert_eq!(eq("sqrt(11 + 6 sqrt(2))", "3 + sqrt(2)"), Ordering::Equal);
         assert_eq!(eq("sqrt(2) sqrt(3)", "sqrt(6)"), Ordering::Equal);
-        assert_eq!(eq("1/(sqrt(3) - sqrt(2))", "sqrt(3) + sqrt(2)"), Ordering::Equal);
+        assert_eq!(
+            eq("1/(sqrt(3) - sqrt(2))", "sqrt(3) + sqrt(2)"),
+            Ordering::Equal
+        );
         assert_eq!(eq("2^(5/2)", "4 sqrt(2)"), Ordering::Equal);
-        assert_eq!(eq("sqrt(5 - 2 sqrt(6))", "sqrt(3) - sqrt(2)"), Ordering::Equal);
-        assert_eq!(eq("(sqrt(5) + 1)/2 - 1", "2/(sqrt(5) + 1)"), Ordering::Equal);
+        assert_eq!(
+            eq("sqrt(5 - 2 sqrt(6))", "sqrt(3) - sqrt(2)"),
+            Ordering::Equal
+        );
+        assert_eq!(
+            eq("(sqrt(5) + 1)/2 - 1", "2/(sqrt(5) + 1)"),
+            Ordering::Equal
+        );
         assert_eq!(eq("sqrt(2) sqrt(2)", "2"), Ordering::Equal);
         assert_eq!(eq("sqrt(2) - sqrt(2)", "0"), Ordering::Equal);
         assert_eq!(eq("(-8)^(1/3)", "-2"), Ordering::Equal);
@@ -889,8 +939,14 @@ mod tests {
         let Err(AlgError::Undefined(m)) = val("sqrt(1 - sqrt(3))") else {
             panic!()
         };
-        assert!(m.contains("sqrt(1 - sqrt(3))") && m.contains("-0.732050807568"), "{m}");
-        assert!(matches!(val("1/(sqrt(2) - sqrt(2))"), Err(AlgError::Undefined(_))));
+        assert!(
+            m.contains("sqrt(1 - sqrt(3))") && m.contains("-0.732050807568"),
+            "{m}"
+        );
+        assert!(matches!(
+            val("1/(sqrt(2) - sqrt(2))"),
+            Err(AlgError::Undefined(_))
+        ));
         assert!(matches!(val("2^sqrt(2)"), Err(AlgError::NotAlgebraic)));
         assert!(matches!(val("x + 1"), Err(AlgError::NotAlgebraic)));
     }
@@ -898,6 +954,9 @@ mod tests {
     #[test]
     fn degrees_are_budgeted() {
         let e = parse("sqrt(2) + sqrt(3) + sqrt(5) + sqrt(7) + sqrt(11) + sqrt(13) + sqrt(17)");
-        assert!(matches!(Algebraics::new(64).eval(&e), Err(AlgError::Budget(_))));
+        assert!(matches!(
+            Algebraics::new(64).eval(&e),
+            Err(AlgError::Budget(_))
+        ));
     }
 }

@@ -145,7 +145,8 @@ impl Differ<'_, '_> {
                                 return Ok(Dual { v, d });
                             }
                             // x^y = exp(y log x): x^y (y' log x + y x'/x), for x > 0.
-                            let d = v.mul(&y.d.mul(&x.v.log()?)?.add(&y.v.mul(&x.d)?.div(&x.v)?)?)?;
+                            let d =
+                                v.mul(&y.d.mul(&x.v.log()?)?.add(&y.v.mul(&x.d)?.div(&x.v)?)?)?;
                             return Ok(Dual { v, d });
                         };
                         let k = k.to_integer();

@@ -269,7 +269,9 @@ impl<'a> Evaluator<'a> {
                     BinOp::Div => x.div(&y)?,
                     BinOp::Pow => match y.as_exact() {
                         Some(q) if q.is_integer() => x.powi(q.numer())?,
-                        _ => x.pow(&y).map_err(|err| outside_domain(e, "the base", &x, err.into()))?,
+                        _ => x
+                            .pow(&y)
+                            .map_err(|err| outside_domain(e, "the base", &x, err.into()))?,
                     },
                 })
             }

@@ -272,10 +272,7 @@ impl Interval {
                     hi: small.neg(),
                 }
             } else {
-                Interval {
-                    lo: small,
-                    hi: big,
-                }
+                Interval { lo: small, hi: big }
             }
         } else {
             let (l, h) = (pw(&self.lo, Dir::Up)?, pw(&self.hi, Dir::Up)?);
@@ -309,9 +306,7 @@ impl Interval {
                 return Ok(self.neg().root(k, p)?.neg());
             }
             if self.hi.signum() < 0 {
-                return Err(IvError::Domain(
-                    "an even root of a negative number".into(),
-                ));
+                return Err(IvError::Domain("an even root of a negative number".into()));
             }
             return Err(IvError::Undecided(
                 "an even root of a value that may be negative".into(),
@@ -340,7 +335,9 @@ impl Interval {
     /// The natural logarithm.
     pub(crate) fn log(&self, p: u32) -> Iv {
         if self.hi.signum() <= 0 {
-            return Err(IvError::Domain("the logarithm of a number that is not positive".into()));
+            return Err(IvError::Domain(
+                "the logarithm of a number that is not positive".into(),
+            ));
         }
         if self.lo.signum() <= 0 {
             return Err(IvError::Undecided(
@@ -430,7 +427,12 @@ fn cached(
 ) -> Iv {
     // Precisions are rounded up to a multiple of 64 so a few entries serve all.
     let p = p.div_ceil(64) * 64;
-    if let Some(v) = cache.with(|c| c.borrow().iter().find(|(q, _)| *q == p).map(|(_, v)| v.clone())) {
+    if let Some(v) = cache.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, v)| v.clone())
+    }) {
         return Ok(v);
     }
     let v = compute(p)?;
@@ -635,8 +637,16 @@ fn log_point(x: &Dyadic, p: u32) -> Iv {
     let den = ok(f.add(&one, w + 8, Dir::Up))?;
     let den_lo = ok(f.add(&one, w + 8, Dir::Down))?;
     // z_lo ≤ z ≤ z_hi, choosing the denominators by the numerator's sign.
-    let z_lo = ok(num.div(if num.signum() >= 0 { &den } else { &den_lo }, w + 8, Dir::Down))?;
-    let z_hi = ok(num_hi.div(if num_hi.signum() >= 0 { &den_lo } else { &den }, w + 8, Dir::Up))?;
+    let z_lo = ok(num.div(
+        if num.signum() >= 0 { &den } else { &den_lo },
+        w + 8,
+        Dir::Down,
+    ))?;
+    let z_hi = ok(num_hi.div(
+        if num_hi.signum() >= 0 { &den_lo } else { &den },
+        w + 8,
+        Dir::Up,
+    ))?;
     let (zf, _) = to_fixed(&z_lo, w);
     let (_, zc) = to_fixed(&z_hi, w);
     let (a_lo, _) = atanh_fixed(&zf, w);
@@ -680,7 +690,9 @@ fn sin_cos(x: &Interval, p: u32) -> Result<(Interval, Interval), IvError> {
         let bits = mid.top() as u32 + 16;
         let q = Interval::point(mid.clone()).div(&pi(bits)?.shl(-1)?, bits)?;
         let half = ok(Dyadic::new(BigInt::one(), -1))?;
-        let r = ok(q.lo.add(&half, bits + 2, Dir::Down))?.floor_int().ok_or_else(range)?;
+        let r = ok(q.lo.add(&half, bits + 2, Dir::Down))?
+            .floor_int()
+            .ok_or_else(range)?;
         num_traits::ToPrimitive::to_i64(&r).ok_or_else(range)?
     };
     let kbits = 64 - k.unsigned_abs().leading_zeros();
@@ -692,7 +704,9 @@ fn sin_cos(x: &Interval, p: u32) -> Result<(Interval, Interval), IvError> {
     };
     if t.mag().top() > 0 {
         // |t| ≥ 1: the series bounds below assume |t| < 1 (never expected).
-        return Err(IvError::Undecided("the reduction of a sine argument".into()));
+        return Err(IvError::Undecided(
+            "the reduction of a sine argument".into(),
+        ));
     }
     let (tm, tr) = t.ball(w)?;
     let (tf, _) = to_fixed(&tm, w);
@@ -849,9 +863,15 @@ mod tests {
         let v = dec(digits);
         let places = digits.split_once('.').map_or(0, |(_, f)| f.len());
         let unit = BigRational::new(1.into(), num_traits::pow(BigInt::from(10), places));
-        assert!(rat(&x.lo) <= &v + &unit && &v - &unit <= rat(&x.hi), "{x:?} vs {digits}");
+        assert!(
+            rat(&x.lo) <= &v + &unit && &v - &unit <= rat(&x.hi),
+            "{x:?} vs {digits}"
+        );
         let width = rat(&x.hi) - rat(&x.lo);
-        assert!(width < BigRational::new(1.into(), BigInt::one() << 120), "too wide: {x:?}");
+        assert!(
+            width < BigRational::new(1.into(), BigInt::one() << 120),
+            "too wide: {x:?}"
+        );
     }
 
     fn strictly_contains(x: &Interval, v: &BigRational) -> bool {
@@ -873,16 +893,46 @@ mod tests {
     #[test]
     fn functions_have_their_known_digits() {
         let one = Interval::int(1);
-        encloses(&one.sin(P).unwrap(), "0.84147098480789650665250232163029899");
-        encloses(&one.cos(P).unwrap(), "0.54030230586813971740093660744297660");
-        encloses(&one.tan(P).unwrap(), "1.55740772465490223050697480745836017");
-        encloses(&one.atan(P).unwrap(), "0.78539816339744830961566084581987572");
-        encloses(&Interval::int(10).log(P).unwrap(), "2.30258509299404568401799145468436420");
-        encloses(&Interval::int(2).root(2, P).unwrap(), "1.41421356237309504880168872420969807");
-        encloses(&Interval::int(-3).exp(P).unwrap(), "0.04978706836786394297934241565006177");
-        encloses(&Interval::int(100).sin(P).unwrap(), "-0.50636564110975879365655761045978543");
-        encloses(&Interval::int(-7).cos(P).unwrap(), "0.75390225434330463814119752171918201");
-        encloses(&Interval::int(3).atan(P).unwrap(), "1.24904577239825442582991707728109012");
+        encloses(
+            &one.sin(P).unwrap(),
+            "0.84147098480789650665250232163029899",
+        );
+        encloses(
+            &one.cos(P).unwrap(),
+            "0.54030230586813971740093660744297660",
+        );
+        encloses(
+            &one.tan(P).unwrap(),
+            "1.55740772465490223050697480745836017",
+        );
+        encloses(
+            &one.atan(P).unwrap(),
+            "0.78539816339744830961566084581987572",
+        );
+        encloses(
+            &Interval::int(10).log(P).unwrap(),
+            "2.30258509299404568401799145468436420",
+        );
+        encloses(
+            &Interval::int(2).root(2, P).unwrap(),
+            "1.41421356237309504880168872420969807",
+        );
+        encloses(
+            &Interval::int(-3).exp(P).unwrap(),
+            "0.04978706836786394297934241565006177",
+        );
+        encloses(
+            &Interval::int(100).sin(P).unwrap(),
+            "-0.50636564110975879365655761045978543",
+        );
+        encloses(
+            &Interval::int(-7).cos(P).unwrap(),
+            "0.75390225434330463814119752171918201",
+        );
+        encloses(
+            &Interval::int(3).atan(P).unwrap(),
+            "1.24904577239825442582991707728109012",
+        );
     }
 
     #[test]
@@ -893,7 +943,10 @@ mod tests {
         let tiny = Interval::int(-1_000_000_000).exp(P).unwrap();
         assert!(tiny.lo.signum() > 0);
         let back = big.log(P).unwrap();
-        assert!(strictly_contains(&back, &BigRational::from_integer(1_000_000.into())));
+        assert!(strictly_contains(
+            &back,
+            &BigRational::from_integer(1_000_000.into())
+        ));
         assert!(matches!(
             Interval::point(Dyadic::new(BigInt::one(), 70).unwrap()).exp(P),
             Err(IvError::Range(_))
@@ -904,7 +957,9 @@ mod tests {
     fn identities_enclose_their_value() {
         let mut seed = 12345u64;
         for _ in 0..200 {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let n = (seed >> 33) as i64 % 20000 - 10000;
             let d = ((seed >> 13) % 997 + 1) as i64;
             let q = BigRational::new(n.into(), d.into());
@@ -912,12 +967,20 @@ mod tests {
             // sin² + cos² = 1
             let s = x.sin(P).unwrap();
             let c = x.cos(P).unwrap();
-            let one = s.mul(&s, P).unwrap().add(&c.mul(&c, P).unwrap(), P).unwrap();
+            let one = s
+                .mul(&s, P)
+                .unwrap()
+                .add(&c.mul(&c, P).unwrap(), P)
+                .unwrap();
             assert!(strictly_contains(&one, &BigRational::one()), "{q}");
             // log(exp(x)) = x for moderate x
-            let small = Interval::from_rational(&(&q / BigRational::from_integer(100.into())), P).unwrap();
+            let small =
+                Interval::from_rational(&(&q / BigRational::from_integer(100.into())), P).unwrap();
             let back = small.exp(P).unwrap().log(P).unwrap();
-            assert!(strictly_contains(&back, &(&q / BigRational::from_integer(100.into()))));
+            assert!(strictly_contains(
+                &back,
+                &(&q / BigRational::from_integer(100.into()))
+            ));
             // exp(a + b) = exp(a) exp(b)
             let b = Interval::int(3);
             let lhs = small.add(&b, P).unwrap().exp(P).unwrap();
@@ -957,7 +1020,10 @@ mod tests {
     #[test]
     fn domains_and_poles() {
         assert!(matches!(Interval::int(-1).log(P), Err(IvError::Domain(_))));
-        assert!(matches!(Interval::int(-1).root(2, P), Err(IvError::Domain(_))));
+        assert!(matches!(
+            Interval::int(-1).root(2, P),
+            Err(IvError::Domain(_))
+        ));
         let half_pi = pi(P).unwrap().shl(-1).unwrap();
         assert!(matches!(half_pi.tan(P), Err(IvError::Undecided(_))));
         let zero_ish = Interval::new(Dyadic::from_int(-1), Dyadic::from_int(1));

@@ -281,11 +281,15 @@ impl Real {
     pub(crate) fn pow(&self, e: &Real) -> R {
         match e {
             Real::Exact(r) => {
-                let d = r.denom().to_u32().filter(|d| *d <= 1 << 16).ok_or_else(|| {
-                    RealError::Budget(
-                        "a root of degree beyond 65536 cannot be evaluated".into(),
-                    )
-                })?;
+                let d = r
+                    .denom()
+                    .to_u32()
+                    .filter(|d| *d <= 1 << 16)
+                    .ok_or_else(|| {
+                        RealError::Budget(
+                            "a root of degree beyond 65536 cannot be evaluated".into(),
+                        )
+                    })?;
                 if d == 1 {
                     return self.powi(r.numer());
                 }
@@ -507,7 +511,9 @@ fn ten_pow(n: i64, p: u32) -> Option<Interval> {
 fn decimal_exponent(x: &Dyadic) -> i64 {
     let (m, e) = x.parts();
     let b = m.bits() as i64;
-    let head = (m.abs() >> (b - 53).max(0) as usize).to_f64().unwrap_or(1.0);
+    let head = (m.abs() >> (b - 53).max(0) as usize)
+        .to_f64()
+        .unwrap_or(1.0);
     let log2 = head.log2() + (e + (b - 53).max(0)) as f64;
     (log2 * std::f64::consts::LOG10_2).floor() as i64
 }
@@ -570,7 +576,9 @@ fn between(i: &Interval) -> String {
             return Some("0".into());
         }
         let j = decimal_exponent(d);
-        let scaled = Interval::point(d.clone()).mul(&ten_pow(5 - j, 96)?, 96).ok()?;
+        let scaled = Interval::point(d.clone())
+            .mul(&ten_pow(5 - j, 96)?, 96)
+            .ok()?;
         let v = match dir {
             Dir::Down => scaled.lo().floor_int()?,
             Dir::Up => scaled.hi().ceil_int()?,
@@ -656,14 +664,38 @@ mod tests {
         assert_eq!(r(-127, 128).display(), "-127/128");
         assert_eq!(r(2, 1).sqrt().unwrap().display(), "1.41421356237…");
         assert_eq!(Real::pi().unwrap().display(), "3.14159265358…");
-        assert_eq!(r(1_000_000, 1).exp().unwrap().display(), "3.03321539680…e434294");
+        assert_eq!(
+            r(1_000_000, 1).exp().unwrap().display(),
+            "3.03321539680…e434294"
+        );
         assert_eq!(r(-100, 1).exp().unwrap().display(), "3.72007597602…e-44");
         assert_eq!(r(1, 1000).sqrt().unwrap().display(), "0.0316227766016…");
-        assert_eq!(r(5444, 1).add(&r(2, 1).sqrt().unwrap()).unwrap().display(), "5445.41421356…");
+        assert_eq!(
+            r(5444, 1).add(&r(2, 1).sqrt().unwrap()).unwrap().display(),
+            "5445.41421356…"
+        );
         let big = r(3, 1).powi(&BigInt::from(1000)).unwrap();
-        assert!(big.display().starts_with("1.32207081948…e477 (exactly"), "{}", big.display());
-        let near0 = r(1, 1).sub(&r(2, 1).sqrt().unwrap().powi(&BigInt::from(2)).unwrap().div(&r(2, 1)).unwrap()).unwrap();
-        assert!(near0.display().starts_with("between -"), "{}", near0.display());
+        assert!(
+            big.display().starts_with("1.32207081948…e477 (exactly"),
+            "{}",
+            big.display()
+        );
+        let near0 = r(1, 1)
+            .sub(
+                &r(2, 1)
+                    .sqrt()
+                    .unwrap()
+                    .powi(&BigInt::from(2))
+                    .unwrap()
+                    .div(&r(2, 1))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(
+            near0.display().starts_with("between -"),
+            "{}",
+            near0.display()
+        );
         assert!(near0.display().len() < 40, "{}", near0.display());
     }
 }

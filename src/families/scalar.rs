@@ -234,7 +234,14 @@ fn try_point(
     let mut bits = budgets.precision_bits;
     loop {
         let outcome = crate::exact::real::with_precision(bits, || {
-            try_point_at(ev, &scope.with_subs(ev, p), sides, test, p, budgets.agreement_bits)
+            try_point_at(
+                ev,
+                &scope.with_subs(ev, p),
+                sides,
+                test,
+                p,
+                budgets.agreement_bits,
+            )
         })?;
         match outcome {
             PointOutcome::Undecided(_) if bits < budgets.max_precision_bits => {
@@ -262,7 +269,7 @@ fn try_point_at(
                 EvalError::Unsupported(m) | EvalError::Budget(m) => PointOutcome::Unusable(m),
                 EvalError::Undefined(m) => PointOutcome::Undefined(m),
                 other => PointOutcome::Undecided(other.to_string()),
-            })
+            });
         }
     };
     let tolerant = matches!(test, Test::Rel(RelOp::Eq | RelOp::Le | RelOp::Ge));
@@ -491,9 +498,7 @@ fn algebraic(
     let alg = Algebraics::new(scope.cfg.budgets.algebraic_degree);
     let (a, b) = match (alg.eval(&l), alg.eval(&r)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(AlgError::Undefined(m)), _) | (_, Err(AlgError::Undefined(m))) => {
-            return Some(Err(m))
-        }
+        (Err(AlgError::Undefined(m)), _) | (_, Err(AlgError::Undefined(m))) => return Some(Err(m)),
         _ => return None,
     };
     let ord = alg_compare(&a, &b).ok()?;
