@@ -49,8 +49,20 @@ pub struct Budgets {
     pub call_depth: usize,
     /// Most terms of a sum or product evaluated at a point. Default: 100 000.
     pub sum_terms: u64,
-    /// Bits of absolute precision of certified enclosures. Default: 256.
+    /// Significant bits (relative precision) at which certified enclosures
+    /// of irrational values are first computed at a point. Default: 128.
     pub precision_bits: u32,
+    /// Most significant bits a spot check refines an undecided point to
+    /// (doubling from `precision_bits`) before calling the point undecided. Default: 1 024.
+    pub max_precision_bits: u32,
+    /// Enclosures of the two sides that overlap and agree to a relative
+    /// 2^-`agreement_bits` (or both lie within 2^-`agreement_bits` of 0)
+    /// make an agreeing spot check: numerical agreement, counted towards
+    /// `checked`, never a proof. Default: 100.
+    pub agreement_bits: u32,
+    /// Largest degree of the defining polynomial of an exact algebraic
+    /// number (constant claims with radicals). Default: 64.
+    pub algebraic_degree: usize,
     /// Largest numerator or denominator of an exact value, in bits. Default: 65 536.
     pub number_bits: u64,
     /// Largest expansion the CAS is asked to do, in estimated terms. Default: 200 000.
@@ -117,7 +129,10 @@ impl Budgets {
         eval_work: 2_000_000,
         call_depth: 200,
         sum_terms: 100_000,
-        precision_bits: 256,
+        precision_bits: 128,
+        max_precision_bits: 1024,
+        agreement_bits: 100,
+        algebraic_degree: 64,
         number_bits: 1 << 16,
         cas_terms: 200_000,
         cas_degree: 4096,

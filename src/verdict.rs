@@ -114,6 +114,9 @@ pub enum Method {
     ExactMatrices,
     /// A value with no free symbols whose enclosures are disjoint.
     Enclosures,
+    /// No free symbols: both sides as exact real algebraic numbers
+    /// (defining polynomials and isolating intervals).
+    AlgebraicNumbers,
     /// Every admissible point of a finite domain.
     Exhaustive {
         /// The points that agreed.
@@ -164,6 +167,10 @@ impl fmt::Display for Method {
             Method::ExactShapes => write!(f, "exact evaluation (the shapes differ)"),
             Method::ExactMatrices => write!(f, "exact evaluation (exact rational matrices)"),
             Method::Enclosures => write!(f, "evaluation with certified enclosures (disjoint)"),
+            Method::AlgebraicNumbers => write!(
+                f,
+                "exact algebraic numbers (defining polynomials and isolating intervals)"
+            ),
             Method::Exhaustive { points, entries } => write!(
                 f,
                 "exhaustive check of all {points} admissible points{}",

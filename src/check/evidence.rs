@@ -11,6 +11,10 @@ use crate::verdict::{CrossChecks, Method, StopReason, Verdict};
 pub(crate) enum PointOutcome {
     /// Admissible, and the step held there.
     Agreed,
+    /// Admissible, and the certified enclosures of both sides overlap and
+    /// agree to [`crate::config::Budgets::agreement_bits`]: numerical
+    /// agreement, which counts towards `checked` but never proves.
+    AgreedNumerically,
     /// Admissible, but a side is undefined there (a pole, a root of a
     /// negative number): such points are outside the step's meaning.
     Undefined(String),
@@ -25,12 +29,17 @@ pub(crate) enum PointOutcome {
 pub(crate) struct Evidence {
     /// Points that satisfied the domain.
     pub(crate) admissible: usize,
-    /// Admissible points where the step held.
+    /// Admissible points where the step held (exactly or numerically).
     pub(crate) agreed: usize,
+    /// Of those, the points that agreed only numerically.
+    pub(crate) numerical: usize,
     /// Admissible points where a side is undefined.
     pub(crate) undefined: usize,
     /// Admissible points where the comparison was not decided.
     pub(crate) undecided: usize,
+    /// Admissible points the evaluator could not use (a construct it does
+    /// not handle, a value beyond the budgets).
+    pub(crate) unusable: usize,
     /// Why some point could not be used (the first reason, or the last
     /// reason the evaluator gave up on).
     pub(crate) problem: Option<String>,
@@ -44,6 +53,10 @@ impl Evidence {
         self.admissible += 1;
         match outcome {
             PointOutcome::Agreed => self.agreed += 1,
+            PointOutcome::AgreedNumerically => {
+                self.agreed += 1;
+                self.numerical += 1;
+            }
             PointOutcome::Undefined(m) => {
                 self.undefined += 1;
                 self.problem
@@ -53,7 +66,10 @@ impl Evidence {
                 self.undecided += 1;
                 self.problem.get_or_insert(m);
             }
-            PointOutcome::Unusable(m) => self.problem = Some(m),
+            PointOutcome::Unusable(m) => {
+                self.unusable += 1;
+                self.problem = Some(m);
+            }
         }
     }
 
@@ -72,7 +88,10 @@ impl Evidence {
     /// meaning, with at least one agreeing? (An exhaustive check is then a
     /// proof.)
     pub(crate) fn all_agreed(&self) -> bool {
-        self.agreed > 0 && self.agreed + self.undefined == self.admissible && self.undecided == 0
+        self.agreed > 0
+            && self.numerical == 0
+            && self.agreed + self.undefined == self.admissible
+            && self.undecided == 0
     }
 
     /// The cross-checks of a proof, if any point agreed.
@@ -95,6 +114,15 @@ impl Evidence {
         note: Option<String>,
     ) -> Verdict {
         if self.agreed >= threshold.max(1) {
+            if self.numerical > 0 {
+                notes.push(format!(
+                    "{} of the {} agreeing points agree numerically, not exactly (irrational values \
+                     whose certified enclosures overlap within a relative 2^-{})",
+                    self.numerical,
+                    self.agreed,
+                    crate::config::Budgets::DEFAULT.agreement_bits
+                ));
+            }
             notes.extend(note);
             return Verdict::Checked {
                 method,
@@ -164,5 +192,20 @@ mod tests {
         assert!(e.all_agreed());
         e.record(PointOutcome::Undecided("too wide".into()));
         assert!(!e.all_agreed());
+    }
+
+    #[test]
+    fn numerical_agreement_counts_for_checked_but_never_for_exhaustion() {
+        let mut e = Evidence::default();
+        e.record(PointOutcome::Agreed);
+        e.record(PointOutcome::AgreedNumerically);
+        assert!(!e.all_agreed());
+        for _ in 0..18 {
+            e.record(PointOutcome::AgreedNumerically);
+        }
+        let v = e.sampled(20, Method::SpotChecks, Vec::new(), None);
+        assert!(
+            matches!(&v, Verdict::Checked { checks: 20, notes, .. } if notes[0].contains("19 of the 20"))
+        );
     }
 }

@@ -137,9 +137,17 @@ impl Differ<'_, '_> {
                             q.is_integer() && y.d.as_exact().is_some_and(|d| d.is_zero())
                         });
                         let Some(k) = k else {
-                            return Err(EvalError::Unsupported(
-                                "diff of a power with a non-integer or varying exponent is not supported".into(),
-                            ));
+                            let v = x.v.pow(&y.v)?;
+                            if y.d.as_exact().is_some_and(|d| d.is_zero()) {
+                                // A constant exponent r: r x^(r-1) x'.
+                                let one = Real::exact(BigRational::one());
+                                let d = y.v.mul(&x.v.pow(&y.v.sub(&one)?)?)?.mul(&x.d)?;
+                                return Ok(Dual { v, d });
+                            }
+                            // x^y = exp(y log x): x^y (y' log x + y x'/x), for x > 0.
+                            let d =
+                                v.mul(&y.d.mul(&x.v.log()?)?.add(&y.v.mul(&x.d)?.div(&x.v)?)?)?;
+                            return Ok(Dual { v, d });
                         };
                         let k = k.to_integer();
                         let v = x.v.powi(&k)?;
@@ -218,11 +226,30 @@ impl Differ<'_, '_> {
             return self.dual(&defined, point, locals, depth);
         }
         match op {
-            Builtin::Sin
-            | Builtin::Cos
-            | Builtin::Tan
-            | Builtin::Pi
-            | Builtin::Sigmoid
+            Builtin::Sin => {
+                let x = arg(0, self, locals)?;
+                Ok(Dual {
+                    v: x.v.sin()?,
+                    d: x.v.cos()?.mul(&x.d)?,
+                })
+            }
+            Builtin::Cos => {
+                let x = arg(0, self, locals)?;
+                Ok(Dual {
+                    v: x.v.cos()?,
+                    d: x.v.sin()?.neg().mul(&x.d)?,
+                })
+            }
+            Builtin::Tan => {
+                let x = arg(0, self, locals)?;
+                let c = x.v.cos()?;
+                Ok(Dual {
+                    v: x.v.tan()?,
+                    d: x.d.div(&c.mul(&c)?)?,
+                })
+            }
+            Builtin::Pi => Ok(constant(Real::pi()?)),
+            Builtin::Sigmoid
             | Builtin::Softplus
             | Builtin::Sinh
             | Builtin::Cosh

@@ -272,13 +272,29 @@ impl<'a> Evaluator<'a> {
                     BinOp::Div => x.div(&y)?,
                     BinOp::Pow => match y.as_exact() {
                         Some(q) if q.is_integer() => x.powi(q.numer())?,
-                        _ => x.pow(&y)?,
+                        _ => x
+                            .pow(&y)
+                            .map_err(|err| outside_domain(e, "the base", &x, err.into()))?,
                     },
                 })
             }
             ExprKind::Call { name, args } => self.call(name, args, point, locals, depth),
             ExprKind::Builtin { op, args, options } => {
-                self.builtin(e, *op, args, options, point, locals, depth)
+                let v = self.builtin(e, *op, args, options, point, locals, depth);
+                if matches!(op, Builtin::Sqrt | Builtin::Log) && args.len() == 1 {
+                    if let Err(EvalError::Undefined(m)) = &v {
+                        if !m.starts_with('`') {
+                            let arg = self.value(&args[0], point, locals, depth)?;
+                            return Err(outside_domain(
+                                e,
+                                "the argument",
+                                &arg,
+                                EvalError::Undefined(m.clone()),
+                            ));
+                        }
+                    }
+                }
+                v
             }
             ExprKind::Transpose(_) | ExprKind::Matrix(_) => Err(EvalError::Unsupported(
                 "matrix expressions are not supported yet".into(),
@@ -359,17 +375,17 @@ impl<'a> Evaluator<'a> {
         let arg =
             |i: usize, locals: &mut Vec<(String, Real)>| self.value(&args[i], point, locals, depth);
         match op {
-            Builtin::Sin
-            | Builtin::Cos
-            | Builtin::Tan
-            | Builtin::Pi
-            | Builtin::Sigmoid
+            Builtin::Sin => Ok(arg(0, locals)?.sin()?),
+            Builtin::Cos => Ok(arg(0, locals)?.cos()?),
+            Builtin::Tan => Ok(arg(0, locals)?.tan()?),
+            Builtin::Pi => Ok(Real::pi()?),
+            Builtin::Sigmoid
             | Builtin::Softplus
             | Builtin::Sinh
             | Builtin::Cosh
             | Builtin::Tanh
             | Builtin::E => Err(EvalError::Unsupported(format!(
-                "`{name}` cannot be evaluated at a point yet"
+                "`{name}` is evaluated through its definition by exp"
             ))),
             Builtin::Sqrt => Ok(arg(0, locals)?.sqrt()?),
             Builtin::Abs => Ok(arg(0, locals)?.abs()?),
@@ -496,6 +512,19 @@ impl<'a> Evaluator<'a> {
                 whole
             ))),
         }
+    }
+}
+
+/// A domain error that names the sub-expression and its argument's value:
+/// "`log(x - 1)` is undefined: the logarithm of a number that is not
+/// positive (the argument is 0)".
+fn outside_domain(whole: &Expr, what: &str, arg: &Real, err: EvalError) -> EvalError {
+    match err {
+        EvalError::Undefined(m) if !m.starts_with('`') => EvalError::Undefined(format!(
+            "`{whole}` is undefined: {m} ({what} is {})",
+            arg.display()
+        )),
+        other => other,
     }
 }
 

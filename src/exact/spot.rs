@@ -56,6 +56,10 @@ pub(crate) struct Sampler<'a> {
     rng: Rng,
     /// Candidates produced so far: the edge points come first, once.
     drawn: usize,
+    /// Draw only moderate random values (small integers and fractions, no
+    /// large ones): for steps whose values leave the representable range
+    /// at large arguments (`exp(exp(x))`, towers of powers).
+    moderate: bool,
 }
 
 impl<'a> Sampler<'a> {
@@ -73,7 +77,18 @@ impl<'a> Sampler<'a> {
             roots,
             rng: Rng::new(seed),
             drawn: 0,
+            moderate: false,
         }
+    }
+
+    /// From now on, draws only moderate values (see [`Sampler::points`]).
+    pub(crate) fn moderate(&mut self) {
+        self.moderate = true;
+    }
+
+    /// Does it draw only moderate values?
+    pub(crate) fn is_moderate(&self) -> bool {
+        self.moderate
     }
 
     fn edges(&self, x: &str) -> Vec<BigRational> {
@@ -145,7 +160,13 @@ impl<'a> Sampler<'a> {
             }
             return v;
         }
-        let magnitude = if large {
+        let magnitude = if self.moderate {
+            if kind.is_integer() {
+                q(self.rng.range(1, 6))
+            } else {
+                frac(self.rng.range(1, 24), self.rng.range(1, 8))
+            }
+        } else if large {
             q(self.rng.range(1_000, 1_000_000_000))
         } else if kind.is_integer() {
             q(self.rng.range(1, 60))

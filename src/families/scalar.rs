@@ -223,7 +223,12 @@ fn symbolic(scope: &Scope<'_>, l: &Expr, r: &Expr, test: &Test) -> Symbolic {
 }
 
 /// Evaluates the step at one admissible point: its outcome, or the
-/// certified refutation there.
+/// certified refutation there. Irrational values are enclosed at
+/// [`Budgets::precision_bits`](crate::config::Budgets::precision_bits);
+/// a point the enclosures do not decide is evaluated again with twice the
+/// bits, up to `max_precision_bits`. Enclosures of an equation's (or a
+/// non-strict inequality's) sides that overlap and agree to
+/// `agreement_bits` are numerical agreement.
 fn try_point(
     scope: &Scope<'_>,
     ev: &Evaluator<'_>,
@@ -231,19 +236,54 @@ fn try_point(
     test: &Test,
     p: &Point,
 ) -> Result<PointOutcome, Verdict> {
-    let full = scope.with_subs(ev, p);
-    let (a, b) = match (ev.eval(sides.0, &full), ev.eval(sides.1, &full)) {
+    let budgets = &scope.cfg.budgets;
+    let mut bits = budgets.precision_bits;
+    loop {
+        let outcome = crate::exact::real::with_precision(bits, || {
+            try_point_at(
+                ev,
+                &scope.with_subs(ev, p),
+                sides,
+                test,
+                p,
+                budgets.agreement_bits,
+            )
+        })?;
+        match outcome {
+            PointOutcome::Undecided(_) if bits < budgets.max_precision_bits => {
+                bits = bits.saturating_mul(2).min(budgets.max_precision_bits);
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
+/// [`try_point`] at the current precision.
+fn try_point_at(
+    ev: &Evaluator<'_>,
+    full: &Point,
+    sides: (&Expr, &Expr),
+    test: &Test,
+    p: &Point,
+    agreement_bits: u32,
+) -> Result<PointOutcome, Verdict> {
+    let (a, b) = match (ev.eval(sides.0, full), ev.eval(sides.1, full)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             return Ok(match e {
-                EvalError::Unsupported(m) => PointOutcome::Unusable(m),
+                // More precision does not help a budget: the point is unusable.
+                EvalError::Unsupported(m) | EvalError::Budget(m) => PointOutcome::Unusable(m),
                 EvalError::Undefined(m) => PointOutcome::Undefined(m),
                 other => PointOutcome::Undecided(other.to_string()),
-            })
+            });
         }
     };
+    let tolerant = matches!(test, Test::Rel(RelOp::Eq | RelOp::Le | RelOp::Ge));
     match test.holds(&a, &b) {
         Ok(true) => Ok(PointOutcome::Agreed),
+        Err(_) if tolerant && a.agrees_within(&b, agreement_bits) => {
+            Ok(PointOutcome::AgreedNumerically)
+        }
         Ok(false) => {
             let exact = a.as_exact().is_some() && b.as_exact().is_some();
             let method = match (p.is_empty(), exact) {
@@ -302,8 +342,45 @@ fn with_points(
     let mut by_points = None;
     if symbols.is_empty() {
         refuted = at(&Point::new(), &mut evidence);
-        if refuted.is_none() && evidence.agreed == 1 {
-            by_points = Some(Verdict::proved(Method::ExactEvaluation));
+        if refuted.is_none() && evidence.agreed == 1 && evidence.numerical == 0 {
+            // Decided by exact values, or by disjoint enclosures (an inequality).
+            let exact = [sides.0, sides.1].iter().all(|s| {
+                ev.eval(s, &scope.with_subs(&ev, &Point::new()))
+                    .is_ok_and(|v| v.as_exact().is_some())
+            });
+            by_points = Some(Verdict::proved(if exact {
+                Method::ExactEvaluation
+            } else {
+                Method::Enclosures
+            }));
+        }
+        if refuted.is_none() && by_points.is_none() {
+            // Irrational or undefined constants: exact algebraic numbers
+            // decide radicals; an undefined value is never proved.
+            match algebraic(scope, lhs, rhs, test) {
+                Some(Ok(v)) if v.kind() == crate::verdict::VerdictKind::Refuted => refuted = Some(v),
+                Some(Ok(v)) => by_points = Some(v),
+                Some(Err(undefined)) => {
+                    return Verdict::unsupported(format!(
+                        "{undefined}; a constant claim about a value that does not exist is neither proved nor refuted"
+                    ))
+                }
+                None => {}
+            }
+            if by_points.is_none() && refuted.is_none() && evidence.undefined > 0 {
+                let full = scope.with_subs(&ev, &Point::new());
+                let why = [sides.0, sides.1]
+                    .iter()
+                    .find_map(|s| match ev.eval(s, &full) {
+                        Err(EvalError::Undefined(m)) => Some(m),
+                        _ => None,
+                    })
+                    .or_else(|| evidence.problem.clone())
+                    .unwrap_or_default();
+                return Verdict::unsupported(format!(
+                    "{why}; a constant claim about a value that does not exist is neither proved nor refuted"
+                ));
+            }
         }
     } else if let Some(points) =
         all_points(&scope.dom, &symbols, scope.cfg.budgets.exhaustive_limit)
@@ -346,6 +423,11 @@ fn with_points(
         };
         let mut drawn = 0;
         while refuted.is_none() && !enough(&evidence) && drawn < scope.cfg.budgets.attempts {
+            // Values out of range at many points (`exp(exp(x))` at large x):
+            // moderate magnitudes from now on.
+            if !sampler.is_moderate() && evidence.unusable > evidence.agreed {
+                sampler.moderate();
+            }
             for p in sampler.points(wanted.max(8)) {
                 drawn += 1;
                 refuted = at(&p, &mut evidence);
@@ -390,12 +472,66 @@ fn with_points(
     if let Some(p) = by_points {
         return p;
     }
+    if symbols.is_empty() && evidence.numerical > 0 {
+        return Verdict::unsupported(format!(
+            "both sides are irrational and agree numerically (certified enclosures overlapping within a relative 2^-{}), \
+             but no exact method decides this constant claim, so it is not proved",
+            scope.cfg.budgets.agreement_bits
+        ));
+    }
     evidence.sampled(
         scope.cfg.budgets.min_checks,
         Method::SpotChecks,
         Vec::new(),
         note,
     )
+}
+
+/// Decides a constant step whose sides are exact real algebraic numbers
+/// (rationals, `+ − × ÷`, rational powers, roots): `Some(Ok(verdict))`,
+/// `Some(Err(reason))` when a side is undefined (which sub-expression),
+/// `None` when the sides are not algebraic or a budget ran out.
+fn algebraic(
+    scope: &Scope<'_>,
+    lhs: &Expr,
+    rhs: &Expr,
+    test: &Test,
+) -> Option<Result<Verdict, String>> {
+    use crate::exact::algebraic::{compare as alg_compare, AlgError, Algebraics};
+    use std::cmp::Ordering;
+    let Test::Rel(op) = test else { return None };
+    let (l, r) = (scope.prepare(lhs).ok()?, scope.prepare(rhs).ok()?);
+    let alg = Algebraics::new(scope.cfg.budgets.algebraic_degree);
+    let (a, b) = match (alg.eval(&l), alg.eval(&r)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(AlgError::Undefined(m)), _) | (_, Err(AlgError::Undefined(m))) => return Some(Err(m)),
+        _ => return None,
+    };
+    let ord = alg_compare(&a, &b).ok()?;
+    let holds = match op {
+        RelOp::Eq | RelOp::Approx => ord == Ordering::Equal,
+        RelOp::Ne => ord != Ordering::Equal,
+        RelOp::Le => ord != Ordering::Greater,
+        RelOp::Lt => ord == Ordering::Less,
+        RelOp::Ge => ord != Ordering::Less,
+        RelOp::Gt => ord == Ordering::Greater,
+    };
+    if holds {
+        return Some(Ok(Verdict::proved(Method::AlgebraicNumbers)));
+    }
+    let shown = |x: &crate::exact::algebraic::Algebraic| {
+        let (lo, hi) = x.enclosure();
+        Real::between(&lo, &hi).map_or_else(|_| "?".into(), |v| v.display())
+    };
+    Some(Ok(Verdict::refuted(
+        Method::AlgebraicNumbers,
+        Counterexample {
+            values: BTreeMap::new(),
+            lhs: shown(&a),
+            rhs: shown(&b),
+            mismatches: Vec::new(),
+        },
+    )))
 }
 
 /// With one integer symbol bounded below, checks its first values in

@@ -224,10 +224,29 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         ExprKind::Transpose(a) => Some((**a).clone()),
         _ => None,
     };
+    // An elementary function read as its neighbour: sin ↔ cos, tan → sin,
+    // exp ↔ log, sigmoid ↔ tanh, sqrt → its argument.
+    let function: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Builtin { op, args, options } if options.is_empty() && args.len() == 1 => {
+            let other = match op {
+                Builtin::Sin => Builtin::Cos,
+                Builtin::Cos | Builtin::Tan => Builtin::Sin,
+                Builtin::Exp => Builtin::Log,
+                Builtin::Log => Builtin::Exp,
+                Builtin::Sigmoid => Builtin::Tanh,
+                Builtin::Tanh => Builtin::Sigmoid,
+                Builtin::Sqrt => return Some(args[0].clone()),
+                _ => return None,
+            };
+            Some(Expr::builtin(other, args.clone()))
+        }
+        _ => None,
+    };
     let mut out = Vec::new();
     for f in [
         number,
         sign,
+        function,
         moment,
         &swap as &dyn Fn(&Expr) -> Option<Expr>,
         commute,

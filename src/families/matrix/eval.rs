@@ -64,10 +64,7 @@ fn exact(r: &Real, what: &str) -> R<BigRational> {
 pub(crate) fn norm_from_square(root: &Root) -> R<Real> {
     let r = match root {
         Root::Exact(q) => Real::exact(q.clone()),
-        Root::Between(lo, hi) => Real::Approx {
-            lo: lo.clone(),
-            hi: hi.clone(),
-        },
+        Root::Between(lo, hi) => Real::between(lo, hi).map_err(|e| format!("{e:?}"))?,
     };
     r.sqrt().map_err(|e| format!("{e:?}"))
 }
