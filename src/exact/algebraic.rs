@@ -378,14 +378,14 @@ fn shifted(qp: &Poly, x: &BigInt, minus: bool) -> Vec<BigInt> {
     // (x + s y)^j by the binomial theorem, s = −1 or 1.
     for (j, c) in qp.0.iter().enumerate() {
         let mut binom = BigInt::one();
-        for i in 0..=j {
+        for (i, slot) in out.iter_mut().enumerate().take(j + 1) {
             // term: C(j, i) x^(j − i) (s y)^i
             let s = if minus && i % 2 == 1 {
                 -BigInt::one()
             } else {
                 BigInt::one()
             };
-            out[i] += c * &binom * num_traits::pow(x.clone(), j - i) * s;
+            *slot += c * &binom * num_traits::pow(x.clone(), j - i) * s;
             binom = binom * BigInt::from(j - i) / BigInt::from(i + 1);
         }
     }
@@ -393,6 +393,9 @@ fn shifted(qp: &Poly, x: &BigInt, minus: bool) -> Vec<BigInt> {
 }
 
 // ---------------------------------------------------------------- numbers
+
+/// Interval arithmetic on the operands: a rational enclosure of the result.
+type Enclose<'a> = dyn Fn(&[Algebraic]) -> Option<(BigRational, BigRational)> + 'a;
 
 /// An exact real algebraic number.
 #[derive(Clone, Debug, PartialEq)]
@@ -554,12 +557,7 @@ impl Algebraics {
 
     /// Isolates the root of `poly` that `enclose` (interval arithmetic on
     /// the operands) contains, narrowing the operands as needed.
-    fn isolate(
-        &self,
-        poly: Poly,
-        ops: &mut [Algebraic],
-        enclose: &dyn Fn(&[Algebraic]) -> Option<(BigRational, BigRational)>,
-    ) -> R<Algebraic> {
+    fn isolate(&self, poly: Poly, ops: &mut [Algebraic], enclose: &Enclose<'_>) -> R<Algebraic> {
         let poly = poly.square_free().primitive();
         if poly.degree() > self.max_degree {
             return Err(budget("this value", self.max_degree));
@@ -749,7 +747,7 @@ impl Algebraics {
             return Err(AlgError::Undefined(format!("`{whole}` is a 0th root")));
         }
         if a.sign() == Ordering::Less {
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 let (lo, hi) = a.enclosure();
                 let shown = crate::exact::real::Real::between(&lo, &hi)
                     .map(|r| r.display())
