@@ -85,8 +85,31 @@ pub(crate) fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> 
         })
 }
 
-/// Checks one scalar step `lhs op rhs`.
+/// Checks one scalar step `lhs op rhs`. A side `integral(f, x)` (an
+/// antiderivative) makes the step `diff(other side, x) = f`.
 pub(crate) fn check_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
+    if let Some((l, r)) = crate::symbolic::calculus::indefinite_step(lhs, rhs) {
+        if op != RelOp::Eq {
+            return Verdict::unsupported(
+                "an indefinite integral is compared with `=` only (`integral(f, x) = F + C`)",
+            );
+        }
+        let mut v = check_step_as_written(scope, index, &l, op, &r);
+        if let Verdict::Proved { rules, .. } = &mut v {
+            rules.insert(0, crate::verdict::Rule::Antiderivative);
+        }
+        return v;
+    }
+    check_step_as_written(scope, index, lhs, op, rhs)
+}
+
+fn check_step_as_written(
+    scope: &Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
     let test = if op == RelOp::Approx {
         let lit = |e: &Expr| {
             as_literal(e).and_then(|v| decimal_places(&scope.show_text, e.span).map(|d| (v, d)))

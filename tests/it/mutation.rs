@@ -10,7 +10,12 @@
 //!   `E`, a symbol swapped for another of its kind). Some of these can be equivalent to
 //!   the original, so each is first run with symbolic proofs off (exact
 //!   evaluation and spot checks only, an independent path); when that
-//!   refutes the mutant, the full engine must not accept it.
+//!   refutes the mutant, the full engine must not accept it. For what the
+//!   exact path cannot evaluate yet (`sin`, `cos`, `tan`, repeated `diff`),
+//!   a floating-point witness stands in (test code only; the engine never
+//!   decides anything by floats): a gap far above rounding at a point of the
+//!   domain shows the mutant is false. `sin` ↔ `cos`, a sign flipped inside
+//!   `sin`/`cos`/`tan`, and a `diff`'s variable changed are single changes too.
 
 use crate::common;
 
@@ -224,6 +229,23 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         ExprKind::Transpose(a) => Some((**a).clone()),
         _ => None,
     };
+    // Trigonometry: sine and cosine swapped, a sign flipped inside.
+    let trig_swap: &dyn Fn(&Expr) -> Option<Expr> = &|e| match e.as_builtin() {
+        Some((Builtin::Sin, args)) => Some(Expr::builtin(Builtin::Cos, args.to_vec())),
+        Some((Builtin::Cos, args)) => Some(Expr::builtin(Builtin::Sin, args.to_vec())),
+        _ => None,
+    };
+    let trig_sign: &dyn Fn(&Expr) -> Option<Expr> = &|e| match e.as_builtin() {
+        Some((op @ (Builtin::Sin | Builtin::Tan), args)) => Some(Expr::builtin(
+            op,
+            vec![Expr::new(ExprKind::Neg(Box::new(args[0].clone())), args[0].span)],
+        )),
+        Some((Builtin::Cos, args)) => Some(Expr::new(
+            ExprKind::Neg(Box::new(Expr::builtin(Builtin::Cos, args.to_vec()))),
+            e.span,
+        )),
+        _ => None,
+    };
     let mut out = Vec::new();
     for f in [
         number,
@@ -232,6 +254,8 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         &swap as &dyn Fn(&Expr) -> Option<Expr>,
         commute,
         untranspose,
+        trig_swap,
+        trig_sign,
     ] {
         for place in 0..4 {
             let mut changed = false;
@@ -335,9 +359,10 @@ pub fn fixture(path: &std::path::Path) {
                     }
                     continue;
                 }
-                // Accepted: is the mutant false by the independent path?
+                // Accepted: is the mutant false by the independent path
+                // (or, where that cannot evaluate, by the float witness)?
                 let (w, _) = verdict_of(&mutant, &oracle);
-                if w == VerdictKind::Refuted {
+                if w == VerdictKind::Refuted || float_refutes(&mutant) {
                     accepted.push(format!(
                         "{} claim {} (single change):\n{human}",
                         path.display(),
@@ -367,4 +392,153 @@ pub fn fixture(path: &std::path::Path) {
         path.display()
     );
     eprintln!("mutants: {certain} certain, {single} single changes rejected ({matrix_rejected} of matrix claims, refuted), {skipped} equivalent or undecided");
+}
+
+/// A floating-point witness that the mutant's (single) claim is false: some
+/// step `a = b` whose sides differ at a point that meets every `where`
+/// condition, by far more than rounding (relative gap over 1e-4; `diff` by
+/// central differences). Test code only, for the constructs the exact
+/// oracle cannot evaluate; `false` whenever anything is not evaluable.
+fn float_refutes(text: &str) -> bool {
+    use std::collections::BTreeMap;
+    let Ok(d) = load::load("mutant.toml", text.to_string()) else {
+        return false;
+    };
+    let (ctx, _) = resolve_context(&d);
+    let claim = derive_check::resolve::resolve_claim(&d, &ctx, 0);
+    let Ok(body) = &claim.body else { return false };
+    let Statement::Chain(chain) = &body.statement else {
+        return false;
+    };
+    if !body.given.is_empty() {
+        return false;
+    }
+    let expand = |e: &Expr| derive_check::resolve::expand::expand_definitions(e, &ctx).ok();
+    let symbols: Vec<(String, String)> = ctx
+        .symbols
+        .values()
+        .filter_map(|s| match &s.kind {
+            Kind::Scalar(k) => Some((s.name.clone(), k.name().to_string())),
+            _ => None,
+        })
+        .collect();
+    let conditions: Vec<Expr> = body.conditions.iter().filter_map(expand).collect();
+    for round in 0..12u32 {
+        let mut env = BTreeMap::new();
+        for (i, (name, kind)) in symbols.iter().enumerate() {
+            let t = ((round as f64 + 1.0) * 0.618_034 + i as f64 * 0.414_214).fract();
+            let v = match kind.as_str() {
+                "positive" | "nonnegative" => 0.05 + 2.5 * t,
+                k if k.contains("integer") => (1.0 + (t * 5.0).floor()).max(1.0),
+                _ => 4.0 * t - 2.0,
+            };
+            env.insert(name.clone(), v);
+        }
+        if !conditions.iter().all(|c| float_holds(c, &env) == Some(true)) {
+            continue;
+        }
+        for (i, (op, _)) in chain.ops.iter().enumerate() {
+            if *op != RelOp::Eq {
+                continue;
+            }
+            let (Some(a), Some(b)) = (expand(&chain.terms[i]), expand(&chain.terms[i + 1])) else {
+                continue;
+            };
+            if let (Some(x), Some(y)) = (float_value(&a, &env), float_value(&b, &env)) {
+                if x.is_finite() && y.is_finite() && (x - y).abs() > 1e-4 * (1.0 + x.abs() + y.abs()) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+fn float_holds(c: &Expr, env: &std::collections::BTreeMap<String, f64>) -> Option<bool> {
+    match &c.kind {
+        ExprKind::And(parts) => {
+            let mut all = true;
+            for p in parts {
+                all &= float_holds(p, env)?;
+            }
+            Some(all)
+        }
+        ExprKind::Compare(items, ops) => {
+            let mut ok = true;
+            for (i, op) in ops.iter().enumerate() {
+                let (a, b) = (float_value(&items[i], env)?, float_value(&items[i + 1], env)?);
+                ok &= match op {
+                    RelOp::Lt => a < b,
+                    RelOp::Le => a <= b,
+                    RelOp::Gt => a > b,
+                    RelOp::Ge => a >= b,
+                    RelOp::Eq => a == b,
+                    RelOp::Ne => a != b,
+                    RelOp::Approx => return None,
+                };
+            }
+            Some(ok)
+        }
+        _ => None,
+    }
+}
+
+fn float_value(e: &Expr, env: &std::collections::BTreeMap<String, f64>) -> Option<f64> {
+    use num_traits::ToPrimitive;
+    let v = |x: &Expr| float_value(x, env);
+    Some(match &e.kind {
+        ExprKind::Number(q) => q.to_f64()?,
+        ExprKind::Name(n) => *env.get(n)?,
+        ExprKind::Neg(a) => -v(a)?,
+        ExprKind::Binary(op, a, b) => {
+            let (x, y) = (v(a)?, v(b)?);
+            match op {
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+                BinOp::Mul => x * y,
+                BinOp::Div => x / y,
+                BinOp::Pow => x.powf(y),
+            }
+        }
+        ExprKind::Builtin { op, args, .. } => {
+            if *op == Builtin::Diff {
+                // diff(f, v, w, ...) = diff(diff(f, v), w, ...), by central differences.
+                let ExprKind::Name(var) = &args[args.len() - 1].kind else {
+                    return None;
+                };
+                let inner = if args.len() == 2 {
+                    args[0].clone()
+                } else {
+                    Expr::builtin(Builtin::Diff, args[..args.len() - 1].to_vec())
+                };
+                let x0 = *env.get(var)?;
+                let h = 1e-3 * (1.0 + x0.abs());
+                let mut at = env.clone();
+                at.insert(var.clone(), x0 + h);
+                let up = float_value(&inner, &at)?;
+                at.insert(var.clone(), x0 - h);
+                let down = float_value(&inner, &at)?;
+                return Some((up - down) / (2.0 * h));
+            }
+            let x = || v(&args[0]);
+            match op {
+                Builtin::Pi => std::f64::consts::PI,
+                Builtin::E => std::f64::consts::E,
+                Builtin::Sqrt => x()?.sqrt(),
+                Builtin::Abs => x()?.abs(),
+                Builtin::Exp => x()?.exp(),
+                Builtin::Log => x()?.ln(),
+                Builtin::Sin => x()?.sin(),
+                Builtin::Cos => x()?.cos(),
+                Builtin::Tan => x()?.tan(),
+                Builtin::Sinh => x()?.sinh(),
+                Builtin::Cosh => x()?.cosh(),
+                Builtin::Tanh => x()?.tanh(),
+                Builtin::Sigmoid => 1.0 / (1.0 + (-x()?).exp()),
+                Builtin::Softplus => (1.0 + x()?.exp()).ln(),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
 }
