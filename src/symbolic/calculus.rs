@@ -211,6 +211,7 @@ pub(crate) struct Calculus<'a> {
     nodes: usize,
     limit: usize,
     fresh: usize,
+    integrals_only: bool,
 }
 
 impl<'a> Calculus<'a> {
@@ -222,7 +223,18 @@ impl<'a> Calculus<'a> {
             nodes: 0,
             limit,
             fresh: 0,
+            integrals_only: false,
         }
+    }
+
+    /// `e` with every definite `integral` replaced by `F(b) − F(a)`, the
+    /// `diff`s left as written (for evaluation at points, where a definite
+    /// integral has no other value).
+    pub(crate) fn eliminate_integrals(&mut self, e: &Expr) -> C<Expr> {
+        self.integrals_only = true;
+        let r = self.eliminate(e);
+        self.integrals_only = false;
+        r
     }
 
     fn sign(&self, e: &Expr) -> Sign {
@@ -254,6 +266,10 @@ impl<'a> Calculus<'a> {
         match &e.kind {
             ExprKind::Builtin {
                 op: Builtin::Diff,
+                ..
+            } if self.integrals_only => Ok(e),
+            ExprKind::Builtin {
+                op: Builtin::Diff,
                 args,
                 ..
             } => {
@@ -271,6 +287,10 @@ impl<'a> Calculus<'a> {
                 args,
                 ..
             } if args.len() == 4 => self.definite(&args[0], &args[1], &args[2], &args[3]),
+            ExprKind::Builtin {
+                op: Builtin::Integral,
+                ..
+            } if self.integrals_only => Ok(e),
             ExprKind::Builtin {
                 op: Builtin::Integral,
                 ..

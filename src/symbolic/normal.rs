@@ -656,7 +656,16 @@ impl<'a> Normalizer<'a> {
             }
             return Ok(self.opaque(format!("exp({c})"), Sign::Pos));
         }
-        let (c0, mut parts) = self.exponent_parts(a)?;
+        let (c0, mut parts) = match self.exponent_parts(a) {
+            Ok(p) => p,
+            Err(NormError::Unsupported(_)) => {
+                // An exponent that is not a polynomial: one generator for
+                // the whole exponential, keyed by the exponent's normal form.
+                let k = self.canonical(a)?;
+                return Ok(self.opaque(format!("exp({k})"), Sign::Pos));
+            }
+            Err(e) => return Err(e),
+        };
         // exp(c·m·log(b)) = b^(c·m) for the generator log(b) of a positive b.
         let mut from_logs = Vec::new();
         let mut i = 0;
@@ -849,6 +858,10 @@ impl<'a> Normalizer<'a> {
     fn log_of_factors(&mut self, a: &Expr) -> N<Option<Alg>> {
         let Ok(alg) = self.alg(a) else { return Ok(None) };
         let Ok(rf) = self.ratfun(&alg) else { return Ok(None) };
+        if let (Some(n), Some(d)) = (rf.num.as_constant(), rf.den.as_constant()) {
+            // A constant argument: the log of the number.
+            return Ok(Some(self.log(&Expr::rational(n / d))?));
+        }
         let (Some((cn, mn, pn)), Some((cd, md, pd))) =
             (self.factor_poly(&rf.num), self.factor_poly(&rf.den))
         else {
