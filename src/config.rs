@@ -109,6 +109,16 @@ pub struct Budgets {
     pub layer_work: usize,
     /// Most claim outcomes a session remembers. Default: 100 000.
     pub memo_entries: usize,
+    /// Most expression nodes produced by symbolic differentiation and
+    /// integration within one expression (a deep chain of `diff` stops
+    /// here). Default: 200 000.
+    pub derivative_nodes: usize,
+    /// Largest integer multiple of a base angle written out by the
+    /// multiple-angle formulas (`sin(k x)`). Default: 32.
+    pub trig_multiple: u64,
+    /// Most monomials of one `sin`/`cos` argument expanded by angle
+    /// addition. Default: 6.
+    pub trig_terms: usize,
 }
 
 impl Budgets {
@@ -156,6 +166,9 @@ impl Budgets {
         array_entries: 1 << 22,
         layer_work: 1 << 26,
         memo_entries: 100_000,
+        derivative_nodes: 200_000,
+        trig_multiple: 32,
+        trig_terms: 6,
     };
 }
 

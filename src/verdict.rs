@@ -334,6 +334,36 @@ pub enum Rule {
     RmsNorm,
     /// The cost of products as written.
     Cost,
+    /// `diff` computed symbolically (sum, product, quotient, power and chain rules).
+    SymbolicDerivative,
+    /// `d(a^b) = a^b (b' log a + b a'/a)` for a positive base `a`.
+    PowerAsExp,
+    /// `d w(i)/d w(k)` is 1 where the indices agree and 0 where they differ.
+    KroneckerDelta,
+    /// A sum of a Kronecker delta in its index is its one term.
+    KroneckerCollapse,
+    /// A sum differentiated term by term (its bounds constant).
+    SumTermByTerm,
+    /// The product rule for `prod`.
+    ProductRuleOfProd,
+    /// `abs`, `sign`, `step`, `min`, `max` differentiated away from their kinks, which the domain excludes.
+    DerivativeAwayFromKinks,
+    /// `integral(f, x, a, b) = F(b) − F(a)` for an antiderivative `F` continuous on the interval.
+    FundamentalTheorem,
+    /// `integral(f, x) = F` holds when `diff(F, x) = f`.
+    Antiderivative,
+    /// `exp(m·log(a)) = a^m` for positive `a`.
+    ExpOfLog,
+    /// `log` of a product of positive factors as the sum of their logs.
+    LogOfFactors,
+    /// Angle addition and multiple angles: `sin`/`cos` of a sum through the base angles.
+    TrigExpansion,
+    /// `sin² + cos² = 1`.
+    PythagoreanIdentity,
+    /// `sin` and `cos` of multiples of π/4 and π/6.
+    TrigExactValues,
+    /// `tan = sin/cos` where `cos ≠ 0`.
+    TanAsQuotient,
 }
 
 impl fmt::Display for Rule {
@@ -397,6 +427,31 @@ impl fmt::Display for Rule {
             Rule::Cost => {
                 "cost: an n×m by m×p product costs c·n·m·p, as written; defined names are inputs"
             }
+            Rule::SymbolicDerivative => {
+                "diff computed symbolically (sum, product, quotient, power and chain rules)"
+            }
+            Rule::PowerAsExp => "d(a^b) = a^b·(b'·log(a) + b·a'/a) for a > 0",
+            Rule::KroneckerDelta => "d w(i)/d w(k) = 1 where i = k, else 0 (Kronecker delta)",
+            Rule::KroneckerCollapse => {
+                "sum(q, lo, hi, [q = k]·f(q)) = f(k) for lo <= k <= hi (Kronecker delta collapsed)"
+            }
+            Rule::SumTermByTerm => "a sum differentiated term by term (bounds constant)",
+            Rule::ProductRuleOfProd => "the product rule for prod",
+            Rule::DerivativeAwayFromKinks => {
+                "abs, sign, step, min, max differentiated away from their kinks (excluded by the domain)"
+            }
+            Rule::FundamentalTheorem => {
+                "integral(f, x, a, b) = F(b) - F(a), F an antiderivative (verified by diff) continuous on the interval"
+            }
+            Rule::Antiderivative => "integral(f, x) = F means diff(F, x) = f",
+            Rule::ExpOfLog => "exp(m·log(a)) = a^m for a > 0",
+            Rule::LogOfFactors => "log of a product of positive factors = the sum of their logs",
+            Rule::TrigExpansion => {
+                "sin and cos of sums and integer multiples written through the base angles (angle addition)"
+            }
+            Rule::PythagoreanIdentity => "sin(θ)^2 + cos(θ)^2 = 1",
+            Rule::TrigExactValues => "sin and cos at multiples of π/4 and π/6",
+            Rule::TanAsQuotient => "tan = sin/cos (where cos != 0)",
         };
         f.write_str(text)
     }

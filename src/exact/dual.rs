@@ -378,7 +378,10 @@ impl Differ<'_, '_> {
                 arg(if truth { 1 } else { 2 }, self, locals)
             }
             Builtin::Diff => Err(EvalError::Unsupported(
-                "nested diff is not supported".into(),
+                "nested diff is not evaluated at points (it is decided symbolically)".into(),
+            )),
+            Builtin::Integral => Err(EvalError::Unsupported(
+                "diff of an integral is not evaluated at points".into(),
             )),
             Builtin::Trace
             | Builtin::Norm2

@@ -362,6 +362,12 @@ impl<'a> Evaluator<'a> {
     ) -> R<Real> {
         let name = op.name();
         if op == Builtin::Diff {
+            if args.len() != 2 {
+                return Err(EvalError::Unsupported(
+                    "a repeated derivative is not evaluated at points (it is decided symbolically)"
+                        .into(),
+                ));
+            }
             return self.derivative(&args[0], &args[1], point, locals);
         }
         if !options.is_empty() {
@@ -483,6 +489,9 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(acc)
             }
+            Builtin::Integral => Err(EvalError::Unsupported(
+                "integrals are not evaluated at points".into(),
+            )),
             Builtin::Diff
             | Builtin::Trace
             | Builtin::Norm2

@@ -15,7 +15,7 @@ use crate::resolve::expand::substitute;
 use crate::resolve::{names_in, Context, Kind, ScalarKind};
 use crate::symbolic::normal::{NormError, Normalizer};
 use crate::symbolic::polynomial::Alg;
-use crate::syntax::expr::{BinOp, Expr, RelOp};
+use crate::syntax::expr::{BinOp, Builtin, Expr, RelOp};
 use crate::syntax::parser::decimal_places;
 use crate::verdict::{Certificate, Counterexample, Method, StopReason, Verdict};
 use num_bigint::BigInt;
@@ -85,8 +85,64 @@ pub(crate) fn non_scalar_use(names: &[String], ctx: &Context) -> Option<String> 
         })
 }
 
-/// Checks one scalar step `lhs op rhs`.
+/// Checks one scalar step `lhs op rhs`. A side `integral(f, x)` (an
+/// antiderivative) makes the step `diff(other side, x) = f`.
 pub(crate) fn check_step(
+    scope: &Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
+    if let Some((l, r)) = crate::symbolic::calculus::indefinite_step(lhs, rhs) {
+        if op != RelOp::Eq {
+            return Verdict::unsupported(
+                "an indefinite integral is compared with `=` only (`integral(f, x) = F + C`)",
+            );
+        }
+        let mut v = check_step_as_written(scope, index, &l, op, &r);
+        if let Verdict::Proved { rules, .. } = &mut v {
+            rules.insert(0, crate::verdict::Rule::Antiderivative);
+        }
+        return v;
+    }
+    // A definite integral has no value at a point but F(b) − F(a): write
+    // that in, for the points and the proof alike.
+    let has_integral = |e: &Expr| {
+        let mut found = false;
+        e.walk(&mut |n| {
+            found |= matches!(n.as_builtin(), Some((Builtin::Integral, a)) if a.len() == 4)
+        });
+        found
+    };
+    if has_integral(lhs) || has_integral(rhs) {
+        let mut calc = crate::symbolic::calculus::Calculus::new(
+            &scope.dom,
+            scope.cfg.budgets.derivative_nodes,
+            &crate::symbolic::normal::JUDGE,
+        );
+        let prepared = |calc: &mut crate::symbolic::calculus::Calculus<'_>, e: &Expr| {
+            scope
+                .prepare(e)
+                .ok()
+                .and_then(|x| calc.eliminate_integrals(&x).ok())
+        };
+        if let (Some(l), Some(r)) = (prepared(&mut calc, lhs), prepared(&mut calc, rhs)) {
+            let mut v = check_step_as_written(scope, index, &l, op, &r);
+            if let Verdict::Proved { rules, .. } = &mut v {
+                for rule in calc.rules {
+                    if !rules.contains(&rule) {
+                        rules.push(rule);
+                    }
+                }
+            }
+            return v;
+        }
+    }
+    check_step_as_written(scope, index, lhs, op, rhs)
+}
+
+fn check_step_as_written(
     scope: &Scope<'_>,
     index: usize,
     lhs: &Expr,
@@ -461,7 +517,12 @@ fn with_points(
         return p.clone();
     }
     if let Some(mut p) = proof {
-        if evidence.agreed == 0 && !scope.conditions.is_empty() {
+        // Some admissible point where the sides are defined (even if not
+        // evaluable) shows the domain is not empty.
+        if evidence.agreed == 0
+            && evidence.admissible <= evidence.undefined
+            && !scope.conditions.is_empty()
+        {
             return Verdict::Unsupported(StopReason::DomainMaybeEmpty);
         }
         if let Verdict::Proved { cross_checks, .. } = &mut p {

@@ -15,7 +15,7 @@
 pub(crate) use crate::exact::fold::fold_rational;
 use crate::exact::fold::small_exponent;
 use crate::resolve::domain::{Domain, Sign};
-use crate::symbolic::cas::{self, CasError};
+use crate::symbolic::cas;
 use crate::symbolic::polynomial::{Alg, Poly, RatFun, Term};
 use crate::syntax::expr::{BinOp, Builtin, Expr, ExprKind, RelOp};
 use crate::verdict::Rule;
@@ -59,29 +59,7 @@ pub(crate) struct Generator {
     pub(crate) sign: Sign,
 }
 
-/// Why normalization stopped.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum NormError {
-    /// A construct outside the symbolic engine.
-    #[error("{0}")]
-    Unsupported(String),
-    /// The expression is undefined everywhere (an even root of a negative constant).
-    #[error("{0}")]
-    Undefined(String),
-    /// A work budget ran out.
-    #[error("{0}")]
-    Budget(String),
-}
-
-impl From<CasError> for NormError {
-    fn from(e: CasError) -> NormError {
-        match e {
-            CasError::Budget(s) => NormError::Budget(s),
-            CasError::Failed(s) => NormError::Unsupported(s),
-            CasError::Undefined(s) => NormError::Undefined(s),
-        }
-    }
-}
+pub(crate) use crate::symbolic::norm_error::NormError;
 
 type N<T> = Result<T, NormError>;
 
@@ -128,6 +106,11 @@ pub(crate) struct Normalizer<'a> {
     /// The domain rules used, for the report.
     pub(crate) rules: BTreeSet<Rule>,
     depth: usize,
+    /// Pairs of generators `(sin θ, cos θ)` of one base angle, reduced
+    /// modulo `sin² + cos² = 1`.
+    trig: Vec<(usize, usize)>,
+    /// Generators `log(a)` of a positive `a`, with `a`: for `exp(m·log a) = a^m`.
+    log_args: HashMap<usize, Expr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -177,6 +160,8 @@ impl<'a> Normalizer<'a> {
             roots: BTreeMap::new(),
             rules: BTreeSet::new(),
             depth: 0,
+            trig: Vec::new(),
+            log_args: HashMap::new(),
         }
     }
 
@@ -606,7 +591,18 @@ impl<'a> Normalizer<'a> {
                         self.power_symbolic(y, &neg)?,
                     ]));
                 }
-                _ => {}
+                ExprKind::Name(_) => {}
+                _ => {
+                    // Any other positive base: one generator per monomial of
+                    // the exponent, labelled by the base's normal form.
+                    let label = self.canonical(b)?;
+                    let (c0, parts) = self.exponent_parts(ex)?;
+                    if let Some(rest) = self.split_power(&[(label, int(1))], &parts)? {
+                        self.rules.insert(Rule::SumExponent);
+                        let constant = self.power_q(b, &c0)?;
+                        return Ok(mul(vec![constant, rest]));
+                    }
+                }
             }
         }
         let sign = if sb == Sign::Pos {
@@ -634,7 +630,34 @@ impl<'a> Normalizer<'a> {
             }
             return Ok(self.opaque(format!("exp({c})"), Sign::Pos));
         }
-        let (c0, parts) = self.exponent_parts(a)?;
+        let (c0, mut parts) = match self.exponent_parts(a) {
+            Ok(p) => p,
+            Err(NormError::Unsupported(_)) => {
+                // An exponent that is not a polynomial: one generator for
+                // the whole exponential, keyed by the exponent's normal form.
+                let k = self.canonical(a)?;
+                return Ok(self.opaque(format!("exp({k})"), Sign::Pos));
+            }
+            Err(e) => return Err(e),
+        };
+        // exp(c·m·log(b)) = b^(c·m) for the generator log(b) of a positive b.
+        let mut from_logs = Vec::new();
+        let mut i = 0;
+        while i < parts.len() {
+            match self.power_of_log(&parts[i].0, &parts[i].2)? {
+                Some(v) => {
+                    self.rules.insert(Rule::ExpOfLog);
+                    from_logs.push(v);
+                    parts.remove(i);
+                }
+                None => i += 1,
+            }
+        }
+        if !from_logs.is_empty() {
+            let rest_exp = self.exp_of_parts(&c0, &parts)?;
+            from_logs.push(rest_exp);
+            return Ok(mul(from_logs));
+        }
         if let Some(rest) = self.split_power(&[("e".to_string(), int(1))], &parts)? {
             self.rules.insert(Rule::ExpOfSum);
             let constant = self.exp(&Expr::rational(c0))?;
@@ -642,6 +665,412 @@ impl<'a> Normalizer<'a> {
         }
         let k = self.canonical(a)?;
         Ok(self.opaque(format!("exp({k})"), Sign::Pos))
+    }
+
+    /// `exp(c0 + Σ parts)` from the exponent's parts.
+    fn exp_of_parts(
+        &mut self,
+        c0: &BigRational,
+        parts: &[(BigRational, String, Vec<u32>)],
+    ) -> N<Alg> {
+        let constant = self.exp(&Expr::rational(c0.clone()))?;
+        if parts.is_empty() {
+            return Ok(constant);
+        }
+        if let Some(rest) = self.split_power(&[("e".to_string(), int(1))], parts)? {
+            self.rules.insert(Rule::ExpOfSum);
+            return Ok(mul(vec![constant, rest]));
+        }
+        let key: Vec<String> = parts.iter().map(|(c, k, _)| format!("{c}*{k}")).collect();
+        Ok(mul(vec![
+            constant,
+            self.opaque(format!("exp[{}]", key.join("+")), Sign::Pos),
+        ]))
+    }
+
+    /// `exp(c·m·log(b))` for a monomial holding the generator `log(b)` of a
+    /// positive `b` once, with the rest of the monomial in declared
+    /// symbols: `b^(c·m)`.
+    fn power_of_log(&mut self, coeff: &BigRational, exps: &[u32]) -> N<Option<Alg>> {
+        let Some(j) = exps
+            .iter()
+            .enumerate()
+            .find(|(j, e)| **e == 1 && self.log_args.contains_key(j))
+            .map(|(j, _)| j)
+        else {
+            return Ok(None);
+        };
+        let base = self.log_args[&j].clone();
+        let mut m = Expr::rational(coeff.clone());
+        for (i, e) in exps.iter().enumerate() {
+            if i == j || *e == 0 {
+                continue;
+            }
+            let GenKind::Symbol(x) = &self.gens[i].kind else {
+                return Ok(None);
+            };
+            m = Expr::binary(
+                BinOp::Mul,
+                m,
+                Expr::binary(BinOp::Pow, Expr::name(x), Expr::int(*e as i64)),
+            );
+        }
+        if let Some(q) = fold_rational(&m) {
+            return Ok(Some(self.power_q(&base, &q)?));
+        }
+        Ok(Some(self.power_symbolic(&base, &m)?))
+    }
+
+    /// The monomial a `Power` generator's key names (`g0^1*g2^3`).
+    fn monomial_of_key(key: &str) -> Option<Alg> {
+        let mut f = Vec::new();
+        for part in key.split('*') {
+            let (g, e) = part.strip_prefix('g')?.split_once('^')?;
+            f.push(pow(Alg::Var(g.parse().ok()?), e.parse().ok()?));
+        }
+        Some(mul(f))
+    }
+
+    /// `log` of one positive generator.
+    fn log_of_generator(&mut self, i: usize) -> N<Option<Alg>> {
+        if self.gens[i].sign != Sign::Pos {
+            return Ok(None);
+        }
+        let log_key = |k: &str| format!("log({k}|1*)");
+        Ok(Some(match self.gens[i].kind.clone() {
+            GenKind::Power(label, key) => {
+                let Some(m) = Self::monomial_of_key(&key) else {
+                    return Ok(None);
+                };
+                let log_base = if label == "e" {
+                    num(int(1))
+                } else if let Ok(p) = label.parse::<i64>() {
+                    self.log(&Expr::int(p))?
+                } else if self.dom.kinds.contains_key(&label) {
+                    self.log(&Expr::name(&label))?
+                } else {
+                    // A base known by its normal form: the key `log` gives it.
+                    self.opaque(format!("log({label})"), Sign::Unknown)
+                };
+                mul(vec![m, log_base])
+            }
+            GenKind::PrimeRoot(p, d) => {
+                let lp = self.log(&Expr::rational(BigRational::from_integer(p)))?;
+                mul(vec![num(BigRational::new(1.into(), BigInt::from(d))), lp])
+            }
+            GenKind::Root(x, l) => {
+                let g = self.gen(
+                    GenKind::Opaque(log_key(&format!("1*g{i}^{l}"))),
+                    Sign::Unknown,
+                );
+                self.log_args.entry(g).or_insert_with(|| Expr::name(&x));
+                mul(vec![
+                    num(BigRational::new(1.into(), BigInt::from(l))),
+                    Alg::Var(g),
+                ])
+            }
+            GenKind::Symbol(x) => {
+                let g = self.gen(
+                    GenKind::Opaque(log_key(&format!("1*g{i}^1"))),
+                    Sign::Unknown,
+                );
+                self.log_args.entry(g).or_insert_with(|| Expr::name(&x));
+                Alg::Var(g)
+            }
+            GenKind::Opaque(_) => self.opaque(log_key(&format!("1*g{i}^1")), Sign::Unknown),
+        }))
+    }
+
+    /// A polynomial as a positive constant, a monomial and a remaining
+    /// polynomial of one strict sign (or none).
+    fn factor_poly(&mut self, p: &Poly) -> Option<(BigRational, Vec<u32>, Option<Poly>)> {
+        if p.terms.len() == 1 {
+            let t = &p.terms[0];
+            return Some((t.coeff.clone(), t.exps.clone(), None));
+        }
+        let n = self.gens.len();
+        let mut m = vec![u32::MAX; n];
+        for t in &p.terms {
+            for (i, slot) in m.iter_mut().enumerate() {
+                *slot = (*slot).min(t.exps.get(i).copied().unwrap_or(0));
+            }
+        }
+        let mut rest = Poly {
+            terms: p
+                .terms
+                .iter()
+                .map(|t| Term {
+                    coeff: t.coeff.clone(),
+                    exps: (0..n)
+                        .map(|i| t.exps.get(i).copied().unwrap_or(0) - m[i])
+                        .collect(),
+                })
+                .collect(),
+        };
+        let one = Poly {
+            terms: vec![Term {
+                coeff: BigRational::one(),
+                exps: vec![0; n],
+            }],
+        };
+        let s = self.ratfun_sign(&RatFun {
+            num: rest.clone(),
+            den: one,
+        });
+        let c = match s {
+            Sign::Pos => BigRational::one(),
+            Sign::Neg => {
+                for t in &mut rest.terms {
+                    t.coeff = -t.coeff.clone();
+                }
+                -BigRational::one()
+            }
+            _ => return None,
+        };
+        Some((c, m, Some(rest)))
+    }
+
+    /// `log(a)` for a positive `a` whose normal form is a constant times a
+    /// monomial of positive generators times polynomials of one strict sign:
+    /// the sum of their logs (`log(s/(1 − s)) = t` for `s = sigmoid(t)`).
+    fn log_of_factors(&mut self, a: &Expr) -> N<Option<Alg>> {
+        let Ok(alg) = self.alg(a) else {
+            return Ok(None);
+        };
+        let Ok(rf) = self.ratfun(&alg) else {
+            return Ok(None);
+        };
+        if let (Some(n), Some(d)) = (rf.num.as_constant(), rf.den.as_constant()) {
+            // A constant argument: the log of the number.
+            return Ok(Some(self.log(&Expr::rational(n / d))?));
+        }
+        let (Some((cn, mn, pn)), Some((cd, md, pd))) =
+            (self.factor_poly(&rf.num), self.factor_poly(&rf.den))
+        else {
+            return Ok(None);
+        };
+        let c = &cn / &cd;
+        if !c.is_positive() {
+            return Ok(None);
+        }
+        let net: Vec<i64> = (0..self.gens.len())
+            .map(|i| {
+                mn.get(i).copied().unwrap_or(0) as i64 - md.get(i).copied().unwrap_or(0) as i64
+            })
+            .collect();
+        let nonzero: Vec<usize> = (0..net.len()).filter(|i| net[*i] != 0).collect();
+        // Nothing to split: leave it to the plain generator.
+        if pd.is_none()
+            && c.is_one()
+            && (nonzero.is_empty() || (nonzero.len() == 1 && net[nonzero[0]] == 1 && pn.is_none()))
+        {
+            return Ok(None);
+        }
+        if pn.is_some() && pd.is_none() && c.is_one() && nonzero.is_empty() {
+            return Ok(None);
+        }
+        let mut items = Vec::new();
+        if !c.is_one() {
+            items.push(self.log(&Expr::rational(c))?);
+        }
+        for i in nonzero {
+            let Some(l) = self.log_of_generator(i)? else {
+                return Ok(None);
+            };
+            items.push(mul(vec![num(int(net[i])), l]));
+        }
+        for (p, sign) in [(pn, 1), (pd, -1)] {
+            if let Some(p) = p {
+                let g = self.opaque(format!("log({}|1*)", poly_key(&p)), Sign::Unknown);
+                items.push(mul(vec![num(int(sign)), g]));
+            }
+        }
+        self.rules.insert(Rule::LogOfFactors);
+        Ok(Some(Alg::Add(items)))
+    }
+
+    /// The generators `(sin θ, cos θ)` of a base angle.
+    fn trig_pair(&mut self, base: &str) -> (usize, usize) {
+        let s = self.gen(GenKind::Opaque(format!("sin[{base}]")), Sign::Unknown);
+        let c = self.gen(GenKind::Opaque(format!("cos[{base}]")), Sign::Unknown);
+        if !self.trig.contains(&(s, c)) {
+            self.trig.push((s, c));
+        }
+        (s, c)
+    }
+
+    /// `(cos(qπ), sin(qπ))` exactly, for `q` a multiple of 1/4 or 1/6.
+    fn exact_pi_multiple(&mut self, q: &BigRational) -> N<Option<(Alg, Alg)>> {
+        let half = || num(BigRational::new(1.into(), 2.into()));
+        let r = |me: &mut Self, p: i64| -> N<Alg> {
+            let root = me.numeric_power(&int(p), &BigRational::new(1.into(), 2.into()))?;
+            Ok(mul(vec![half(), root]))
+        };
+        let four = q * int(4);
+        let six = q * int(6);
+        let (re, im) = if four.is_integer() {
+            let k = four
+                .to_integer()
+                .mod_floor(&BigInt::from(8))
+                .to_i64()
+                .unwrap_or(0);
+            let cos = [1, 2, 0, -2, -1, -2, 0, 2];
+            let sin = [0, 2, 1, 2, 0, -2, -1, -2];
+            // 2 stands for √2/2 with the sign of the entry.
+            let value = |me: &mut Self, v: i64| -> N<Alg> {
+                Ok(match v {
+                    2 => r(me, 2)?,
+                    -2 => mul(vec![num(int(-1)), r(me, 2)?]),
+                    v => num(int(v)),
+                })
+            };
+            (value(self, cos[k as usize])?, value(self, sin[k as usize])?)
+        } else if six.is_integer() {
+            let k = six
+                .to_integer()
+                .mod_floor(&BigInt::from(12))
+                .to_i64()
+                .unwrap_or(0);
+            // 3 stands for √3/2, 5 for 1/2, with signs.
+            let cos = [1, 3, 5, 0, -5, -3, -1, -3, -5, 0, 5, 3];
+            let sin = [0, 5, 3, 1, 3, 5, 0, -5, -3, -1, -3, -5];
+            let value = |me: &mut Self, v: i64| -> N<Alg> {
+                Ok(match v {
+                    3 => r(me, 3)?,
+                    -3 => mul(vec![num(int(-1)), r(me, 3)?]),
+                    5 => half(),
+                    -5 => num(BigRational::new((-1).into(), 2.into())),
+                    v => num(int(v)),
+                })
+            };
+            (value(self, cos[k as usize])?, value(self, sin[k as usize])?)
+        } else {
+            return Ok(None);
+        };
+        Ok(Some((re, im)))
+    }
+
+    /// `sin`, `cos`, `tan` of a polynomial argument: the argument split into
+    /// monomials (a rational multiple of a base angle each), each written
+    /// through the sine and cosine of its base angle by the multiple-angle
+    /// and angle-addition formulas; multiples of π/4 and π/6 exactly.
+    /// `None` when the argument is not a polynomial or over the budget.
+    fn trig(&mut self, op: Builtin, arg: &Expr) -> N<Option<Alg>> {
+        let Ok((c0, parts)) = self.exponent_parts(arg) else {
+            return Ok(None);
+        };
+        if parts.len() > TRIG_TERMS {
+            return Ok(None);
+        }
+        let pi = self
+            .index
+            .get(&gen_key(&GenKind::Opaque("pi".into())))
+            .copied();
+        let mut acc = (num(int(1)), num(int(0)));
+        let mut angles: Vec<(BigRational, String)> = Vec::new();
+        if !c0.is_zero() {
+            angles.push((c0, "1".to_string()));
+        }
+        let mut rewritten = false;
+        for (coeff, key, exps) in parts {
+            let is_pi = pi.is_some_and(|p| {
+                exps.iter()
+                    .enumerate()
+                    .all(|(i, e)| if i == p { *e == 1 } else { *e == 0 })
+            });
+            if is_pi {
+                if let Some(v) = self.exact_pi_multiple(&coeff)? {
+                    self.rules.insert(Rule::TrigExactValues);
+                    acc = complex_mul(acc, v);
+                    rewritten = true;
+                    continue;
+                }
+            }
+            angles.push((coeff, key));
+        }
+        if angles.len() > 1 {
+            rewritten = true;
+        }
+        for (coeff, key) in angles {
+            let q = coeff.denom().clone();
+            let Some(p) = coeff
+                .numer()
+                .to_i64()
+                .filter(|p| p.unsigned_abs() <= TRIG_MULTIPLE)
+            else {
+                return Ok(None);
+            };
+            if p != 1 {
+                rewritten = true;
+            }
+            let base = if q.is_one() {
+                key
+            } else {
+                format!("({key})/{q}")
+            };
+            let (s, c) = self.trig_pair(&base);
+            acc = complex_mul(acc, multiple_angle(p, s, c));
+        }
+        if rewritten {
+            self.rules.insert(Rule::TrigExpansion);
+        }
+        Ok(Some(match op {
+            Builtin::Sin => acc.1,
+            Builtin::Cos => acc.0,
+            _ => {
+                self.rules.insert(Rule::TanAsQuotient);
+                mul(vec![acc.1, pow(acc.0, -1)])
+            }
+        }))
+    }
+
+    /// `p` reduced modulo `sin² + cos² = 1` for every pair: each `sin^e`
+    /// with `e >= 2` written `sin^(e mod 2)·(1 − cos²)^(e div 2)`, so two
+    /// polynomials equal on the circle reduce to the same one.
+    fn reduce_circle(&mut self, p: Poly) -> N<Poly> {
+        let mut p = p;
+        for (s, c) in self.trig.clone() {
+            if !p
+                .terms
+                .iter()
+                .any(|t| t.exps.get(s).is_some_and(|e| *e >= 2))
+            {
+                continue;
+            }
+            self.rules.insert(Rule::PythagoreanIdentity);
+            let mut acc: BTreeMap<Vec<u32>, BigRational> = BTreeMap::new();
+            for t in p.terms {
+                let e = t.exps.get(s).copied().unwrap_or(0);
+                if e < 2 || c >= t.exps.len() {
+                    *acc.entry(t.exps).or_insert_with(BigRational::zero) += t.coeff;
+                    continue;
+                }
+                let m = e / 2;
+                let mut binom = BigInt::one();
+                for j in 0..=m {
+                    let mut exps = t.exps.clone();
+                    exps[s] = e % 2;
+                    exps[c] += 2 * j;
+                    let sign = if j % 2 == 0 { int(1) } else { int(-1) };
+                    *acc.entry(exps).or_insert_with(BigRational::zero) +=
+                        &t.coeff * BigRational::from_integer(binom.clone()) * sign;
+                    binom = binom * BigInt::from(m - j) / BigInt::from(j + 1);
+                }
+                if acc.len() as u64 > crate::config::Budgets::DEFAULT.cas_terms {
+                    return Err(NormError::Budget(
+                        "reducing by sin² + cos² = 1 produced too many terms".into(),
+                    ));
+                }
+            }
+            p = Poly {
+                terms: acc
+                    .into_iter()
+                    .filter(|(_, c)| !c.is_zero())
+                    .map(|(exps, coeff)| Term { coeff, exps })
+                    .collect(),
+            };
+        }
+        Ok(p)
     }
 
     fn opaque(&mut self, key: String, sign: Sign) -> Alg {
@@ -664,6 +1093,9 @@ impl<'a> Normalizer<'a> {
         match op {
             Builtin::Pi => Ok(self.opaque("pi".to_string(), Sign::Pos)),
             Builtin::Sin | Builtin::Cos | Builtin::Tan => {
+                if let Some(v) = self.trig(op, &args[0])? {
+                    return Ok(v);
+                }
                 let k = self.canonical(&args[0])?;
                 Ok(self.opaque(format!("{name}({k})"), Sign::Unknown))
             }
@@ -810,8 +1242,19 @@ impl<'a> Normalizer<'a> {
                     Alg::Mul(items)
                 })
             }
-            Builtin::Diff
-            | Builtin::Trace
+            Builtin::Diff | Builtin::Integral => {
+                // Our own calculus writes the derivative (or F(b) − F(a)) as
+                // an expression, which is then normalized like any other.
+                let mut calc = crate::symbolic::calculus::Calculus::new(
+                    self.dom,
+                    crate::symbolic::calculus::DERIVATIVE_NODES,
+                    &JUDGE,
+                );
+                let value = calc.eliminate(whole)?;
+                self.rules.extend(calc.rules);
+                self.alg(&value)
+            }
+            Builtin::Trace
             | Builtin::Norm2
             | Builtin::NormF
             | Builtin::Rms
@@ -996,8 +1439,15 @@ impl<'a> Normalizer<'a> {
                 _ => {}
             }
         }
+        if let Some(v) = self.log_of_factors(a)? {
+            return Ok(v);
+        }
         let k = self.canonical(a)?;
-        Ok(self.opaque(format!("log({k})"), Sign::Unknown))
+        let g = self.gen(GenKind::Opaque(format!("log({k})")), Sign::Unknown);
+        if s == Sign::Pos {
+            self.log_args.entry(g).or_insert_with(|| a.clone());
+        }
+        Ok(Alg::Var(g))
     }
 
     /// Decides a condition from the domain alone, if it can.
@@ -1063,6 +1513,15 @@ impl<'a> Normalizer<'a> {
     pub(crate) fn ratfun(&mut self, a: &Alg) -> N<RatFun> {
         let mut rf = cas::rational_function(a, self.gens.len())?;
         rf.num = self.reduce_prime_roots(rf.num);
+        if !self.trig.is_empty() {
+            rf.num = self.reduce_circle(rf.num)?;
+            rf.den = self.reduce_circle(rf.den)?;
+            if rf.den.is_zero() {
+                return Err(NormError::Undefined(
+                    "a denominator vanishes everywhere (by sin² + cos² = 1)".into(),
+                ));
+            }
+        }
         Ok(rf)
     }
 
@@ -1259,7 +1718,11 @@ impl<'a> Normalizer<'a> {
         if direct != Sign::Unknown && direct != Sign::NonNeg && direct != Sign::NonPos {
             return direct;
         }
-        match self.shifted_sign(rf) {
+        let shifted = match self.shifted_sign(rf, false) {
+            Some(s) if s != Sign::Unknown => Some(s),
+            _ => self.shifted_sign(rf, true),
+        };
+        match shifted {
             Some(s) if s != Sign::Unknown => {
                 if direct == Sign::Unknown || matches!(s, Sign::Pos | Sign::Neg | Sign::Zero) {
                     return s;
@@ -1273,7 +1736,7 @@ impl<'a> Normalizer<'a> {
     /// Substitutes `x = lo + s` (or `hi - s`, or `small + offset + s` for a
     /// linear fact) for symbol generators and tests the signs again with
     /// `s >= 0`.
-    fn shifted_sign(&mut self, rf: &RatFun) -> Option<Sign> {
+    fn shifted_sign(&mut self, rf: &RatFun, prefer_upper: bool) -> Option<Sign> {
         let mut subst: BTreeMap<usize, Alg> = BTreeMap::new();
         let mut signs = self.gen_signs();
         let symbol_gen = |gens: &[Generator], name: &str| {
@@ -1286,7 +1749,14 @@ impl<'a> Normalizer<'a> {
                 continue;
             };
             let integer = self.dom.kinds.get(x).is_some_and(|k| k.is_integer());
-            if let Some(lo) = self.dom.lower_bound(x) {
+            let lower = self.dom.lower_bound(x);
+            let upper = self.dom.upper_bound(x);
+            let (lower, upper) = if prefer_upper && upper.is_some() {
+                (None, upper)
+            } else {
+                (lower, upper)
+            };
+            if let Some(lo) = lower {
                 subst.insert(i, Alg::Add(vec![num(lo.value.clone()), Alg::Var(i)]));
                 signs[i] = if lo.strict && !integer {
                     Sign::Pos
@@ -1294,7 +1764,7 @@ impl<'a> Normalizer<'a> {
                     Sign::NonNeg
                 };
                 shifted_any = true;
-            } else if let Some(hi) = self.dom.upper_bound(x) {
+            } else if let Some(hi) = upper {
                 subst.insert(i, Alg::sub(num(hi.value.clone()), Alg::Var(i)));
                 signs[i] = if hi.strict && !integer {
                     Sign::Pos
@@ -1366,6 +1836,56 @@ impl<'a> Normalizer<'a> {
         let sd = quotient_sign(poly_sign(&d.num, &signs), poly_sign(&d.den, &signs));
         Some(quotient_sign(sn, sd))
     }
+}
+
+/// The budget [`Budgets::trig_multiple`](crate::config::Budgets::trig_multiple).
+const TRIG_MULTIPLE: u64 = crate::config::Budgets::DEFAULT.trig_multiple;
+/// The budget [`Budgets::trig_terms`](crate::config::Budgets::trig_terms).
+const TRIG_TERMS: usize = crate::config::Budgets::DEFAULT.trig_terms;
+
+/// `(a + ib)(c + id)` as a pair (real part, imaginary part).
+fn complex_mul(x: (Alg, Alg), y: (Alg, Alg)) -> (Alg, Alg) {
+    let (a, b) = x;
+    let (c, d) = y;
+    (
+        Alg::sub(
+            mul(vec![a.clone(), c.clone()]),
+            mul(vec![b.clone(), d.clone()]),
+        ),
+        Alg::Add(vec![mul(vec![a, d]), mul(vec![b, c])]),
+    )
+}
+
+/// `(cos(pθ), sin(pθ))` from `s = sin θ`, `c = cos θ`: the real and
+/// imaginary parts of `(c + i s)^p`.
+fn multiple_angle(p: i64, s: usize, c: usize) -> (Alg, Alg) {
+    let n = p.unsigned_abs();
+    let (mut re, mut im) = (Vec::new(), Vec::new());
+    let mut binom = BigInt::one();
+    for j in 0..=n {
+        let term = mul(vec![
+            num(BigRational::from_integer(binom.clone())),
+            pow(Alg::Var(c), (n - j) as i64),
+            pow(Alg::Var(s), j as i64),
+        ]);
+        let sign = if (j / 2) % 2 == 0 { 1 } else { -1 };
+        let signed = mul(vec![num(int(sign)), term]);
+        if j % 2 == 0 {
+            re.push(signed);
+        } else {
+            im.push(signed);
+        }
+        binom = binom * BigInt::from(n - j) / BigInt::from(j + 1);
+    }
+    let im = Alg::Add(im);
+    (
+        Alg::Add(re),
+        if p < 0 {
+            mul(vec![num(int(-1)), im])
+        } else {
+            im
+        },
+    )
 }
 
 /// A canonical text of a polynomial (terms sorted).
@@ -1447,3 +1967,17 @@ pub(crate) fn quotient_sign(n: Sign, d: Sign) -> Sign {
     };
     n.mul(d)
 }
+
+/// What the calculus asks of the normal form (signs, conditions, zero
+/// tests), handed to it so that `calculus.rs` does not import this module.
+pub(crate) const JUDGE: crate::symbolic::calculus::Judge = crate::symbolic::calculus::Judge {
+    sign: |dom, e| Normalizer::new(dom).sign_of(e),
+    decide: |dom, c| Normalizer::new(dom).decide(c),
+    is_zero: |dom, e| {
+        let mut n = Normalizer::new(dom);
+        n.alg(e)
+            .and_then(|a| n.ratfun(&a))
+            .map(|rf| rf.num.is_zero())
+            .unwrap_or(false)
+    },
+};

@@ -32,7 +32,8 @@ pub enum Builtin {
     Sum,
     /// `prod(k, lo, hi, body)`.
     Prod,
-    /// `diff(expr, v)`: the derivative by a scalar symbol or an array entry.
+    /// `diff(expr, v)`: the derivative by a scalar symbol or an array entry;
+    /// `diff(expr, v, w, ...)` differentiates by each in turn.
     Diff,
     /// `trace(A)`.
     Trace,
@@ -102,6 +103,9 @@ pub enum Builtin {
     Pi,
     /// The constant e, written `e` (unless declared).
     E,
+    /// `integral(f, x, a, b)`, a definite integral; `integral(f, x)`, an
+    /// antiderivative (compared as a whole side).
+    Integral,
 }
 
 /// How many positional arguments a built-in takes.
@@ -111,6 +115,8 @@ pub enum Arity {
     Exactly(usize),
     /// At least one.
     AtLeastOne,
+    /// One of these counts (`integral` takes 2 or 4).
+    OneOf(&'static [usize]),
 }
 
 /// The claim family a call of a built-in belongs to, whatever its arguments.
@@ -147,7 +153,7 @@ const fn row(builtin: Builtin, name: &'static str, arity: Arity, belongs: Belong
     }
 }
 
-use Arity::{AtLeastOne, Exactly};
+use Arity::{AtLeastOne, Exactly, OneOf};
 use Belongs::{Arguments, Array, Matrix, Moment};
 
 const LAYER_OPTIONS: &[&str] = &["pad", "stride", "mode"];
@@ -175,7 +181,12 @@ const TABLE: &[Row] = &[
         binds_index: true,
         ..row(Builtin::Prod, "prod", Exactly(4), Arguments)
     },
-    row(Builtin::Diff, "diff", Exactly(2), Arguments),
+    row(
+        Builtin::Diff,
+        "diff",
+        OneOf(&[2, 3, 4, 5, 6, 7, 8]),
+        Arguments,
+    ),
     row(Builtin::Trace, "trace", Exactly(1), Matrix),
     row(Builtin::Norm2, "norm2", Exactly(1), Matrix),
     row(Builtin::NormF, "normF", Exactly(1), Matrix),
@@ -225,6 +236,7 @@ const TABLE: &[Row] = &[
     row(Builtin::Softplus, "softplus", Exactly(1), Arguments),
     row(Builtin::Pi, "pi", Exactly(0), Arguments),
     row(Builtin::E, "e", Exactly(0), Arguments),
+    row(Builtin::Integral, "integral", OneOf(&[2, 4]), Arguments),
 ];
 
 impl Builtin {

@@ -744,6 +744,42 @@ impl<'a> Parser<'a> {
         let Some(op) = builtin_here else {
             return Ok(Expr::new(ExprKind::Call { name, args }, span));
         };
+        if let Arity::OneOf(counts) = op.arity() {
+            if !counts.contains(&args.len()) {
+                let list: Vec<String> = counts.iter().map(|c| c.to_string()).collect();
+                return self.error(
+                    format!(
+                        "`{name}` takes {} arguments, found {}",
+                        list.join(" or "),
+                        args.len()
+                    ),
+                    span,
+                );
+            }
+        }
+        // The variables of `diff` and `integral` are symbols or array entries.
+        let variables: &[Expr] = match op {
+            Builtin::Diff if args.len() >= 2 => &args[1..],
+            Builtin::Integral if args.len() >= 2 => &args[1..2],
+            _ => &[],
+        };
+        for v in variables {
+            let ok = match &v.kind {
+                ExprKind::Name(_) => true,
+                ExprKind::Call { .. } => op == Builtin::Diff,
+                _ => false,
+            };
+            if !ok {
+                return self.error(
+                    if op == Builtin::Diff {
+                        format!("`diff` differentiates by a symbol or an array entry such as `w(h, l)`, not `{v}`")
+                    } else {
+                        format!("the variable of `integral` must be a name, not `{v}`")
+                    },
+                    v.span,
+                );
+            }
+        }
         if let Arity::Exactly(n) = op.arity() {
             if args.len() != n {
                 return self.error(
