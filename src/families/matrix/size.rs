@@ -162,7 +162,11 @@ impl SizePoly {
     }
 
     /// The value as a count (a positive integer of at most `limit`).
-    pub(crate) fn count(&self, values: &BTreeMap<String, BigRational>, limit: usize) -> Option<usize> {
+    pub(crate) fn count(
+        &self,
+        values: &BTreeMap<String, BigRational>,
+        limit: usize,
+    ) -> Option<usize> {
         let v = self.eval(values)?;
         if !v.is_integer() {
             return None;
