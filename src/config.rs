@@ -101,6 +101,9 @@ pub struct Budgets {
     pub matrix_word: usize,
     /// Most rewrites of words by `given` rules. Default: 10 000.
     pub matrix_rewrites: usize,
+    /// Most combinations of norm bounds (submultiplicativity, triangle
+    /// inequality, Frobenius) tried to prove one matrix inequality. Default: 64.
+    pub norm_bound_combinations: usize,
     /// Largest size (rows or columns) of an array built from a sampled size. Default: 512.
     pub array_size: usize,
     /// Most entries of one array value. Default: 4 194 304.
@@ -162,6 +165,7 @@ impl Budgets {
         matrix_terms: 4096,
         matrix_word: 64,
         matrix_rewrites: 10_000,
+        norm_bound_combinations: 64,
         array_size: 512,
         array_entries: 1 << 22,
         layer_work: 1 << 26,

@@ -364,6 +364,46 @@ pub enum Rule {
     TrigExactValues,
     /// `tan = sin/cos` where `cos ≠ 0`.
     TanAsQuotient,
+    /// `norm2(U X) = norm2(X)` for `Uᵀ U = I`, `norm2(X V) = norm2(X)` for `V Vᵀ = I`.
+    NormOrthonormalFactor,
+    /// `norm2(A B) <= norm2(A) norm2(B)`.
+    NormSubmultiplicative,
+    /// `norm2(A + B) <= norm2(A) + norm2(B)`.
+    NormTriangle,
+    /// `norm2(A) <= normF(A)`.
+    NormBelowFrobenius,
+    /// A premise `a <= b` used as `a = b - s` with `s >= 0`.
+    PremiseBound,
+    /// A premise `a = b` used as a substitution.
+    PremiseEquation,
+    /// `Qᵀ Q = Q Qᵀ = I` for an orthogonal kind.
+    OrthogonalKind,
+    /// `(A⁻¹)⁻¹ = A`.
+    InverseOfInverse,
+    /// `(Aᵀ)⁻¹ = (A⁻¹)ᵀ`.
+    InverseOfTranspose,
+    /// `A A⁻¹ = A⁻¹ A = I`.
+    InverseCancels,
+    /// `(λA)⁻¹ = λ⁻¹ A⁻¹`.
+    InverseOfScaled,
+    /// `(A B)⁻¹ = B⁻¹ A⁻¹` for square invertible factors.
+    InverseOfProduct,
+    /// `K K⁻¹ = K⁻¹ K = I` for a sum `K`, used term by term.
+    InverseOfSumCancels,
+    /// Both sides multiplied by an invertible `K`.
+    MultipliedOut,
+    /// `det(A B) = det(A) det(B)` for square factors.
+    DetMultiplicative,
+    /// `det(Aᵀ) = det(A)`.
+    DetOfTranspose,
+    /// `det(λ A) = λⁿ det(A)`.
+    DetOfScaled,
+    /// `det(A⁻¹) = 1/det(A)`.
+    DetOfInverse,
+    /// `det(I) = 1`.
+    DetOfIdentity,
+    /// The determinant of a literal by cofactor expansion.
+    DetOfLiteral,
 }
 
 impl fmt::Display for Rule {
@@ -452,6 +492,32 @@ impl fmt::Display for Rule {
             Rule::PythagoreanIdentity => "sin(θ)^2 + cos(θ)^2 = 1",
             Rule::TrigExactValues => "sin and cos at multiples of π/4 and π/6",
             Rule::TanAsQuotient => "tan = sin/cos (where cos != 0)",
+            Rule::NormOrthonormalFactor => {
+                "a factor with orthonormal columns (rows) leaves the spectral norm unchanged: norm2(U X) = norm2(X) for Uᵀ U = I"
+            }
+            Rule::NormSubmultiplicative => "submultiplicativity: norm2(A B) <= norm2(A) norm2(B)",
+            Rule::NormTriangle => "triangle inequality: norm2(A + B) <= norm2(A) + norm2(B)",
+            Rule::NormBelowFrobenius => "norm2(A) <= normF(A) = sqrt(trace(Aᵀ A))",
+            Rule::PremiseBound => {
+                "a premise a <= b used as a = b - s with s >= 0 (monotone in the other factors' signs)"
+            }
+            Rule::PremiseEquation => "an equation of the premise used as a substitution",
+            Rule::OrthogonalKind => "orthogonal kind: Qᵀ Q = Q Qᵀ = I, Q⁻¹ = Qᵀ",
+            Rule::InverseOfInverse => "(A⁻¹)⁻¹ = A",
+            Rule::InverseOfTranspose => "(Aᵀ)⁻¹ = (A⁻¹)ᵀ",
+            Rule::InverseCancels => "A A⁻¹ = A⁻¹ A = I",
+            Rule::InverseOfScaled => "(λ A)⁻¹ = λ⁻¹ A⁻¹",
+            Rule::InverseOfProduct => "(A B)⁻¹ = B⁻¹ A⁻¹ for square invertible A, B",
+            Rule::InverseOfSumCancels => "K K⁻¹ = K⁻¹ K = I for a sum K, term by term",
+            Rule::MultipliedOut => {
+                "both sides multiplied by K, invertible where K⁻¹ exists (K d = 0 exactly when d = 0)"
+            }
+            Rule::DetMultiplicative => "det(A B) = det(A) det(B) for square A, B",
+            Rule::DetOfTranspose => "det(Aᵀ) = det(A)",
+            Rule::DetOfScaled => "det(λ A) = λⁿ det(A) for n × n A",
+            Rule::DetOfInverse => "det(A⁻¹) = 1/det(A)",
+            Rule::DetOfIdentity => "det(I) = 1",
+            Rule::DetOfLiteral => "determinant of a literal by cofactor expansion",
         };
         f.write_str(text)
     }

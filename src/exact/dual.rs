@@ -389,6 +389,9 @@ impl Differ<'_, '_> {
             | Builtin::Rms
             | Builtin::Rank
             | Builtin::Cost
+            | Builtin::Inv
+            | Builtin::Det
+            | Builtin::Diag
             | Builtin::Conv1d
             | Builtin::Conv2d
             | Builtin::Correlate2d

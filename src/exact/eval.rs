@@ -499,6 +499,9 @@ impl<'a> Evaluator<'a> {
             | Builtin::Rms
             | Builtin::Rank
             | Builtin::Cost
+            | Builtin::Inv
+            | Builtin::Det
+            | Builtin::Diag
             | Builtin::Conv1d
             | Builtin::Conv2d
             | Builtin::Correlate2d

@@ -187,6 +187,11 @@ pub fn final_claim(
             merged.declare(Symbol {
                 name: name.clone(),
                 kind,
+                structure: kctx
+                    .symbols
+                    .get(name)
+                    .map(|s| s.structure)
+                    .unwrap_or_default(),
             });
         } else if let Some(def) = kctx.definitions.get(name) {
             let new_name = renames.get(name).cloned().unwrap_or_else(|| name.clone());

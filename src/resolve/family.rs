@@ -111,6 +111,12 @@ pub fn involves_matrices(e: &Expr, ctx: &Context) -> bool {
             ctx.symbols.get(name).map(|s| &s.kind),
             Some(Kind::Matrix(..)) | Some(Kind::Identity)
         ),
+        // The inverse of a literal, `[[2, 1], [1, 1]]⁻¹`, is matrix algebra.
+        ExprKind::Binary(crate::syntax::expr::BinOp::Pow, a, k) => {
+            matches!(a.kind, ExprKind::Matrix(_))
+                && crate::symbolic::normal::fold_rational(k)
+                    .is_some_and(|q| q == crate::syntax::expr::rat(-1))
+        }
         _ => false,
     })
 }

@@ -111,6 +111,57 @@ pub struct Symbol {
     pub name: String,
     /// Its kind.
     pub kind: Kind,
+    /// The structure of a square matrix kind (`symmetric matrix(n)`, ...).
+    pub structure: Structure,
+}
+
+/// The structure a square matrix kind declares; its facts are rewrite rules
+/// of the matrix normal form and its samples are exact members of the class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Structure {
+    /// No structure (`matrix(r, c)`, `vector(n)`, scalars, ...).
+    #[default]
+    General,
+    /// `symmetric matrix(n)`: `Aᵀ = A`.
+    Symmetric,
+    /// `orthogonal matrix(n)`: `Qᵀ Q = Q Qᵀ = I`.
+    Orthogonal,
+    /// `invertible matrix(n)`: `A⁻¹` exists.
+    Invertible,
+    /// `positive definite matrix(n)`: symmetric, invertible, `xᵀ A x > 0`.
+    PositiveDefinite,
+    /// `diagonal matrix(n)`: `Aᵀ = A`, entries off the diagonal zero.
+    Diagonal,
+}
+
+impl Structure {
+    /// The kind's words as written.
+    pub fn words(self) -> &'static str {
+        match self {
+            Structure::General => "matrix",
+            Structure::Symmetric => "symmetric matrix",
+            Structure::Orthogonal => "orthogonal matrix",
+            Structure::Invertible => "invertible matrix",
+            Structure::PositiveDefinite => "positive definite matrix",
+            Structure::Diagonal => "diagonal matrix",
+        }
+    }
+
+    /// Is `Aᵀ = A`?
+    pub fn symmetric(self) -> bool {
+        matches!(
+            self,
+            Structure::Symmetric | Structure::PositiveDefinite | Structure::Diagonal
+        )
+    }
+
+    /// Is the inverse declared to exist?
+    pub fn invertible(self) -> bool {
+        matches!(
+            self,
+            Structure::Orthogonal | Structure::Invertible | Structure::PositiveDefinite
+        )
+    }
 }
 
 /// The declarations and definitions of one file, resolved.
@@ -291,10 +342,67 @@ fn scalar_kind(text: &str) -> Option<ScalarKind> {
 }
 
 const KINDS_HELP: &str = "real, positive, nonnegative, nonzero, integer, positive integer, nonnegative integer, \
-matrix(r, c), vector(n), identity, array(r, c), random(mean = m, var = v), normal(m, v), random family(...), normal family(...)";
+matrix(r, c), vector(n), symmetric matrix(n), orthogonal matrix(n), invertible matrix(n), \
+positive definite matrix(n), diagonal matrix(n), identity, array(r, c), random(mean = m, var = v), normal(m, v), random family(...), normal family(...)";
 
 /// Parses a kind text; size and moment expressions are read with `names`.
-fn parse_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String)> {
+fn parse_kind(text: &str, names: &dyn Names) -> Result<(Kind, Structure), (Span, String)> {
+    let trimmed = text.trim();
+    for st in [
+        Structure::Symmetric,
+        Structure::Orthogonal,
+        Structure::Invertible,
+        Structure::PositiveDefinite,
+        Structure::Diagonal,
+    ] {
+        let Some(rest) = trimmed.strip_prefix(st.words()) else {
+            continue;
+        };
+        let lead = text.len() - text.trim_start().len() + st.words().len();
+        let inner = rest.trim_start();
+        let lead = lead + (rest.len() - inner.len());
+        let whole = Span {
+            start: lead,
+            end: lead + inner.len(),
+        };
+        let Some(args) = inner.strip_prefix('(').and_then(|x| x.strip_suffix(')')) else {
+            return Err((
+                whole,
+                format!(
+                    "write `{}(n)` with one size (the matrix is n × n)",
+                    st.words()
+                ),
+            ));
+        };
+        if args.contains(',') {
+            return Err((
+                whole,
+                format!(
+                    "`{}` is square and takes one size: `{}(n)`",
+                    st.words(),
+                    st.words()
+                ),
+            ));
+        }
+        if args.trim().is_empty() {
+            return Err((whole, "missing size".to_string()));
+        }
+        let n = parser::parse_expr(args, names, &[]).map_err(|e| {
+            (
+                Span {
+                    start: lead + 1 + e.span.start,
+                    end: lead + 1 + e.span.end,
+                },
+                e.message,
+            )
+        })?;
+        return Ok((Kind::Matrix(n.clone(), n), st));
+    }
+    parse_plain_kind(text, names).map(|k| (k, Structure::General))
+}
+
+/// Parses a kind without structure.
+fn parse_plain_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String)> {
     let trimmed = text.trim();
     let lead = text.len() - text.trim_start().len();
     if let Some(k) = scalar_kind(trimmed) {
@@ -474,12 +582,13 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
     }
     for s in pending {
         match parse_kind(&s.kind.text, &ctx) {
-            Ok(kind) => {
+            Ok((kind, structure)) => {
                 ctx.symbols.insert(
                     s.name.clone(),
                     Symbol {
                         name: s.name.clone(),
                         kind,
+                        structure,
                     },
                 );
                 ctx.functions

@@ -1260,6 +1260,9 @@ impl<'a> Normalizer<'a> {
             | Builtin::Rms
             | Builtin::Rank
             | Builtin::Cost
+            | Builtin::Inv
+            | Builtin::Det
+            | Builtin::Diag
             | Builtin::Conv1d
             | Builtin::Conv2d
             | Builtin::Correlate2d

@@ -47,6 +47,12 @@ pub enum Builtin {
     Rank,
     /// `cost(expr)`: the multiplication cost of a matrix expression as written.
     Cost,
+    /// `inv(A)`, also `A⁻¹` and `A^-1`: the inverse of a square matrix.
+    Inv,
+    /// `det(A)`: the determinant of a square matrix.
+    Det,
+    /// `diag(v)`: the diagonal matrix of a vector's entries.
+    Diag,
     /// `conv1d(x, h, pad = 0, stride = 1)`.
     Conv1d,
     /// `conv2d(x, h, pad = 0, stride = 1, mode = "circular")`.
@@ -193,6 +199,9 @@ const TABLE: &[Row] = &[
     row(Builtin::Rms, "rms", Exactly(1), Matrix),
     row(Builtin::Rank, "rank", Exactly(1), Matrix),
     row(Builtin::Cost, "cost", Exactly(1), Matrix),
+    row(Builtin::Inv, "inv", Exactly(1), Matrix),
+    row(Builtin::Det, "det", Exactly(1), Matrix),
+    row(Builtin::Diag, "diag", Exactly(1), Matrix),
     Row {
         options: CONV1D_OPTIONS,
         ..row(Builtin::Conv1d, "conv1d", Exactly(2), Array)

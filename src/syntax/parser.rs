@@ -60,6 +60,8 @@ enum Tok {
     Prime,
     SupT,
     Sup(u32),
+    /// `⁻¹`: the inverse (of a matrix), `x^-1` of a scalar.
+    SupInverse,
     Half,
     Sqrt,
     LParen,
@@ -94,6 +96,7 @@ fn describe(t: &Tok) -> String {
         Tok::Prime => "`'`".into(),
         Tok::SupT => "`ᵀ`".into(),
         Tok::Sup(n) => format!("superscript {n}"),
+        Tok::SupInverse => "`⁻¹`".into(),
         Tok::Half => "`½`".into(),
         Tok::Sqrt => "`√`".into(),
         Tok::LParen => "`(`".into(),
@@ -209,6 +212,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
                 'ᵀ' => (Tok::SupT, 1),
                 '²' => (Tok::Sup(2), 1),
                 '³' => (Tok::Sup(3), 1),
+                '⁻' if next == Some('¹') => (Tok::SupInverse, 2),
                 '½' => (Tok::Half, 1),
                 '√' => (Tok::Sqrt, 1),
                 '(' => (Tok::LParen, 1),
@@ -481,7 +485,7 @@ impl<'a> Parser<'a> {
         Ok(base)
     }
 
-    /// postfix := primary ('^T' | ''' | 'ᵀ' | '²' | '³')*
+    /// postfix := primary ('^T' | ''' | 'ᵀ' | '²' | '³' | '⁻¹')*
     fn postfix(&mut self) -> PResult<Expr> {
         let mut e = self.primary()?;
         loop {
@@ -499,6 +503,14 @@ impl<'a> Parser<'a> {
                     let (_, span) = self.bump();
                     let span = e.span.to(span);
                     e = Expr::new(ExprKind::Transpose(Box::new(e)), span);
+                }
+                Some(Tok::SupInverse) => {
+                    let (_, span) = self.bump();
+                    let exponent = Expr::new(
+                        ExprKind::Number(BigRational::from_integer(BigInt::from(-1))),
+                        span,
+                    );
+                    e = Expr::binary(BinOp::Pow, e, exponent);
                 }
                 Some(Tok::Sup(n)) => {
                     let n = *n;

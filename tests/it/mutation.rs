@@ -7,7 +7,8 @@
 //!   chain moved by one (`=`, `≈`), or pushed past the relation (`<=`,
 //!   `>=`), the conclusion of an implication moved by one. Asserted strictly.
 //! - single changes (a constant + 1, an exponent + 1, `+` ↔ `-`, `Var` ↔
-//!   `E`, a symbol swapped for another of its kind). Some of these can be equivalent to
+//!   `E`, a symbol swapped for another of its kind, a product's factors
+//!   swapped, a transpose or an inverse dropped). Some of these can be equivalent to
 //!   the original, so each is first run with symbolic proofs off (exact
 //!   evaluation and spot checks only, an independent path); when that
 //!   refutes the mutant, the full engine must not accept it. For what the
@@ -277,6 +278,18 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         )),
         _ => None,
     };
+    // An inverse dropped (`A⁻¹`, `A^-1`, `inv(A)` read as `A`).
+    let uninvert: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Binary(BinOp::Pow, a, k) if matches!(&k.kind, ExprKind::Number(q) if *q == num_rational::BigRational::from_integer((-1).into())) => {
+            Some((**a).clone())
+        }
+        ExprKind::Builtin {
+            op: Builtin::Inv,
+            args,
+            ..
+        } if args.len() == 1 => Some(args[0].clone()),
+        _ => None,
+    };
     let mut out = Vec::new();
     for f in [
         number,
@@ -287,6 +300,7 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         commute,
         untranspose,
         trig_sign,
+        uninvert,
     ] {
         for place in 0..4 {
             let mut changed = false;

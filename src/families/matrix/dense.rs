@@ -193,6 +193,83 @@ impl Mat {
         }
         rank
     }
+
+    /// The determinant of a square matrix, by exact Gaussian elimination.
+    pub(crate) fn det(&self) -> R<BigRational> {
+        if self.rows != self.cols {
+            return Err(DenseError("the determinant of a non-square matrix".into()));
+        }
+        let n = self.rows;
+        let mut m = self.clone();
+        let mut det = BigRational::one();
+        for col in 0..n {
+            let Some(p) = (col..n).find(|&r| !m.get(r, col).is_zero()) else {
+                return Ok(BigRational::zero());
+            };
+            if p != col {
+                for j in 0..n {
+                    m.data.swap(col * n + j, p * n + j);
+                }
+                det = -det;
+            }
+            let pivot = m.get(col, col).clone();
+            det *= &pivot;
+            for r in col + 1..n {
+                if !m.get(r, col).is_zero() {
+                    let f = m.get(r, col) / &pivot;
+                    for j in col..n {
+                        let v = m.get(col, j) * &f;
+                        m.data[r * n + j] -= v;
+                    }
+                }
+            }
+        }
+        Ok(det)
+    }
+
+    /// The exact inverse (Gauss–Jordan); `None` for a singular matrix.
+    pub(crate) fn inverse(&self) -> Option<Mat> {
+        if self.rows != self.cols {
+            return None;
+        }
+        let n = self.rows;
+        let mut m = self.clone();
+        let mut inv = Mat::identity(n);
+        for col in 0..n {
+            let p = (col..n).find(|&r| !m.get(r, col).is_zero())?;
+            for j in 0..n {
+                m.data.swap(col * n + j, p * n + j);
+                inv.data.swap(col * n + j, p * n + j);
+            }
+            let pivot = m.get(col, col).recip();
+            for j in 0..n {
+                m.data[col * n + j] *= &pivot;
+                inv.data[col * n + j] *= &pivot;
+            }
+            for r in 0..n {
+                if r != col && !m.get(r, col).is_zero() {
+                    let f = m.get(r, col).clone();
+                    for j in 0..n {
+                        let a = m.get(col, j) * &f;
+                        m.data[r * n + j] -= a;
+                        let b = inv.get(col, j) * &f;
+                        inv.data[r * n + j] -= b;
+                    }
+                }
+            }
+        }
+        Some(inv)
+    }
+
+    /// `diag(v)` of a column (or row) vector.
+    pub(crate) fn diag(&self) -> Mat {
+        let n = self.data.len();
+        let mut out = Mat::zeros(n, n);
+        for (i, q) in self.data.iter().enumerate() {
+            out.data[i * n + i] = q.clone();
+        }
+        out
+    }
 }
 
 impl fmt::Display for Mat {

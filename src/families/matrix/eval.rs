@@ -247,6 +247,13 @@ impl Env<'_> {
                 V::S(norm.div(&n).map_err(|e| format!("{e:?}"))?)
             }
             Builtin::Cost => V::S(self.cost(&args[0], d)?),
+            Builtin::Inv => V::M(
+                self.matrix(&args[0], d)?
+                    .inverse()
+                    .ok_or("a matrix that is not invertible here")?,
+            ),
+            Builtin::Det => V::S(Real::exact(self.matrix(&args[0], d)?.det().map_err(dense)?)),
+            Builtin::Diag => V::M(self.matrix(&args[0], d)?.diag()),
             Builtin::Sign if t.shape.is_some() => V::M(self.matrix(&args[0], d)?.sign()),
             _ => {
                 let mut xs = Vec::new();
@@ -346,6 +353,11 @@ impl Env<'_> {
                     .ok_or_else(|| format!("no value for `{s}`"))?,
                 AtomDef::Literal(rows) => self.literal(rows)?,
                 AtomDef::Sign(inner) => self.poly_value(nf, inner, d + 1)?.sign(),
+                AtomDef::Inverse(inner) => self
+                    .poly_value(nf, inner, d + 1)?
+                    .inverse()
+                    .ok_or("a matrix that is not invertible here")?,
+                AtomDef::Diag(inner) => self.poly_value(nf, inner, d + 1)?.diag(),
             };
             let m = if f.t { m.t() } else { m };
             acc = Some(match acc {
@@ -401,6 +413,11 @@ impl Env<'_> {
                         .poly_value(nf, m, 0)
                         .ok()
                         .map(|m| Expr::int(m.rank() as i64)),
+                    PlaceDef::Det(m) => self
+                        .poly_value(nf, m, 0)
+                        .ok()
+                        .and_then(|m| m.det().ok())
+                        .map(Expr::rational),
                     PlaceDef::Norm2(m) => self.poly_value(nf, m, 0).ok().and_then(|m| {
                         match spectral_norm_squared(&m) {
                             Root::Exact(q) => {

@@ -71,6 +71,47 @@ enum Draw {
     Free,
     OrthonormalColumns,
     OrthonormalRows,
+    Symmetric,
+    /// Orthogonal by the Cayley transform `(I − S)(I + S)⁻¹` of a skew `S`.
+    Orthogonal,
+    /// Invertible: a random matrix shifted by `k I` until its determinant is nonzero.
+    Invertible,
+    /// `L Lᵀ + I`.
+    PositiveDefinite,
+    Diagonal,
+}
+
+/// `det(A) != 0` (or `0 != det(A)`) with `A` a declared matrix symbol.
+fn nonsingular_hypothesis(c: &Expr, ctx: &Context) -> Option<String> {
+    let ExprKind::Compare(items, ops) = &c.kind else {
+        return None;
+    };
+    if items.len() != 2 || ops.len() != 1 || ops[0] != RelOp::Ne {
+        return None;
+    }
+    let det_of = |e: &Expr| -> Option<String> {
+        let ExprKind::Builtin {
+            op: Builtin::Det,
+            args,
+            ..
+        } = &e.kind
+        else {
+            return None;
+        };
+        let [a] = args.as_slice() else { return None };
+        let ExprKind::Name(n) = &a.kind else {
+            return None;
+        };
+        matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Matrix(..))).then(|| n.clone())
+    };
+    let zero = |e: &Expr| {
+        crate::symbolic::normal::fold_rational(e).is_some_and(|q| q == crate::syntax::expr::rat(0))
+    };
+    match (det_of(&items[0]), det_of(&items[1])) {
+        (Some(n), None) if zero(&items[1]) => Some(n),
+        (None, Some(n)) if zero(&items[0]) => Some(n),
+        _ => None,
+    }
 }
 
 impl<'a> Scope<'a> {
@@ -144,8 +185,265 @@ fn all_zero(dom: &Domain, m: &MatPoly) -> Result<bool, String> {
     Ok(true)
 }
 
+/// The slack placeholder of a bound or a premise: a nonnegative name no
+/// user symbol can have.
+fn slack_name(of: &str, i: usize) -> String {
+    format!("slack{i}[{of}]")
+}
+
+/// Is the scalar relation `l op r` proved under `dom`, directly or after
+/// replacing spectral-norm placeholders by upper bounds? Each bound
+/// `p <= u` (submultiplicativity, triangle inequality, Frobenius) is used as
+/// the exact substitution `p = u - s` with a fresh `s >= 0`: a proof for
+/// every `s >= 0` holds in particular at `s = u - p`, so the relation is
+/// monotone in the other factors exactly as far as the sign test shows.
+/// Returns the rules of the bounds used (empty for a direct proof).
+fn prove_with_bounds(
+    nf: &mut Normalizer<'_>,
+    base: &Domain,
+    l: &Expr,
+    op: RelOp,
+    r: &Expr,
+    combinations: usize,
+) -> Result<Option<Vec<Rule>>, String> {
+    let domain = |nf: &Normalizer<'_>| {
+        let mut dom = base.clone();
+        for (name, p) in &nf.placeholders {
+            dom.kinds.insert(name.clone(), p.kind);
+        }
+        dom
+    };
+    if prove_scalar(&domain(nf), l, r, op)? {
+        return Ok(Some(Vec::new()));
+    }
+    if !matches!(op, RelOp::Le | RelOp::Lt | RelOp::Ge | RelOp::Gt) {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    names_in(l, &mut names);
+    names_in(r, &mut names);
+    // Squared Frobenius norms `trace(uᵀ u)` are bounded through their root:
+    // `sqrt(p)` becomes a nonnegative name `q` (and `p` becomes `q²`).
+    let (mut l, mut r) = (l.clone(), r.clone());
+    let mut roots = Vec::new();
+    let mut root_of = Vec::new();
+    let mut options = Vec::new();
+    let mut bounded = Vec::new();
+    for n in &names {
+        let def = nf.placeholders.get(n).map(|p| p.def.clone());
+        match def {
+            Some(normal_form::PlaceDef::Norm2(_)) => {
+                options.push(
+                    nf.norm2_upper_bounds(n)
+                        .map_err(|NfError::Unsupported(m)| m)?,
+                );
+                bounded.push(n.clone());
+            }
+            Some(normal_form::PlaceDef::Trace(w)) if nf.gram_half(&w).is_some() => {
+                let q = format!("sqrt[{n}]");
+                l = root_alias(&l, n, &q);
+                r = root_alias(&r, n, &q);
+                options.push(
+                    nf.gram_trace_bounds(&w)
+                        .map_err(|NfError::Unsupported(m)| m)?,
+                );
+                roots.push(q.clone());
+                root_of.push(n.clone());
+                bounded.push(q);
+            }
+            _ => {}
+        }
+        if bounded.len() >= 4 {
+            break;
+        }
+    }
+    let (l, r) = (&l, &r);
+    let names = bounded;
+    if names.is_empty() {
+        return Ok(None);
+    }
+    // An odometer over the choices (0: the placeholder stays).
+    let mut choice = vec![0usize; names.len()];
+    let mut tried = 0;
+    loop {
+        let mut k = 0;
+        loop {
+            if k == choice.len() {
+                return Ok(None);
+            }
+            choice[k] += 1;
+            if choice[k] <= options[k].len() {
+                break;
+            }
+            choice[k] = 0;
+            k += 1;
+        }
+        tried += 1;
+        if tried > combinations {
+            return Ok(None);
+        }
+        let mut map = BTreeMap::new();
+        let mut dom = domain(nf);
+        for q in &roots {
+            dom.kinds
+                .insert(q.clone(), crate::resolve::ScalarKind::Nonnegative);
+        }
+        let mut rules = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            if choice[i] == 0 {
+                continue;
+            }
+            let (u, rule) = &options[i][choice[i] - 1];
+            let mut u = u.clone();
+            for (q, p) in roots.iter().zip(&root_of) {
+                u = root_alias(&u, p, q);
+            }
+            let u = &u;
+            let sl = slack_name(n, 0);
+            dom.kinds
+                .insert(sl.clone(), crate::resolve::ScalarKind::Nonnegative);
+            map.insert(
+                n.clone(),
+                Expr::binary(crate::syntax::expr::BinOp::Sub, u.clone(), Expr::name(&sl)),
+            );
+            if !rules.contains(rule) {
+                rules.push(rule.clone());
+            }
+        }
+        let fix = |e: &Expr| substitute(&substitute(e, &map), &nf.place_subs);
+        let (l2, r2) = (fix(l), fix(r));
+        if prove_scalar(&dom, &l2, &r2, op)? {
+            return Ok(Some(rules));
+        }
+    }
+}
+
+/// `e` with `sqrt(p)` written `q` and any other `p` written `q²` (`p >= 0`).
+fn root_alias(e: &Expr, p: &str, q: &str) -> Expr {
+    match &e.kind {
+        ExprKind::Builtin {
+            op: Builtin::Sqrt,
+            args,
+            ..
+        } if args.len() == 1 && matches!(&args[0].kind, ExprKind::Name(n) if n == p) => {
+            Expr::name(q)
+        }
+        ExprKind::Name(n) if n == p => {
+            Expr::binary(crate::syntax::expr::BinOp::Pow, Expr::name(q), Expr::int(2))
+        }
+        other => Expr::new(
+            crate::resolve::expand::map_children(other, &mut |c| root_alias(c, p, q)),
+            e.span,
+        ),
+    }
+}
+
+/// A premise `a op b` (scalar forms) used as a fact: `=` as a substitution,
+/// `<=`/`>=`/`<`/`>` as `a = b - s` (`a = b + s`) with a fresh slack of sign
+/// `s >= 0` (`s > 0`), when `a` (or `b`) solves for a placeholder or a
+/// declared scalar symbol. At every point where the premise holds the slack
+/// has that sign, so a proof for every such slack covers those points.
+fn premise_fact(
+    nf: &mut Normalizer<'_>,
+    ctx: &Context,
+    slacks: &mut BTreeMap<String, crate::resolve::ScalarKind>,
+    a: &Expr,
+    op: RelOp,
+    b: &Expr,
+) -> bool {
+    use crate::syntax::expr::BinOp;
+    let sl = slack_name(&format!("{a}"), slacks.len());
+    let (kind, lhs_value, rhs_value) = match op {
+        RelOp::Eq => (None, b.clone(), a.clone()),
+        RelOp::Le | RelOp::Lt => (
+            Some(op),
+            Expr::binary(BinOp::Sub, b.clone(), Expr::name(&sl)),
+            Expr::binary(BinOp::Add, a.clone(), Expr::name(&sl)),
+        ),
+        RelOp::Ge | RelOp::Gt => (
+            Some(op),
+            Expr::binary(BinOp::Add, b.clone(), Expr::name(&sl)),
+            Expr::binary(BinOp::Sub, a.clone(), Expr::name(&sl)),
+        ),
+        _ => return false,
+    };
+    let symbol = |x: &Expr, v: &Expr| -> Option<String> {
+        let ExprKind::Name(n) = &x.kind else {
+            return None;
+        };
+        if !matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Scalar(_))) {
+            return None;
+        }
+        let mut names = Vec::new();
+        names_in(v, &mut names);
+        (!names.contains(n)).then(|| n.clone())
+    };
+    let done = if nf.add_scalar_fact(a, &lhs_value) || nf.add_scalar_fact(b, &rhs_value) {
+        true
+    } else if let Some(n) = symbol(a, &lhs_value) {
+        nf.place_subs.insert(n, lhs_value);
+        true
+    } else if let Some(n) = symbol(b, &rhs_value) {
+        nf.place_subs.insert(n, rhs_value);
+        true
+    } else {
+        false
+    };
+    if done {
+        if let Some(op) = kind {
+            let k = if matches!(op, RelOp::Lt | RelOp::Gt) {
+                crate::resolve::ScalarKind::Positive
+            } else {
+                crate::resolve::ScalarKind::Nonnegative
+            };
+            slacks.insert(sl, k);
+        }
+    }
+    done
+}
+
+/// Ratio test on scalar forms: `dp = k · dc` with `k` of strict sign (both
+/// relations then hold at the same admissible points).
+fn ratio_test(dom: &Domain, p: (&Expr, RelOp, &Expr), c: (&Expr, RelOp, &Expr)) -> bool {
+    use crate::symbolic::polynomial::Alg;
+    let ineq = |o: RelOp| matches!(o, RelOp::Le | RelOp::Ge | RelOp::Lt | RelOp::Gt);
+    let strict = |o: RelOp| matches!(o, RelOp::Lt | RelOp::Gt);
+    let compatible = (p.1 == RelOp::Eq && c.1 == RelOp::Eq)
+        || (ineq(p.1) && ineq(c.1) && strict(p.1) == strict(c.1));
+    if !compatible {
+        return false;
+    }
+    let mut n = crate::symbolic::normal::Normalizer::new(dom);
+    for e in [p.0, p.2, c.0, c.2] {
+        n.prescan(e);
+    }
+    let diff = |n: &mut crate::symbolic::normal::Normalizer<'_>,
+                (a, op, b): (&Expr, RelOp, &Expr)| {
+        let (x, y) = (n.alg(a)?, n.alg(b)?);
+        Ok::<Alg, crate::symbolic::normal::NormError>(match op {
+            RelOp::Ge | RelOp::Gt => Alg::sub(x, y),
+            _ => Alg::sub(y, x),
+        })
+    };
+    let run = |n: &mut crate::symbolic::normal::Normalizer<'_>| {
+        let dp = diff(n, p)?;
+        let dc = diff(n, c)?;
+        let rf = n.ratfun(&Alg::Mul(vec![dp, Alg::Pow(Box::new(dc), -1)]))?;
+        Ok::<_, crate::symbolic::normal::NormError>(n.ratfun_strict_sign(&rf))
+    };
+    match run(&mut n) {
+        Ok(s) => match p.1 {
+            RelOp::Eq => s.is_some(),
+            _ => s == Some(Sign::Pos),
+        },
+        Err(_) => false,
+    }
+}
+
 /// Everything a step (or an implication) needs, typed and normalized.
 struct Prepared<'a> {
+    /// Matrix symbols a hypothesis `det(A) != 0` makes invertible.
+    invertible: Vec<String>,
     typer_sizes: size::Sizes,
     rels: Vec<Rel>,
     /// Matrix hypotheses (typed), checked at every sample.
@@ -159,6 +457,13 @@ struct Prepared<'a> {
 impl<'a> Prepared<'a> {
     fn new(scope: &'a Scope<'a>, rels: &[(Expr, RelOp, Expr)]) -> Result<Prepared<'a>, Verdict> {
         let mut typer = Typer::new(scope.ctx);
+        let mut invertible = Vec::new();
+        for c in scope.conditions {
+            if let Some(n) = nonsingular_hypothesis(c, scope.ctx) {
+                invertible.push(n);
+            }
+        }
+        typer.invertible = invertible.clone();
         let mut typed_rels = Vec::new();
         for (l, op, r) in rels {
             typed_rels.push(typed_rel(&mut typer, l, *op, r)?);
@@ -166,6 +471,10 @@ impl<'a> Prepared<'a> {
         let mut hypotheses = Vec::new();
         let mut scalar_conditions = Vec::new();
         for c in scope.conditions {
+            if nonsingular_hypothesis(c, scope.ctx).is_some() {
+                // Met by construction: the symbol is drawn invertible.
+                continue;
+            }
             if !typed::mentions_matrices(c, scope.ctx) {
                 scalar_conditions.push(c.clone());
                 continue;
@@ -191,12 +500,26 @@ impl<'a> Prepared<'a> {
             }
         }
         let mut draws = BTreeMap::new();
+        for (name, sym) in &scope.ctx.symbols {
+            use crate::resolve::Structure as St;
+            let d = match sym.structure {
+                St::General if invertible.contains(name) => Draw::Invertible,
+                St::General => continue,
+                St::Symmetric => Draw::Symmetric,
+                St::Orthogonal => Draw::Orthogonal,
+                St::Invertible => Draw::Invertible,
+                St::PositiveDefinite => Draw::PositiveDefinite,
+                St::Diagonal => Draw::Diagonal,
+            };
+            draws.insert(name.clone(), d);
+        }
         for h in &hypotheses {
             if let Some((name, d)) = orthonormal(h) {
                 draws.insert(name, d);
             }
         }
         Ok(Prepared {
+            invertible,
             typer_sizes: typer.sizes,
             rels: typed_rels,
             hypotheses,
@@ -210,6 +533,7 @@ impl<'a> Prepared<'a> {
     fn normalizer(&self) -> Normalizer<'_> {
         let s = self.scope;
         let mut nf = Normalizer::new(s.ctx, &self.typer_sizes, s.subs);
+        nf.invertible = self.invertible.clone();
         for h in &self.hypotheses {
             if h.op != RelOp::Eq {
                 continue;
@@ -539,6 +863,54 @@ fn draw_matrix(rng: &mut Rng, rows: usize, cols: usize, draw: Draw, j: usize) ->
             };
             Some(Mat { rows, cols, data })
         }
+        Draw::Symmetric
+        | Draw::Diagonal
+        | Draw::PositiveDefinite
+        | Draw::Invertible
+        | Draw::Orthogonal => {
+            if rows != cols {
+                return None;
+            }
+            let n = rows;
+            let free = draw_matrix(rng, n, n, Draw::Free, j)?;
+            Some(match draw {
+                Draw::Symmetric => free.add_scaled(&free.t(), &q(1)).ok()?,
+                Draw::Diagonal => {
+                    let mut m = Mat::zeros(n, n);
+                    for i in 0..n {
+                        m.data[i * n + i] = free.data[i * n + i].clone();
+                    }
+                    m
+                }
+                Draw::PositiveDefinite => free
+                    .mul(&free.t())
+                    .ok()?
+                    .add_scaled(&Mat::identity(n), &q(1))
+                    .ok()?,
+                Draw::Invertible => {
+                    // det(M + k I) is a polynomial of degree n in k: at most
+                    // n values of k make it singular.
+                    let mut m = free;
+                    let mut k = 0;
+                    while m.det().ok()? == q(0) {
+                        k += 1;
+                        if k > n + 1 {
+                            return None;
+                        }
+                        m = m.add_scaled(&Mat::identity(n), &q(1)).ok()?;
+                    }
+                    m
+                }
+                _ => {
+                    // The Cayley transform of the skew part: exactly orthogonal.
+                    let skew = free.add_scaled(&free.t(), &q(-1)).ok()?;
+                    let i = Mat::identity(n);
+                    let a = i.add_scaled(&skew, &q(-1)).ok()?;
+                    let b = i.add_scaled(&skew, &q(1)).ok()?.inverse()?;
+                    a.mul(&b).ok()?
+                }
+            })
+        }
         Draw::OrthonormalColumns | Draw::OrthonormalRows => {
             let (r, k) = if draw == Draw::OrthonormalColumns {
                 (rows, cols)
@@ -856,14 +1228,37 @@ pub(crate) fn check_step(
             if rel.lhs.shape.is_some() {
                 let a = nf.mat(&rel.lhs).map_err(|NfError::Unsupported(m)| m)?;
                 let b = nf.mat(&rel.rhs).map_err(|NfError::Unsupported(m)| m)?;
-                let d = a.plus(&b, true);
+                let d = nf
+                    .absorb_inverses(a.plus(&b, true))
+                    .map_err(|NfError::Unsupported(m)| m)?;
                 let dom = prepared.domain(&nf);
-                all_zero(&dom, &d)
+                if all_zero(&dom, &d)? {
+                    return Ok(true);
+                }
+                // Inverses of sums: multiply through by the sum.
+                for x in nf.multiplied_out(&d).map_err(|NfError::Unsupported(m)| m)? {
+                    let dom = prepared.domain(&nf);
+                    if all_zero(&dom, &x)? {
+                        nf.note(Rule::MultipliedOut);
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
             } else {
                 let a = nf.scalar(&rel.lhs).map_err(|NfError::Unsupported(m)| m)?;
                 let b = nf.scalar(&rel.rhs).map_err(|NfError::Unsupported(m)| m)?;
-                let dom = prepared.domain(&nf);
-                prove_scalar(&dom, &a, &b, op)
+                let budget = scope.cfg.budgets.norm_bound_combinations;
+                match prove_with_bounds(&mut nf, scope.dom, &a, op, &b, budget)? {
+                    Some(rules) => {
+                        for r in rules {
+                            if !nf.used.contains(&r) {
+                                nf.used.push(r);
+                            }
+                        }
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
             }
         })();
         match attempt {
@@ -981,35 +1376,45 @@ pub(crate) fn check_implication(
     let mut nf = prepared.normalizer();
     let mut tally = Tally::default();
     let rels = &prepared.rels;
+    let proof = if scope.cfg.symbolic {
+        prove_implication(&prepared, np, logic)
+    } else {
+        None
+    };
+    if let Some(rules) = proof {
+        // Cross-checks only: a certified counterexample still wins.
+        let found = prepared.sample(
+            &mut nf,
+            scope.cfg.budgets.cross_checks,
+            false,
+            &mut tally,
+            &mut |env, nf| implication_at(env, nf, rels, np, logic),
+        );
+        if let Some((smp, outcome)) = found {
+            let mut v = refutation(&smp, outcome);
+            if let Verdict::Refuted { notes, .. } = &mut v {
+                notes.push("the matrix implication claimed a proof but this certified counterexample contradicts it; the counterexample wins (please report this as a bug)".into());
+            }
+            return v;
+        }
+        return Verdict::Proved {
+            method: Method::MatrixScalarNormalForm,
+            context: vec![match logic {
+                Logic::Implies => "the premise used as facts (equations substituted, bounds with a nonnegative slack), then the conclusion proved".into(),
+                Logic::Iff => "each side used as facts to prove the other (or one difference a multiple of the other by a factor of fixed sign)".into(),
+            }],
+            rules,
+            remarks: Vec::new(),
+            cross_checks: (tally.evidence.agreed > 0).then_some(CrossChecks {
+                points: tally.evidence.agreed,
+                matrices: true,
+            }),
+        };
+    }
     // No early stop: a counterexample to an implication may need a narrow
     // window of values, so every candidate point is tried.
     let found = prepared.sample(&mut nf, usize::MAX, true, &mut tally, &mut |env, nf| {
-        let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
-            Outcome::Holds => Some(true),
-            Outcome::Fails { .. } => Some(false),
-            Outcome::Undecided(_) => None,
-        };
-        let mut tp = true;
-        for r in &rels[..np] {
-            tp &= truth(r)?;
-            if !tp && logic == Logic::Implies {
-                // The premise fails here: nothing to check.
-                return None;
-            }
-        }
-        let mut tc = true;
-        for r in &rels[np..] {
-            tc &= truth(r)?;
-        }
-        let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
-        if bad {
-            return Some(Err(Outcome::Fails {
-                lhs: format!("premise {}", if tp { "true" } else { "false" }),
-                rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
-                mismatches: Vec::new(),
-            }));
-        }
-        (tp || (logic == Logic::Iff && tc)).then_some(Ok(()))
+        implication_at(env, nf, rels, np, logic)
     });
     if let Some((smp, outcome)) = found {
         return refutation(&smp, outcome);
@@ -1020,4 +1425,138 @@ pub(crate) fn check_implication(
         String::new(),
         Method::MatrixSpotChecksPremise,
     )
+}
+
+/// The implication at one sample: `None` where it tests nothing (the
+/// premise fails, or a relation is undecided), else whether it holds.
+fn implication_at(
+    env: &Env<'_>,
+    nf: &mut Normalizer<'_>,
+    rels: &[Rel],
+    np: usize,
+    logic: Logic,
+) -> Option<Result<(), Outcome>> {
+    let mut truth = |r: &Rel| match decide(env, r, Some(&mut *nf)) {
+        Outcome::Holds => Some(true),
+        Outcome::Fails { .. } => Some(false),
+        Outcome::Undecided(_) => None,
+    };
+    let mut tp = true;
+    for r in &rels[..np] {
+        tp &= truth(r)?;
+        if !tp && logic == Logic::Implies {
+            // The premise fails here: nothing to check.
+            return None;
+        }
+    }
+    let mut tc = true;
+    for r in &rels[np..] {
+        tc &= truth(r)?;
+    }
+    let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
+    if bad {
+        return Some(Err(Outcome::Fails {
+            lhs: format!("premise {}", if tp { "true" } else { "false" }),
+            rhs: format!("conclusion {}", if tc { "true" } else { "false" }),
+            mismatches: Vec::new(),
+        }));
+    }
+    (tp || (logic == Logic::Iff && tc)).then_some(Ok(()))
+}
+
+/// A proof of a matrix implication through scalar forms: every relation is
+/// a scalar one (norms, traces and quadratic forms as placeholders). For
+/// `A ⇒ B`: the premises become facts (equations substituted, inequalities
+/// with a slack of known sign) and each conclusion is proved, with norm
+/// bounds where needed; or, for a single premise and conclusion, one
+/// difference is the other's times a factor of strict sign. For `A ⇔ B`:
+/// the ratio test, or each side proves the other. Returns the rules used.
+fn prove_implication(prepared: &Prepared<'_>, np: usize, logic: Logic) -> Option<Vec<Rule>> {
+    let rels = &prepared.rels;
+    if rels.iter().any(|r| r.lhs.shape.is_some()) {
+        return None;
+    }
+    let (prem, concl) = rels.split_at(np);
+    let direct = |from: &[Rel], to: &[Rel]| -> Option<(Vec<Rule>, bool)> {
+        let mut nf = prepared.normalizer();
+        let mut from_s = Vec::new();
+        for r in from {
+            from_s.push((nf.scalar(&r.lhs).ok()?, r.op, nf.scalar(&r.rhs).ok()?));
+        }
+        // The ratio test, before any fact is added.
+        if from.len() == 1 && to.len() == 1 {
+            let to_s = (
+                nf.scalar(&to[0].lhs).ok()?,
+                to[0].op,
+                nf.scalar(&to[0].rhs).ok()?,
+            );
+            let dom = prepared.domain(&nf);
+            let f = &from_s[0];
+            if ratio_test(&dom, (&f.0, f.1, &f.2), (&to_s.0, to_s.1, &to_s.2)) {
+                return Some((nf.used.clone(), true));
+            }
+        }
+        let mut slacks = BTreeMap::new();
+        let mut rules = nf.used.clone();
+        for (a, op, b) in &from_s {
+            let (a, b) = (substitute(a, &nf.place_subs), substitute(b, &nf.place_subs));
+            if !premise_fact(&mut nf, prepared.scope.ctx, &mut slacks, &a, *op, &b) {
+                return None;
+            }
+            let rule = if *op == RelOp::Eq {
+                Rule::PremiseEquation
+            } else {
+                Rule::PremiseBound
+            };
+            if !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+        let mut base = prepared.scope.dom.clone();
+        for (k, v) in slacks {
+            base.kinds.insert(k, v);
+        }
+        for r in to {
+            let a = nf.scalar(&r.lhs).ok()?;
+            let b = nf.scalar(&r.rhs).ok()?;
+            // Facts found later may fix placeholders met earlier.
+            let (a, b) = (
+                substitute(&substitute(&a, &nf.place_subs), &nf.place_subs),
+                substitute(&substitute(&b, &nf.place_subs), &nf.place_subs),
+            );
+            let budget = prepared.scope.cfg.budgets.norm_bound_combinations;
+            let more = prove_with_bounds(&mut nf, &base, &a, r.op, &b, budget).ok()??;
+            for x in more {
+                if !rules.contains(&x) {
+                    rules.push(x);
+                }
+            }
+        }
+        for x in nf.used {
+            if !rules.contains(&x) {
+                rules.push(x);
+            }
+        }
+        Some((rules, false))
+    };
+    let merge = |mut a: Vec<Rule>, b: Vec<Rule>| {
+        for x in b {
+            if !a.contains(&x) {
+                a.push(x);
+            }
+        }
+        a
+    };
+    match logic {
+        Logic::Implies => direct(prem, concl).map(|(r, _)| r),
+        Logic::Iff => {
+            let (a, by_ratio) = direct(prem, concl)?;
+            if by_ratio {
+                // The ratio test shows both directions at once.
+                return Some(a);
+            }
+            let (b, _) = direct(concl, prem)?;
+            Some(merge(a, b))
+        }
+    }
 }

@@ -47,6 +47,10 @@ pub(crate) enum AtomDef {
     Literal(Vec<Vec<Expr>>),
     /// The entrywise sign of a matrix expression.
     Sign(MatPoly),
+    /// The inverse of a (square) matrix expression.
+    Inverse(MatPoly),
+    /// `diag(v)` of a column vector.
+    Diag(MatPoly),
 }
 
 /// An atom: its definition and (untransposed) size.
@@ -80,6 +84,8 @@ pub(crate) enum PlaceDef {
     Norm2(MatPoly),
     /// The rank of a matrix.
     Rank(MatPoly),
+    /// The determinant of a square matrix.
+    Det(MatPoly),
 }
 
 /// A scalar placeholder: a name the scalar engine treats as a symbol.
@@ -262,6 +268,8 @@ pub(crate) struct Normalizer<'a> {
     pub(crate) atoms: BTreeMap<String, Atom>,
     /// Rewrite rules from `given` equations: word → replacement.
     pub(crate) rules: Vec<(Word, MatPoly)>,
+    /// The rules that come from declarations and inverses, with their name.
+    fact_rules: Vec<(Word, Rule)>,
     /// The placeholders met so far, by name.
     pub(crate) placeholders: BTreeMap<String, Placeholder>,
     /// Placeholders fixed by `given` hypotheses.
@@ -270,6 +278,13 @@ pub(crate) struct Normalizer<'a> {
     pub(crate) used: Vec<Rule>,
     /// The declared name of the cost constant, if any.
     pub(crate) cost_constant: Option<String>,
+    /// Atoms equal to their transpose (symmetric kinds, `diag`, inverses
+    /// of symmetric forms): always written untransposed.
+    symmetric: std::collections::BTreeSet<String>,
+    /// Inverse atoms of sums, by key: `K⁻¹` with `K` the sum.
+    sum_inverses: BTreeMap<String, MatPoly>,
+    /// Matrix symbols known invertible (kinds, `det(A) != 0`).
+    pub(crate) invertible: Vec<String>,
 }
 
 impl<'a> Normalizer<'a> {
@@ -285,6 +300,7 @@ impl<'a> Normalizer<'a> {
             subs,
             atoms: BTreeMap::new(),
             rules: Vec::new(),
+            fact_rules: Vec::new(),
             placeholders: BTreeMap::new(),
             place_subs: BTreeMap::new(),
             used: Vec::new(),
@@ -293,10 +309,513 @@ impl<'a> Normalizer<'a> {
                 .get("c")
                 .filter(|s| matches!(s.kind, crate::resolve::Kind::Scalar(_)))
                 .map(|_| "c".to_string()),
+            symmetric: Default::default(),
+            sum_inverses: BTreeMap::new(),
+            invertible: Vec::new(),
         }
     }
 
-    fn note(&mut self, rule: Rule) {
+    fn structure(&self, name: &str) -> crate::resolve::Structure {
+        self.ctx
+            .symbols
+            .get(name)
+            .map(|s| s.structure)
+            .unwrap_or_default()
+    }
+
+    /// A word with symmetric atoms untransposed.
+    fn canon(&self, mut w: Word) -> Word {
+        for f in &mut w {
+            if f.t && self.symmetric.contains(&f.key) {
+                f.t = false;
+            }
+        }
+        w
+    }
+
+    /// A normal form with every word canonical.
+    fn canon_poly(&self, m: MatPoly) -> MatPoly {
+        if self.symmetric.is_empty() {
+            return m;
+        }
+        let mut out = MatPoly::zero(m.rows.clone(), m.cols.clone());
+        for (w, c) in m.terms {
+            out.add_term(self.canon(w), c);
+        }
+        out
+    }
+
+    /// Adds `lhs → rhs` (a fact of the declarations or of an inverse, not a
+    /// `given`): rewriting words, reported as `rule`.
+    fn add_fact_rule(&mut self, lhs: Word, rhs: MatPoly, rule: Rule) {
+        if !self.rules.iter().any(|(w, _)| *w == lhs) {
+            self.rules.push((lhs.clone(), rhs));
+            self.fact_rules.push((lhs, rule));
+        }
+    }
+
+    /// A symbol's atom, with the facts of its declared structure.
+    fn symbol_atom(&mut self, n: &str, rows: SizePoly, cols: SizePoly) -> MatPoly {
+        let st = self.structure(n);
+        if st.symmetric() {
+            self.symmetric.insert(n.to_string());
+        }
+        if st == crate::resolve::Structure::Orthogonal && !self.atoms.contains_key(n) {
+            let f = |t| Factor {
+                key: n.to_string(),
+                t,
+            };
+            let id = MatPoly::word(Vec::new(), rows.clone(), rows.clone());
+            self.add_fact_rule(vec![f(true), f(false)], id.clone(), Rule::OrthogonalKind);
+            self.add_fact_rule(vec![f(false), f(true)], id, Rule::OrthogonalKind);
+        }
+        self.atom(n.to_string(), AtomDef::Symbol(n.to_string()), rows, cols)
+    }
+
+    /// Is this square factor invertible by the declarations (a kind, a
+    /// hypothesis `det(A) != 0`, an inverse)?
+    fn factor_invertible(&self, f: &Factor) -> bool {
+        match self.atoms.get(&f.key).map(|a| &a.def) {
+            Some(AtomDef::Symbol(n)) => {
+                self.structure(n).invertible() || self.invertible.contains(n)
+            }
+            Some(AtomDef::Inverse(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The inverse of one factor: `(A⁻¹)⁻¹ = A`, `Q⁻¹ = Qᵀ` for an
+    /// orthogonal `Q`, `(Aᵀ)⁻¹ = (A⁻¹)ᵀ`; else the atom `A⁻¹` with its
+    /// defining equations `A A⁻¹ = A⁻¹ A = I` as rules.
+    fn inverse_factor(&mut self, f: &Factor, size: &SizePoly) -> R<MatPoly> {
+        let atom = self.atoms.get(&f.key).cloned();
+        if let Some(Atom {
+            def: AtomDef::Inverse(inner),
+            ..
+        }) = &atom
+        {
+            self.note(Rule::InverseOfInverse);
+            return Ok(if f.t {
+                inner.transposed()
+            } else {
+                inner.clone()
+            });
+        }
+        if let Some(Atom {
+            def: AtomDef::Symbol(n),
+            ..
+        }) = &atom
+        {
+            if self.structure(n) == crate::resolve::Structure::Orthogonal {
+                self.note(Rule::OrthogonalKind);
+                return Ok(MatPoly::word(
+                    vec![Factor {
+                        key: f.key.clone(),
+                        t: !f.t,
+                    }],
+                    size.clone(),
+                    size.clone(),
+                ));
+            }
+        }
+        let inner = MatPoly::word(
+            vec![Factor {
+                key: f.key.clone(),
+                t: false,
+            }],
+            size.clone(),
+            size.clone(),
+        );
+        let m = self.inverse_atom(&inner)?;
+        if f.t {
+            self.note(Rule::InverseOfTranspose);
+        }
+        Ok(if f.t { m.transposed() } else { m })
+    }
+
+    /// The atom `m⁻¹`, keyed by the smaller of `m` and `mᵀ`, with its rules.
+    fn inverse_atom(&mut self, m: &MatPoly) -> R<MatPoly> {
+        let mt = self.canon_poly(m.transposed());
+        let (k, kt) = (m.text(), mt.text());
+        if kt < k {
+            let a = self.inverse_atom(&mt)?;
+            return Ok(a.transposed());
+        }
+        let key = format!("inv({k})");
+        let size = m.rows.clone();
+        let fresh = !self.atoms.contains_key(&key);
+        let atom = self.atom(
+            key.clone(),
+            AtomDef::Inverse(m.clone()),
+            size.clone(),
+            size.clone(),
+        );
+        if fresh {
+            if k == kt {
+                self.symmetric.insert(key.clone());
+            }
+            let me = Factor {
+                key: key.clone(),
+                t: false,
+            };
+            let id = MatPoly::word(Vec::new(), size.clone(), size.clone());
+            match m.single_term() {
+                Some((w, c)) if crate::syntax::expr::is_one_literal(&c) => {
+                    let mut a = w.clone();
+                    a.push(me.clone());
+                    let mut b = vec![me.clone()];
+                    b.extend(w.iter().cloned());
+                    for lhs in [a, b] {
+                        let lt = self.canon(transpose_word(&lhs));
+                        self.add_fact_rule(lhs.clone(), id.clone(), Rule::InverseCancels);
+                        if lt != lhs {
+                            self.add_fact_rule(lt, id.clone(), Rule::InverseCancels);
+                        }
+                    }
+                }
+                _ => {
+                    self.sum_inverses.insert(key.clone(), m.clone());
+                }
+            }
+        }
+        Ok(atom)
+    }
+
+    /// The inverse of a normal form: `(λ W)⁻¹ = λ⁻¹ W⁻¹`, `(A B)⁻¹ = B⁻¹ A⁻¹`
+    /// for square invertible factors, the identity's is itself; anything
+    /// else an inverse atom, read where it exists.
+    pub(crate) fn inverse(&mut self, m: &MatPoly) -> R<MatPoly> {
+        if m.terms.is_empty() {
+            return unsupported("the inverse of the zero matrix");
+        }
+        let size = m.rows.clone();
+        if let Some((w, c)) = m.single_term() {
+            let ci = if crate::syntax::expr::is_one_literal(&c) {
+                Expr::int(1)
+            } else {
+                self.note(Rule::InverseOfScaled);
+                match crate::symbolic::normal::fold_rational(&c) {
+                    Some(q) if !num_traits::Zero::is_zero(&q) => Expr::rational(q.recip()),
+                    _ => Expr::binary(BinOp::Div, Expr::int(1), c.clone()),
+                }
+            };
+            if w.is_empty() {
+                return Ok(MatPoly::word(Vec::new(), size.clone(), size).scaled(&ci));
+            }
+            let square = w.iter().all(|f| {
+                let (r, c) = self.factor_dims(f);
+                r == c && r == size
+            });
+            if square && (w.len() == 1 || w.iter().all(|f| self.factor_invertible(f))) {
+                if w.len() > 1 {
+                    self.note(Rule::InverseOfProduct);
+                }
+                let mut acc = MatPoly::word(Vec::new(), size.clone(), size.clone());
+                for f in w.iter().rev() {
+                    let fi = self.inverse_factor(f, &size)?;
+                    acc = self.product(&acc, &fi)?;
+                }
+                return Ok(acc.scaled(&ci));
+            }
+            let inner = MatPoly::word(w, size.clone(), size.clone());
+            return Ok(self.inverse_atom(&inner)?.scaled(&ci));
+        }
+        self.inverse_atom(m)
+    }
+
+    /// The determinant: `det(λ W) = λⁿ det(W)`, multiplicative over square
+    /// factors, `det(Aᵀ) = det(A)`, `det(A⁻¹) = 1/det(A)`, `det(I) = 1`,
+    /// literals by cofactor expansion; anything else a placeholder.
+    pub(crate) fn det(&mut self, m: &MatPoly) -> R<Expr> {
+        if m.terms.is_empty() {
+            return Ok(Expr::int(0));
+        }
+        let n = m.rows.clone();
+        let Some((w, c)) = m.single_term() else {
+            return Ok(self.det_placeholder(m));
+        };
+        let scale = if crate::syntax::expr::is_one_literal(&c) {
+            Expr::int(1)
+        } else {
+            self.note(Rule::DetOfScaled);
+            Expr::binary(BinOp::Pow, c.clone(), n.to_expr())
+        };
+        if w.is_empty() {
+            self.note(Rule::DetOfIdentity);
+            return Ok(scale);
+        }
+        let square = w.iter().all(|f| {
+            let (r, c) = self.factor_dims(f);
+            r == c && r == n
+        });
+        if !square {
+            let inner = MatPoly::word(w, n.clone(), n);
+            return Ok(mul_e(scale, self.det_placeholder(&inner)));
+        }
+        if w.len() > 1 {
+            self.note(Rule::DetMultiplicative);
+        }
+        let mut acc = scale;
+        for f in &w {
+            if f.t {
+                self.note(Rule::DetOfTranspose);
+            }
+            let atom = self.atoms.get(&f.key).cloned();
+            let d = match atom.map(|a| a.def) {
+                Some(AtomDef::Inverse(inner)) => {
+                    self.note(Rule::DetOfInverse);
+                    Expr::binary(BinOp::Div, Expr::int(1), self.det(&inner)?)
+                }
+                Some(AtomDef::Literal(rows)) if rows.len() <= 4 => {
+                    self.note(Rule::DetOfLiteral);
+                    cofactor_det(&rows)
+                }
+                _ => {
+                    let one = MatPoly::word(
+                        vec![Factor {
+                            key: f.key.clone(),
+                            t: false,
+                        }],
+                        n.clone(),
+                        n.clone(),
+                    );
+                    self.det_placeholder(&one)
+                }
+            };
+            acc = mul_e(acc, d);
+        }
+        Ok(acc)
+    }
+
+    fn det_placeholder(&mut self, m: &MatPoly) -> Expr {
+        let mt = self.canon_poly(m.transposed());
+        let (k, kt) = (m.text(), mt.text());
+        let (key, def) = if kt < k { (kt, mt) } else { (k, m.clone()) };
+        let kind = match def.single_term() {
+            Some((w, _)) if w.len() == 1 => match self.atoms.get(&w[0].key).map(|a| &a.def) {
+                Some(AtomDef::Symbol(n)) => match self.structure(n) {
+                    crate::resolve::Structure::PositiveDefinite => ScalarKind::Positive,
+                    st if st.invertible() || self.invertible.contains(n) => ScalarKind::Nonzero,
+                    _ => ScalarKind::Real,
+                },
+                _ => ScalarKind::Real,
+            },
+            _ => ScalarKind::Real,
+        };
+        self.placeholder(format!("det({key})"), PlaceDef::Det(def), kind)
+    }
+
+    /// `diag(v)` of a column vector: an atom equal to its transpose.
+    fn diag(&mut self, v: &MatPoly) -> MatPoly {
+        let key = format!("diag({})", v.text());
+        self.symmetric.insert(key.clone());
+        self.atom(
+            key,
+            AtomDef::Diag(v.clone()),
+            v.rows.clone(),
+            v.rows.clone(),
+        )
+    }
+
+    /// Absorbs `K K⁻¹` and `K⁻¹ K` for inverse atoms of sums `K`: a term
+    /// `coef · m kᵢ K⁻¹ S` (`kᵢ` a word of `K`, coefficient `cᵢ`) is
+    /// replaced by the exact identity `m kᵢ K⁻¹ S = (1/cᵢ)(m S − Σ_{j≠i} cⱼ m kⱼ K⁻¹ S)`,
+    /// kept only where it shortens the normal form. Each step is an
+    /// identity wherever `K⁻¹` exists.
+    pub(crate) fn absorb_inverses(&mut self, mut m: MatPoly) -> R<MatPoly> {
+        if self.sum_inverses.is_empty() {
+            return Ok(m);
+        }
+        let prune = |m: &mut MatPoly| m.terms.retain(|_, c| !coef_is_zero(c));
+        prune(&mut m);
+        let mut rounds = 0;
+        'outer: loop {
+            rounds += 1;
+            if rounds > 64 {
+                break;
+            }
+            let keys: Vec<(String, MatPoly)> = self
+                .sum_inverses
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            for (key, k) in &keys {
+                for (w, coef) in m.terms.clone() {
+                    for (pos, f) in w.iter().enumerate() {
+                        if f.key != *key {
+                            continue;
+                        }
+                        // K (or Kᵀ for a transposed factor) on the left of K⁻¹ ...
+                        let kk = if f.t { k.transposed() } else { k.clone() };
+                        let kk = self.canon_poly(kk);
+                        for (ki, ci) in &kk.terms {
+                            let Some(cq) = crate::symbolic::normal::fold_rational(ci) else {
+                                continue;
+                            };
+                            if num_traits::Zero::is_zero(&cq) || ki.len() > pos {
+                                continue;
+                            }
+                            if w[pos - ki.len()..pos] != ki[..] {
+                                continue;
+                            }
+                            let prefix: Word = w[..pos - ki.len()].to_vec();
+                            let suffix: Word = w[pos + 1..].to_vec();
+                            let trial = self
+                                .replace_left(&m, &w, &coef, &prefix, &suffix, f, &kk, ki, &cq)?;
+                            let mut trial = trial;
+                            prune(&mut trial);
+                            if trial.terms.len() < m.terms.len() {
+                                self.note(Rule::InverseOfSumCancels);
+                                m = trial;
+                                continue 'outer;
+                            }
+                        }
+                        // ... and on the right.
+                        for (ki, ci) in &kk.terms {
+                            let Some(cq) = crate::symbolic::normal::fold_rational(ci) else {
+                                continue;
+                            };
+                            if num_traits::Zero::is_zero(&cq) || pos + 1 + ki.len() > w.len() {
+                                continue;
+                            }
+                            if w[pos + 1..pos + 1 + ki.len()] != ki[..] {
+                                continue;
+                            }
+                            let prefix: Word = w[..pos].to_vec();
+                            let suffix: Word = w[pos + 1 + ki.len()..].to_vec();
+                            let trial = self
+                                .replace_right(&m, &w, &coef, &prefix, &suffix, f, &kk, ki, &cq)?;
+                            let mut trial = trial;
+                            prune(&mut trial);
+                            if trial.terms.len() < m.terms.len() {
+                                self.note(Rule::InverseOfSumCancels);
+                                m = trial;
+                                continue 'outer;
+                            }
+                        }
+                    }
+                }
+            }
+            break;
+        }
+        Ok(m)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn replace_left(
+        &mut self,
+        m: &MatPoly,
+        w: &Word,
+        coef: &Expr,
+        prefix: &Word,
+        suffix: &Word,
+        inv: &Factor,
+        k: &MatPoly,
+        ki: &Word,
+        ci: &num_rational::BigRational,
+    ) -> R<MatPoly> {
+        // coef · P kᵢ K⁻¹ S = (coef/cᵢ) (P S − Σ_{j≠i} cⱼ P kⱼ K⁻¹ S).
+        let scale = mul_e(coef.clone(), Expr::rational(ci.recip()));
+        let mut out = m.clone();
+        out.terms.remove(w);
+        let mut add = MatPoly::zero(m.rows.clone(), m.cols.clone());
+        let mut ps = prefix.clone();
+        ps.extend(suffix.iter().cloned());
+        add.add_term(ps, Expr::int(1));
+        for (kj, cj) in &k.terms {
+            if kj == ki {
+                continue;
+            }
+            let mut word = prefix.clone();
+            word.extend(kj.iter().cloned());
+            word.push(inv.clone());
+            word.extend(suffix.iter().cloned());
+            add.add_term(
+                word,
+                Expr::new(ExprKind::Neg(Box::new(cj.clone())), cj.span),
+            );
+        }
+        let add = self.renormalize(&add)?;
+        Ok(out.plus(&add.scaled(&scale), false))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn replace_right(
+        &mut self,
+        m: &MatPoly,
+        w: &Word,
+        coef: &Expr,
+        prefix: &Word,
+        suffix: &Word,
+        inv: &Factor,
+        k: &MatPoly,
+        ki: &Word,
+        ci: &num_rational::BigRational,
+    ) -> R<MatPoly> {
+        // coef · P K⁻¹ kᵢ S = (coef/cᵢ) (P S − Σ_{j≠i} cⱼ P K⁻¹ kⱼ S).
+        let scale = mul_e(coef.clone(), Expr::rational(ci.recip()));
+        let mut out = m.clone();
+        out.terms.remove(w);
+        let mut add = MatPoly::zero(m.rows.clone(), m.cols.clone());
+        let mut ps = prefix.clone();
+        ps.extend(suffix.iter().cloned());
+        add.add_term(ps, Expr::int(1));
+        for (kj, cj) in &k.terms {
+            if kj == ki {
+                continue;
+            }
+            let mut word = prefix.clone();
+            word.push(inv.clone());
+            word.extend(kj.iter().cloned());
+            word.extend(suffix.iter().cloned());
+            add.add_term(
+                word,
+                Expr::new(ExprKind::Neg(Box::new(cj.clone())), cj.span),
+            );
+        }
+        let add = self.renormalize(&add)?;
+        Ok(out.plus(&add.scaled(&scale), false))
+    }
+
+    /// `K d` and `d K` for each inverse of a sum `K⁻¹` met, absorbed: where
+    /// `K` is invertible, `d = 0` exactly when `K d = 0` (or `d K = 0`).
+    pub(crate) fn multiplied_out(&mut self, d: &MatPoly) -> R<Vec<MatPoly>> {
+        let ks: Vec<MatPoly> = self.sum_inverses.values().cloned().collect();
+        let mut out = Vec::new();
+        for k in ks {
+            if k.rows == d.rows {
+                let x = self.product(&k, d)?;
+                out.push(self.absorb_inverses(x)?);
+            }
+            if k.rows == d.cols {
+                let x = self.product(d, &k)?;
+                out.push(self.absorb_inverses(x)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every word rewritten again (rules, 1 × 1 pieces), coefficients folded
+    /// where numeric.
+    fn renormalize(&mut self, m: &MatPoly) -> R<MatPoly> {
+        let mut out = MatPoly::zero(m.rows.clone(), m.cols.clone());
+        for (w, c) in &m.terms {
+            let w = self.canon(w.clone());
+            let rewritten = self.rewrite(w, m.rows.clone(), m.cols.clone())?;
+            for (w, c3) in rewritten.terms {
+                let (s, w) = self.extract_scalars(w, &m.rows);
+                out.add_term(self.canon(w), mul_e(mul_e(c.clone(), c3), s));
+            }
+        }
+        for c in out.terms.values_mut() {
+            if let Some(q) = crate::symbolic::normal::fold_rational(c) {
+                *c = Expr::rational(q);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn note(&mut self, rule: Rule) {
         if !self.used.contains(&rule) {
             self.used.push(rule);
         }
@@ -341,12 +860,7 @@ impl<'a> Normalizer<'a> {
     pub(crate) fn mat(&mut self, t: &T) -> R<MatPoly> {
         let (rows, cols) = self.dims(t)?;
         let out = match &t.kind {
-            TKind::Symbol(n) => self.atom(
-                n.clone(),
-                AtomDef::Symbol(n.clone()),
-                rows.clone(),
-                cols.clone(),
-            ),
+            TKind::Symbol(n) => self.symbol_atom(n, rows.clone(), cols.clone()),
             TKind::Identity => MatPoly::word(Vec::new(), rows.clone(), cols.clone()),
             TKind::Literal(entries) => {
                 let key = Expr::new(ExprKind::Matrix(entries.clone()), t.span).to_string();
@@ -402,7 +916,21 @@ impl<'a> Normalizer<'a> {
                 let inner = self.mat(&args[0])?;
                 self.sign(&inner)?
             }
+            TKind::Call(Builtin::Inv, args) if args.len() == 1 => {
+                let inner = self.mat(&args[0])?;
+                self.inverse(&inner)?
+            }
+            TKind::Call(Builtin::Diag, args) if args.len() == 1 => {
+                let inner = self.mat(&args[0])?;
+                self.diag(&inner)
+            }
             _ => return unsupported("this matrix expression has no normal form"),
+        };
+        let out = self.canon_poly(out);
+        let out = if self.sum_inverses.is_empty() {
+            out
+        } else {
+            self.absorb_inverses(out)?
         };
         if out.terms.len() > MATRIX_TERMS {
             return unsupported(format!(
@@ -422,6 +950,7 @@ impl<'a> Normalizer<'a> {
             for (w2, c2) in &y.terms {
                 let mut w = w1.clone();
                 w.extend(w2.iter().cloned());
+                let w = self.canon(w);
                 if w.len() > MATRIX_WORD {
                     return unsupported(format!("a word longer than {MATRIX_WORD} factors"));
                 }
@@ -429,7 +958,7 @@ impl<'a> Normalizer<'a> {
                 let rewritten = self.rewrite(w, x.rows.clone(), y.cols.clone())?;
                 for (w, c3) in rewritten.terms {
                     let (s, w) = self.extract_scalars(w, &x.rows);
-                    out.add_term(w, mul_e(mul_e(c.clone(), c3), s));
+                    out.add_term(self.canon(w), mul_e(mul_e(c.clone(), c3), s));
                 }
             }
         }
@@ -484,10 +1013,16 @@ impl<'a> Normalizer<'a> {
                 );
             }
             let (lhs, rhs) = self.rules[ri].clone();
-            self.note(Rule::GivenRewrite {
-                word: word_text(&lhs),
-                by: rhs.text(),
-            });
+            match self.fact_rules.iter().find(|(w, _)| *w == lhs) {
+                Some((_, r)) => {
+                    let r = r.clone();
+                    self.note(r);
+                }
+                None => self.note(Rule::GivenRewrite {
+                    word: word_text(&lhs),
+                    by: rhs.text(),
+                }),
+            }
             for (rw, rc) in &rhs.terms {
                 let mut nw = w[..at].to_vec();
                 nw.extend(rw.iter().cloned());
@@ -554,7 +1089,7 @@ impl<'a> Normalizer<'a> {
 
     /// The atom `sign(m)`, keyed by the smaller of `m` and `mᵀ`.
     fn sign_atom(&mut self, m: &MatPoly) -> MatPoly {
-        let mt = m.transposed();
+        let mt = self.canon_poly(m.transposed());
         let (k, kt) = (m.text(), mt.text());
         if kt < k {
             let a = self.atom(
@@ -631,7 +1166,7 @@ impl<'a> Normalizer<'a> {
         let n = w.len();
         let mut best: Option<Word> = None;
         let mut nonneg = false;
-        for base in [w.clone(), transpose_word(w)] {
+        for base in [self.canon(w.clone()), self.canon(transpose_word(w))] {
             for r in 0..n {
                 let rot: Word = base[r..].iter().chain(base[..r].iter()).cloned().collect();
                 if n.is_multiple_of(2) && transpose_word(&rot[n / 2..]) == rot[..n / 2] {
@@ -655,11 +1190,41 @@ impl<'a> Normalizer<'a> {
         self.placeholder(name, PlaceDef::Trace(best), kind)
     }
 
+    /// A rotation of `w` that the rules rewrite (`trace(Qᵀ S Q) =
+    /// trace(Q Qᵀ S) = trace(S)`): the rewritten form, if any.
+    fn rotated_rewrite(&mut self, w: &Word) -> Option<MatPoly> {
+        if self.rules.is_empty() || w.len() < 2 {
+            return None;
+        }
+        let dims = self.inner_dims(w);
+        for r in 1..w.len() {
+            let rot: Word = w[r..].iter().chain(w[..r].iter()).cloned().collect();
+            let size = dims[r - 1].clone();
+            let Ok(m) = self.rewrite(rot.clone(), size.clone(), size) else {
+                continue;
+            };
+            let unchanged = m.terms.len() == 1
+                && m.terms
+                    .get(&rot)
+                    .is_some_and(crate::syntax::expr::is_one_literal);
+            if !unchanged {
+                return Some(m);
+            }
+        }
+        None
+    }
+
     /// `trace` of a normal form.
     pub(crate) fn trace(&mut self, m: &MatPoly) -> Expr {
         let mut sum: Option<Expr> = None;
         for (w, c) in m.terms.clone() {
-            let t = self.trace_word(&w, &m.rows);
+            let t = match self.rotated_rewrite(&w) {
+                Some(r) => {
+                    self.note(Rule::TraceCyclic);
+                    self.trace(&r)
+                }
+                None => self.trace_word(&w, &m.rows),
+            };
             let term = mul_e(c, t);
             sum = Some(match sum {
                 None => term,
@@ -679,8 +1244,81 @@ impl<'a> Normalizer<'a> {
         Ok(self.trace(&g))
     }
 
+    /// Does the word rewrite to the identity (coefficient one) under the
+    /// `given` rules and the declared kinds?
+    fn rewrites_to_identity(&mut self, w: Word, size: &SizePoly) -> bool {
+        let saved = self.used.len();
+        let ok = match self.rewrite(w, size.clone(), size.clone()) {
+            Ok(m) => {
+                m.terms.len() == 1
+                    && m.terms.iter().all(|(w, c)| {
+                        w.is_empty()
+                            && crate::symbolic::normal::fold_rational(c)
+                                .is_some_and(|q| q == crate::syntax::expr::rat(1))
+                    })
+            }
+            Err(_) => false,
+        };
+        if !ok {
+            self.used.truncate(saved);
+        }
+        ok
+    }
+
+    /// Strips factors with orthonormal columns on the left (`Uᵀ U = I`) and
+    /// with orthonormal rows on the right (`V Vᵀ = I`): they leave the
+    /// spectral norm unchanged (`‖U X‖₂² = λmax(Xᵀ Uᵀ U X) = λmax(Xᵀ X)`).
+    /// Returns the rest with its size.
+    fn strip_orthonormal(
+        &mut self,
+        w: &Word,
+        rows: &SizePoly,
+        cols: &SizePoly,
+    ) -> (Word, SizePoly, SizePoly) {
+        let (mut w, mut rows, mut cols) = (w.clone(), rows.clone(), cols.clone());
+        while let Some(f) = w.first().cloned() {
+            let inner = self.factor_dims(&f).1;
+            let gram = vec![
+                Factor {
+                    key: f.key.clone(),
+                    t: !f.t,
+                },
+                f.clone(),
+            ];
+            if !self.rewrites_to_identity(gram, &inner) {
+                break;
+            }
+            self.note(Rule::NormOrthonormalFactor);
+            w.remove(0);
+            rows = inner;
+        }
+        while let Some(f) = w.last().cloned() {
+            let inner = self.factor_dims(&f).0;
+            let gram = vec![
+                f.clone(),
+                Factor {
+                    key: f.key.clone(),
+                    t: !f.t,
+                },
+            ];
+            if !self.rewrites_to_identity(gram, &inner) {
+                break;
+            }
+            self.note(Rule::NormOrthonormalFactor);
+            w.pop();
+            cols = inner;
+        }
+        (w, rows, cols)
+    }
+
     /// The spectral norm of one word.
     fn norm2_word(&mut self, w: &Word, rows: &SizePoly, cols: &SizePoly) -> R<Expr> {
+        if w.is_empty() {
+            self.note(Rule::NormOfIdentity);
+            return Ok(Expr::int(1));
+        }
+        let (w, rows, cols) = self.strip_orthonormal(w, rows, cols);
+        let (w, rows, cols) = (&w, &rows, &cols);
         if w.is_empty() {
             self.note(Rule::NormOfIdentity);
             return Ok(Expr::int(1));
@@ -703,7 +1341,7 @@ impl<'a> Normalizer<'a> {
 
     fn norm2_placeholder(&mut self, m: &MatPoly) -> Expr {
         self.note(Rule::NormOfTranspose);
-        let mt = m.transposed();
+        let mt = self.canon_poly(m.transposed());
         let (k, kt) = (m.text(), mt.text());
         let (key, def) = if kt < k { (kt, mt) } else { (k, m.clone()) };
         self.placeholder(
@@ -731,6 +1369,100 @@ impl<'a> Normalizer<'a> {
             }
             _ => Ok(self.norm2_placeholder(m)),
         }
+    }
+
+    /// Upper bounds of the spectral-norm placeholder `name`, each with the
+    /// rule that gives it: submultiplicativity at every cut of a word (and
+    /// every factor apart), the triangle inequality over the terms of a sum,
+    /// and the Frobenius norm. Empty for any other placeholder.
+    pub(crate) fn norm2_upper_bounds(&mut self, name: &str) -> R<Vec<(Expr, Rule)>> {
+        let m = match self.placeholders.get(name).map(|p| p.def.clone()) {
+            Some(PlaceDef::Norm2(m)) => m,
+            Some(PlaceDef::Trace(_)) => return Ok(Vec::new()),
+            _ => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        if let Some((w, c)) = m.single_term() {
+            let dims = self.inner_dims(&w);
+            let mut row_dims = vec![m.rows.clone()];
+            row_dims.extend(dims.iter().cloned());
+            for cut in 1..w.len() {
+                let mid = dims[cut - 1].clone();
+                let a = self.norm2_word(&w[..cut].to_vec(), &m.rows, &mid)?;
+                let b = self.norm2_word(&w[cut..].to_vec(), &mid, &m.cols)?;
+                out.push((
+                    mul_e(abs_of(c.clone()), mul_e(a, b)),
+                    Rule::NormSubmultiplicative,
+                ));
+            }
+            if w.len() > 2 {
+                let mut prod = abs_of(c.clone());
+                for (i, f) in w.iter().enumerate() {
+                    let n = self.norm2_word(&vec![f.clone()], &row_dims[i], &dims[i])?;
+                    prod = mul_e(prod, n);
+                }
+                out.push((prod, Rule::NormSubmultiplicative));
+            }
+        } else if m.terms.len() > 1 {
+            let mut sum: Option<Expr> = None;
+            for (w, c) in m.terms.clone() {
+                let n = mul_e(abs_of(c), self.norm2_word(&w, &m.rows, &m.cols)?);
+                sum = Some(match sum {
+                    None => n,
+                    Some(s) => add_e(s, n),
+                });
+            }
+            if let Some(s) = sum {
+                out.push((s, Rule::NormTriangle));
+            }
+        }
+        let g = self.gram_trace(&m)?;
+        out.push((call(Builtin::Sqrt, g), Rule::NormBelowFrobenius));
+        Ok(out)
+    }
+
+    /// The word `u` of a trace placeholder `trace(uᵀ u)` (a squared
+    /// Frobenius norm, for a vector `u` its squared 2-norm), if it is one.
+    pub(crate) fn gram_half(&self, w: &Word) -> Option<Word> {
+        let n = w.len();
+        if n < 2 || n % 2 == 1 {
+            return None;
+        }
+        (0..n).find_map(|r| {
+            let rot: Word = w[r..].iter().chain(w[..r].iter()).cloned().collect();
+            (self.canon(transpose_word(&rot[n / 2..])) == rot[..n / 2])
+                .then(|| rot[n / 2..].to_vec())
+        })
+    }
+
+    /// Upper bounds of `sqrt(trace(uᵀ u)) = normF(u)` (for a vector `u` its
+    /// 2-norm) for a word `u = P R`: `normF(P R) <= norm2(P) normF(R)` at
+    /// every cut.
+    pub(crate) fn gram_trace_bounds(&mut self, w: &Word) -> R<Vec<(Expr, Rule)>> {
+        let Some(half) = self.gram_half(w) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        // normF(u) = normF(uᵀ): cut either.
+        for u in [self.canon(transpose_word(&half)), half] {
+            let rows = self.factor_dims(&u[0]).0;
+            let dims = self.inner_dims(&u);
+            let cols = dims[u.len() - 1].clone();
+            for cut in 1..u.len() {
+                let mid = dims[cut - 1].clone();
+                let p = self.norm2_word(&u[..cut].to_vec(), &rows, &mid)?;
+                let r = u[cut..].to_vec();
+                let mut gram = transpose_word(&r);
+                gram.extend(r.iter().cloned());
+                let gram = self.canon(gram);
+                let t = self.trace_word(&gram, &cols);
+                out.push((
+                    mul_e(p, call(Builtin::Sqrt, t)),
+                    Rule::NormSubmultiplicative,
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// The Frobenius norm: sqrt(trace(mᵀ m)).
@@ -791,6 +1523,10 @@ impl<'a> Normalizer<'a> {
                     self.placeholder(name, PlaceDef::Rank(m), ScalarKind::NonnegativeInteger)
                 }
                 Builtin::Cost => self.cost(&args[0])?,
+                Builtin::Det => {
+                    let m = self.mat(&args[0])?;
+                    self.det(&m)?
+                }
                 _ => {
                     let mut xs = Vec::new();
                     for a in args {
@@ -939,6 +1675,83 @@ impl<'a> Normalizer<'a> {
         }
         false
     }
+}
+
+/// A coefficient as a linear combination of its non-numeric parts (keyed
+/// by their text), for a cheap syntactic zero test.
+fn linear_parts(
+    e: &Expr,
+    out: &mut BTreeMap<String, num_rational::BigRational>,
+    k: &num_rational::BigRational,
+    depth: usize,
+) {
+    if let Some(q) = crate::symbolic::normal::fold_rational(e) {
+        *out.entry(String::new()).or_default() += q * k;
+        return;
+    }
+    if depth > 64 {
+        *out.entry(e.to_string()).or_default() += k;
+        return;
+    }
+    match &e.kind {
+        ExprKind::Neg(a) => linear_parts(a, out, &-k.clone(), depth + 1),
+        ExprKind::Binary(BinOp::Add, a, b) => {
+            linear_parts(a, out, k, depth + 1);
+            linear_parts(b, out, k, depth + 1);
+        }
+        ExprKind::Binary(BinOp::Sub, a, b) => {
+            linear_parts(a, out, k, depth + 1);
+            linear_parts(b, out, &-k.clone(), depth + 1);
+        }
+        ExprKind::Binary(BinOp::Mul, a, b) => {
+            match (
+                crate::symbolic::normal::fold_rational(a),
+                crate::symbolic::normal::fold_rational(b),
+            ) {
+                (Some(q), _) => linear_parts(b, out, &(q * k), depth + 1),
+                (_, Some(q)) => linear_parts(a, out, &(q * k), depth + 1),
+                _ => *out.entry(e.to_string()).or_default() += k,
+            }
+        }
+        _ => *out.entry(e.to_string()).or_default() += k,
+    }
+}
+
+/// Is a coefficient zero by syntax alone (`λ − λ`, `2 − 1 − 1`)? `false`
+/// when undecided: only a cheap, sound test.
+pub(crate) fn coef_is_zero(e: &Expr) -> bool {
+    let mut parts = BTreeMap::new();
+    linear_parts(e, &mut parts, &crate::syntax::expr::rat(1), 0);
+    parts.values().all(num_traits::Zero::is_zero)
+}
+
+/// The determinant of a literal (at most 4 × 4) by cofactor expansion
+/// along the first row: an exact polynomial in the entries.
+fn cofactor_det(rows: &[Vec<Expr>]) -> Expr {
+    let n = rows.len();
+    if n == 1 {
+        return rows[0][0].clone();
+    }
+    let mut sum: Option<Expr> = None;
+    for j in 0..n {
+        let minor: Vec<Vec<Expr>> = rows[1..]
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(k, _)| *k != j)
+                    .map(|(_, e)| e.clone())
+                    .collect()
+            })
+            .collect();
+        let term = mul_e(rows[0][j].clone(), cofactor_det(&minor));
+        sum = Some(match sum {
+            None => term,
+            Some(s) if j % 2 == 1 => Expr::binary(BinOp::Sub, s, term),
+            Some(s) => add_e(s, term),
+        });
+    }
+    sum.unwrap_or_else(|| Expr::int(0))
 }
 
 #[cfg(test)]

@@ -125,6 +125,8 @@ pub(crate) struct Typer<'a> {
     ctx: &'a Context,
     /// The sizes found so far (identity sizes are unified here).
     pub(crate) sizes: Sizes,
+    /// Matrix symbols a hypothesis `det(A) != 0` declares invertible.
+    pub(crate) invertible: Vec<String>,
 }
 
 fn err<X>(span: Span, message: impl Into<String>) -> R<X> {
@@ -137,7 +139,54 @@ impl<'a> Typer<'a> {
         Typer {
             ctx,
             sizes: Sizes::default(),
+            invertible: Vec::new(),
         }
+    }
+
+    /// `inv(a)`: `a` square, and a bare symbol declared invertible (a kind
+    /// or a hypothesis `det(A) != 0`); the inverse of a compound expression
+    /// is read where it exists.
+    fn inverse(&mut self, a: T, span: Span, written: &str) -> R<T> {
+        let Some(s) = a.shape.clone() else {
+            return err(
+                span,
+                format!("`{written}` is the inverse of a scalar; write `1/x` for scalars"),
+            );
+        };
+        if !self.sizes.unify(&s.rows, &s.cols) {
+            return err(
+                span,
+                format!(
+                    "`{written}` is the inverse of a {} matrix, which is not square",
+                    self.sizes.show_shape(&s)
+                ),
+            );
+        }
+        let mut base = &a;
+        while let TKind::Transpose(x) = &base.kind {
+            base = x;
+        }
+        if let TKind::Symbol(n) = &base.kind {
+            let declared = self
+                .ctx
+                .symbols
+                .get(n)
+                .is_some_and(|x| x.structure.invertible());
+            if !declared && !self.invertible.contains(n) {
+                return err(
+                    span,
+                    format!(
+                        "`{written}` needs `{n}` to be invertible: declare it `invertible matrix(n)` \
+                         (or `orthogonal`, `positive definite`), or add `given = [\"det({n}) != 0\"]`"
+                    ),
+                );
+            }
+        }
+        Ok(T {
+            kind: TKind::Call(Builtin::Inv, vec![a]),
+            shape: Some(s),
+            span,
+        })
     }
 
     fn size(&self, e: &Expr, name: &str) -> R<Dim> {
@@ -317,6 +366,41 @@ impl<'a> Typer<'a> {
                     };
                     let arg = arg.clone();
                     match (&arg.shape, op) {
+                        (_, Builtin::Inv) => return self.inverse(arg, span, &e.to_string()),
+                        (Some(s), Builtin::Diag) => {
+                            let s = s.clone();
+                            if !self.sizes.unify(&s.cols, &Dim::Size(SizePoly::one())) {
+                                return err(
+                                    arg.span,
+                                    format!(
+                                        "`diag` needs a column vector, and `{}` is {}",
+                                        a_text(args),
+                                        self.sizes.show_shape(&s)
+                                    ),
+                                );
+                            }
+                            return Ok(T {
+                                kind: TKind::Call(op, vec![arg]),
+                                shape: Some(Shape {
+                                    rows: s.rows.clone(),
+                                    cols: s.rows,
+                                }),
+                                span,
+                            });
+                        }
+                        (Some(s), Builtin::Det) => {
+                            let s = s.clone();
+                            if !self.sizes.unify(&s.rows, &s.cols) {
+                                return err(
+                                    arg.span,
+                                    format!(
+                                        "`det` needs a square matrix, and `{}` is {}",
+                                        a_text(args),
+                                        self.sizes.show_shape(&s)
+                                    ),
+                                );
+                            }
+                        }
                         (None, Builtin::Cost) => {}
                         (None, _) => {
                             return err(
@@ -471,6 +555,9 @@ impl<'a> Typer<'a> {
                             TKind::Scalar(k) => crate::symbolic::normal::fold_rational(k),
                             _ => None,
                         };
+                        if k.as_ref() == Some(&crate::syntax::expr::rat(-1)) {
+                            return self.inverse(x, span, &e.to_string());
+                        }
                         let ok = k.as_ref().is_some_and(|k| {
                             k.is_integer()
                                 && *k >= crate::syntax::expr::rat(0)
