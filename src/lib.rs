@@ -26,6 +26,7 @@
 mod check;
 pub mod cli;
 pub mod config;
+pub mod extract;
 mod exact;
 mod families;
 pub mod grade;
@@ -124,6 +125,7 @@ impl Session {
             expect: claim.expect,
             error: Some((claim.location, format!("internal error: {message}"))),
             steps: Vec::new(),
+            notes: Vec::new(),
         };
         let heads: Vec<resolve::Claim> = claims.iter().map(|(c, _)| c.clone()).collect();
         let session = self.clone();

@@ -314,6 +314,7 @@ pub fn final_claim(
             show_start: body.show_start,
             uses,
             families,
+            notes: Vec::new(),
         }),
     };
     Ok(FinalClaim {

@@ -8,7 +8,7 @@ pub mod family;
 
 use crate::syntax::expr::{Builtin, Expr, ExprKind, RelOp, Span, Statement};
 use crate::syntax::load::{Derivation, Located};
-use crate::syntax::parser::{self, NameClass, Names, ParseError};
+use crate::syntax::parser::{self, NameClass, Names, ParseError, Syntax};
 use crate::syntax::source::{Diagnostic, Location};
 use crate::verdict::VerdictKind;
 use std::collections::BTreeMap;
@@ -174,6 +174,11 @@ impl Names for Context {
         if self.definitions.contains_key(name) || self.broken.contains_key(name) {
             return Some(NameClass::Value);
         }
+        // While kinds are read, every declared name is known, whatever the
+        // order of the declarations (`W = "matrix(d_out, d_in)"` above `d_out`).
+        if self.known.iter().any(|k| k == name) {
+            return Some(NameClass::Value);
+        }
         None
     }
 
@@ -221,6 +226,8 @@ pub struct ClaimBody {
     pub uses: Vec<String>,
     /// The family of each step of a chain, or of the implication (one).
     pub families: Vec<family::Family>,
+    /// Notes on how the claim was read (a sum index shadowing a declared name).
+    pub notes: Vec<String>,
 }
 
 impl ClaimBody {
@@ -294,7 +301,7 @@ const KINDS_HELP: &str = "real, positive, nonnegative, nonzero, integer, positiv
 matrix(r, c), vector(n), identity, array(r, c), random(mean = m, var = v), normal(m, v), random family(...), normal family(...)";
 
 /// Parses a kind text; size and moment expressions are read with `names`.
-fn parse_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String)> {
+fn parse_kind(text: &str, names: &dyn Names, syntax: Syntax) -> Result<Kind, (Span, String)> {
     let trimmed = text.trim();
     let lead = text.len() - text.trim_start().len();
     if let Some(k) = scalar_kind(trimmed) {
@@ -326,7 +333,7 @@ fn parse_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String)> {
                 "missing value".to_string(),
             ));
         }
-        parser::parse_expr(a, names, &[]).map_err(|e| {
+        parser::parse_expr_as(a, names, &[], syntax).map_err(|e| {
             (
                 Span {
                     start: lead + at + e.span.start,
@@ -409,8 +416,17 @@ fn parse_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String)> {
     }
 }
 
+/// The syntax a file's expressions are read in (`syntax = ...` at the top).
+fn file_syntax(d: &Derivation) -> Syntax {
+    d.syntax
+        .as_ref()
+        .and_then(|l| Syntax::parse(&l.text))
+        .unwrap_or_default()
+}
+
 /// Resolves the declarations and definitions of a derivation.
 pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
+    let syntax = file_syntax(d);
     let mut ctx = Context::default();
     let mut diagnostics = d.problems.clone();
     let diag = |location: Location, message: String| Diagnostic {
@@ -473,7 +489,7 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
         pending.push(s);
     }
     for s in pending {
-        match parse_kind(&s.kind.text, &ctx) {
+        match parse_kind(&s.kind.text, &ctx, syntax) {
             Ok(kind) => {
                 ctx.symbols.insert(
                     s.name.clone(),
@@ -496,8 +512,16 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
             }
         }
     }
+    // A kind that depends on itself through other kinds is an error at its declaration.
+    for dg in kind_cycles(d, &ctx) {
+        diagnostics.push(dg.clone());
+        if let Some(name) = dg.message.split('`').nth(1) {
+            ctx.broken.insert(name.to_string(), dg.clone());
+            ctx.symbols.remove(name);
+        }
+    }
     for (def, name, params) in heads {
-        match parser::parse_expr(&def.body.text, &ctx, &params) {
+        match parser::parse_expr_as(&def.body.text, &ctx, &params, syntax) {
             Ok(body) => {
                 ctx.definitions
                     .insert(name.clone(), Definition { name, params, body });
@@ -511,6 +535,56 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
         }
     }
     (ctx, diagnostics)
+}
+
+/// Declarations whose kind depends on itself (`a = "matrix(b, 1)"`,
+/// `b = "random(mean = a, var = 1)"`), one diagnostic per symbol on a cycle.
+fn kind_cycles(d: &Derivation, ctx: &Context) -> Vec<Diagnostic> {
+    let deps = |name: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(s) = ctx.symbols.get(name) {
+            kind_names(&s.kind, &mut out);
+        }
+        out.retain(|n| ctx.symbols.contains_key(n));
+        out
+    };
+    let mut found = Vec::new();
+    for s in &d.symbols {
+        // A path from the symbol back to itself, by a bounded search.
+        let mut stack: Vec<(String, Vec<String>)> = vec![(s.name.clone(), vec![s.name.clone()])];
+        let mut seen: Vec<String> = Vec::new();
+        let mut cycle = None;
+        while let Some((at, path)) = stack.pop() {
+            for next in deps(&at) {
+                if next == s.name {
+                    cycle = Some(path.clone());
+                    break;
+                }
+                if !seen.contains(&next) {
+                    seen.push(next.clone());
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next, p));
+                }
+            }
+            if cycle.is_some() {
+                break;
+            }
+        }
+        if let Some(mut path) = cycle {
+            path.push(s.name.clone());
+            found.push(Diagnostic {
+                file: d.path.clone(),
+                location: s.kind.location,
+                message: format!(
+                    "the kind of `{}` depends on itself: {}",
+                    s.name,
+                    path.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ")
+                ),
+            });
+        }
+    }
+    found
 }
 
 /// The names a kind's sizes or moments mention.
@@ -655,7 +729,12 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         return claim;
     }
     let show = c.show.clone().expect("a claim without show has a problem");
-    let statement = match parser::parse_statement(&show.text, ctx) {
+    let syntax = c
+        .syntax
+        .as_ref()
+        .and_then(|l| Syntax::parse(&l.text))
+        .unwrap_or_else(|| file_syntax(d));
+    let (statement, notes) = match parser::parse_statement_as(&show.text, ctx, syntax) {
         Ok(s) => s,
         Err(e) => {
             claim.body = Err(parse_error(d, &show, e));
@@ -664,7 +743,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
     };
     let conditions = match &c.where_ {
         None => Vec::new(),
-        Some(w) => match parser::parse_condition(&w.text, ctx) {
+        Some(w) => match parser::parse_condition_as(&w.text, ctx, syntax) {
             Ok(v) => v,
             Err(e) => {
                 claim.body = Err(parse_error(d, w, e));
@@ -674,7 +753,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
     };
     let mut given = Vec::new();
     for g in &c.given {
-        match parser::parse_condition(&g.text, ctx) {
+        match parser::parse_condition_as(&g.text, ctx, syntax) {
             Ok(v) => given.extend(v),
             Err(e) => {
                 claim.body = Err(parse_error(d, g, e));
@@ -720,6 +799,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         show_start,
         uses,
         families,
+        notes,
     });
     claim
 }
