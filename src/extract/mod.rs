@@ -75,7 +75,11 @@ fn heading_label(text: &str, parent: Option<&str>) -> Option<String> {
             }
             break;
         }
-        if chars[i] == '(' && i + 2 < chars.len() && chars[i + 2] == ')' && chars[i + 1].is_ascii_lowercase() {
+        if chars[i] == '('
+            && i + 2 < chars.len()
+            && chars[i + 2] == ')'
+            && chars[i + 1].is_ascii_lowercase()
+        {
             letter = Some(chars[i + 1]);
             break;
         }
@@ -85,7 +89,11 @@ fn heading_label(text: &str, parent: Option<&str>) -> Option<String> {
         (false, Some(l)) => Some(format!("{number}{l}")),
         (false, None) => Some(number),
         (true, Some(l)) => {
-            let base: String = parent.unwrap_or("").chars().take_while(|c| c.is_ascii_digit()).collect();
+            let base: String = parent
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
             Some(format!("{base}{l}"))
         }
         (true, None) => None,
@@ -98,7 +106,12 @@ fn heading(line: &str) -> Option<String> {
     if let Some(rest) = t.strip_prefix('#') {
         return Some(rest.trim_start_matches('#').trim().to_string());
     }
-    for cmd in ["\\section", "\\subsection", "\\subsubsection", "\\paragraph"] {
+    for cmd in [
+        "\\section",
+        "\\subsection",
+        "\\subsubsection",
+        "\\paragraph",
+    ] {
         if let Some(rest) = t.strip_prefix(cmd) {
             let rest = rest.trim_start_matches('*');
             return Some(rest.trim_matches(|c| c == '{' || c == '}').to_string());
@@ -118,7 +131,17 @@ fn heading(line: &str) -> Option<String> {
 
 /// Does the LaTeX hold a relation (a claim, not a definition of notation)?
 fn has_relation(latex: &str) -> bool {
-    let rels = ["=", "\\le", "\\ge", "<", ">", "\\approx", "\\ne", "\\Rightarrow", "\\iff"];
+    let rels = [
+        "=",
+        "\\le",
+        "\\ge",
+        "<",
+        ">",
+        "\\approx",
+        "\\ne",
+        "\\Rightarrow",
+        "\\iff",
+    ];
     rels.iter().any(|r| latex.contains(r))
 }
 
@@ -126,10 +149,7 @@ fn has_relation(latex: &str) -> bool {
 fn sentence(prose: &str) -> String {
     let cleaned: String = prose.replace("**", "").replace('`', "");
     let trimmed = cleaned.trim().trim_end_matches(':').trim();
-    let start = trimmed
-        .rfind(". ")
-        .map(|i| i + 2)
-        .unwrap_or(0);
+    let start = trimmed.rfind(". ").map(|i| i + 2).unwrap_or(0);
     let s = trimmed[start..].trim();
     let s: String = s.chars().take(200).collect();
     s.replace('"', "'")
@@ -139,7 +159,17 @@ fn sentence(prose: &str) -> String {
 /// line break (the caller splits chains there).
 fn clean(latex: &str) -> String {
     let mut s = latex.to_string();
-    for env in ["aligned", "align", "align*", "equation", "equation*", "split", "gathered", "gather", "gather*"] {
+    for env in [
+        "aligned",
+        "align",
+        "align*",
+        "equation",
+        "equation*",
+        "split",
+        "gathered",
+        "gather",
+        "gather*",
+    ] {
         s = s.replace(&format!("\\begin{{{env}}}"), " ");
         s = s.replace(&format!("\\end{{{env}}}"), " ");
     }
@@ -167,7 +197,13 @@ fn chains(block: &str) -> Vec<String> {
         if t.is_empty() {
             continue;
         }
-        let continues = t.starts_with('&') || t.starts_with('=') || t.starts_with("\\le") || t.starts_with("\\ge") || t.starts_with('<') || t.starts_with('>') || t.starts_with("\\approx");
+        let continues = t.starts_with('&')
+            || t.starts_with('=')
+            || t.starts_with("\\le")
+            || t.starts_with("\\ge")
+            || t.starts_with('<')
+            || t.starts_with('>')
+            || t.starts_with("\\approx");
         let piece = t.replace('&', " ");
         let piece = piece.split_whitespace().collect::<Vec<_>>().join(" ");
         match out.last_mut() {
@@ -179,7 +215,12 @@ fn chains(block: &str) -> Vec<String> {
         }
     }
     out.into_iter()
-        .map(|c| c.trim().trim_end_matches(['.', ',', ';']).trim().to_string())
+        .map(|c| {
+            c.trim()
+                .trim_end_matches(['.', ',', ';'])
+                .trim()
+                .to_string()
+        })
         .filter(|c| !c.is_empty())
         .collect()
 }
@@ -191,7 +232,12 @@ pub fn formulas(text: &str) -> Vec<Formula> {
     let mut prose = String::new();
     let lines: Vec<&str> = text.lines().collect();
     let mut i = 0;
-    let push = |out: &mut Vec<Formula>, block: &str, line: usize, display: bool, label: &Option<String>, prose: &str| {
+    let push = |out: &mut Vec<Formula>,
+                block: &str,
+                line: usize,
+                display: bool,
+                label: &Option<String>,
+                prose: &str| {
         for c in chains(block) {
             out.push(Formula {
                 latex: c,
@@ -216,7 +262,10 @@ pub fn formulas(text: &str) -> Vec<Formula> {
             Some(("$$", "$$", 2))
         } else if t.starts_with("\\[") {
             Some(("\\[", "\\]", 2))
-        } else if t.starts_with("\\begin{equation") || t.starts_with("\\begin{align") || t.starts_with("\\begin{gather") {
+        } else if t.starts_with("\\begin{equation")
+            || t.starts_with("\\begin{align")
+            || t.starts_with("\\begin{gather")
+        {
             Some(("", "\\end{", 0))
         } else {
             None
@@ -309,10 +358,12 @@ impl Names for Guess {
 /// Reads a formula, declaring every unknown name it meets (letters run
 /// together are single-letter names, as in LaTeX), at most 40 times.
 fn learn(latex: &str, guess: &mut Guess) -> Result<(), String> {
+    let mut last = String::new();
     for _ in 0..40 {
         match parse_statement_as(latex, guess, Syntax::Latex) {
             Ok(_) => return Ok(()),
             Err(e) => {
+                last = e.message.clone();
                 let Some(name) = e
                     .message
                     .strip_prefix("unknown name `")
@@ -320,7 +371,9 @@ fn learn(latex: &str, guess: &mut Guess) -> Result<(), String> {
                 else {
                     return Err(e.message);
                 };
-                let future = ["grad", "hessian", "jacobian", "integral", "inv", "det", "diag"];
+                let future = [
+                    "grad", "hessian", "jacobian", "integral", "inv", "det", "diag",
+                ];
                 if future.contains(&name) {
                     return Err(format!("`{name}` is not a built-in of this version"));
                 }
@@ -332,7 +385,10 @@ fn learn(latex: &str, guess: &mut Guess) -> Result<(), String> {
                     }
                 }
                 let letters: Vec<char> = name.chars().collect();
-                if !name.contains('_') && letters.len() > 1 && letters.iter().all(|c| c.is_alphabetic()) {
+                if !name.contains('_')
+                    && letters.len() > 1
+                    && letters.iter().all(|c| c.is_alphabetic())
+                {
                     for c in letters {
                         guess.names.insert(c.to_string(), NameClass::Value);
                     }
@@ -342,7 +398,7 @@ fn learn(latex: &str, guess: &mut Guess) -> Result<(), String> {
             }
         }
     }
-    Err("too many unknown names".into())
+    Err(format!("too many unknown names (the last: {last})"))
 }
 
 /// The kind guessed for a name, and whether it needs checking.
@@ -363,7 +419,8 @@ fn guess_kind(name: &str, class: NameClass, formulas: &[String]) -> &'static str
             || f.contains(&format!("{name}^{{\\top}}"))
             || f.contains(&format!("{name}^{{T}}"))
     });
-    let upper = name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().count() == 1;
+    let upper =
+        name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().count() == 1;
     if transposed || upper {
         return "matrix(?, ?)";
     }
@@ -453,9 +510,18 @@ pub fn extract(name: &str, text: &str) -> Skeleton {
                 let _ = writeln!(toml, "show = {}", toml_literal(&f.latex));
             }
             Err(reason) => {
-                let _ = writeln!(toml, "# not read (line {}): {}", f.line, reason.replace('\n', " "));
+                let _ = writeln!(
+                    toml,
+                    "# not read (line {}): {}",
+                    f.line,
+                    reason.replace('\n', " ")
+                );
                 let _ = writeln!(toml, "# [[claim]]\n# id = \"{id}\"");
-                let _ = writeln!(toml, "# show = {}", toml_literal(&f.latex).replace('\n', " "));
+                let _ = writeln!(
+                    toml,
+                    "# show = {}",
+                    toml_literal(&f.latex).replace('\n', " ")
+                );
             }
         }
     }
@@ -473,7 +539,10 @@ mod tests {
 
     #[test]
     fn headings_give_ids() {
-        assert_eq!(heading_label("2(b) The variance", None).as_deref(), Some("2b"));
+        assert_eq!(
+            heading_label("2(b) The variance", None).as_deref(),
+            Some("2b")
+        );
         assert_eq!(heading_label("Problem 3", None).as_deref(), Some("3"));
         assert_eq!(heading_label("Part (c)", Some("3")).as_deref(), Some("3c"));
         assert_eq!(heading_label("Intro", None), None);

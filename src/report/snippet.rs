@@ -61,9 +61,7 @@ fn split_help(message: &str) -> (String, Vec<String>) {
         help.push("close the bracket opened here".to_string());
     }
     if main.contains("unknown LaTeX command") || main.contains("unexpected character `\\`") {
-        help.push(
-            "see README's LaTeX section for the commands that are read".to_string(),
-        );
+        help.push("see README's LaTeX section for the commands that are read".to_string());
     }
     (main, help)
 }
@@ -88,7 +86,11 @@ fn piece(line: &str, column: usize) -> std::ops::Range<usize> {
                 .sum::<usize>()
                 .max(rest[1..].chars().next().map_or(0, char::len_utf8))
         }
-        Some(c) if word(c) => rest.chars().take_while(|c| word(*c)).map(char::len_utf8).sum(),
+        Some(c) if word(c) => rest
+            .chars()
+            .take_while(|c| word(*c))
+            .map(char::len_utf8)
+            .sum(),
         Some(c) => c.len_utf8(),
     };
     start..start + len

@@ -104,7 +104,8 @@ pub(crate) fn number_at(text: &str, start: usize) -> Result<(BigRational, usize)
     if int_end - start > 4000 {
         return Err(too_long("a number", int_end));
     }
-    let mut value = BigRational::from_integer(text[start..int_end].parse::<BigInt>().unwrap_or_default());
+    let mut value =
+        BigRational::from_integer(text[start..int_end].parse::<BigInt>().unwrap_or_default());
     let mut end = int_end;
     if end + 1 < bytes.len() && bytes[end] == b'.' && bytes[end + 1].is_ascii_digit() {
         let frac_end = digits_from(end + 1);
@@ -125,9 +126,15 @@ pub(crate) fn number_at(text: &str, start: usize) -> Result<(BigRational, usize)
         }
         let exp_end = digits_from(k);
         let followed_by_name = exp_end < bytes.len()
-            && text[exp_end..].chars().next().is_some_and(is_ident_continue);
+            && text[exp_end..]
+                .chars()
+                .next()
+                .is_some_and(is_ident_continue);
         if exp_end > k && !followed_by_name {
-            let span = Span { start, end: exp_end };
+            let span = Span {
+                start,
+                end: exp_end,
+            };
             let exponent: u32 = match text[k..exp_end].parse() {
                 Ok(x) if x <= MAX_EXPONENT => x,
                 _ => {
@@ -139,8 +146,13 @@ pub(crate) fn number_at(text: &str, start: usize) -> Result<(BigRational, usize)
                     })
                 }
             };
-            let scale = BigRational::from_integer(num_traits::pow(BigInt::from(10), exponent as usize));
-            value = if negative { value / scale } else { value * scale };
+            let scale =
+                BigRational::from_integer(num_traits::pow(BigInt::from(10), exponent as usize));
+            value = if negative {
+                value / scale
+            } else {
+                value * scale
+            };
             end = exp_end;
         }
     }
@@ -250,4 +262,3 @@ pub(crate) fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
     }
     Ok(out)
 }
-

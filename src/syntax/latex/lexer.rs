@@ -203,7 +203,11 @@ pub(crate) fn tree(toks: Vec<LTok>, nesting: usize) -> Result<Vec<Node>, ParseEr
                         items,
                     });
             }
-            _ => stack.last_mut().expect("the top level").1.push(Node::Tok(t)),
+            _ => stack
+                .last_mut()
+                .expect("the top level")
+                .1
+                .push(Node::Tok(t)),
         }
     }
     if stack.len() > 1 {

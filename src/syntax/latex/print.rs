@@ -117,7 +117,11 @@ fn write(out: &mut String, e: &Expr) {
             Some(d) => out.push_str(&d),
             None => {
                 let sign = if q.is_negative() { "-" } else { "" };
-                out.push_str(&format!("{sign}\\frac{{{}}}{{{}}}", q.numer().abs(), q.denom()));
+                out.push_str(&format!(
+                    "{sign}\\frac{{{}}}{{{}}}",
+                    q.numer().abs(),
+                    q.denom()
+                ));
             }
         },
         ExprKind::Name(n) => name(out, n),
@@ -166,7 +170,11 @@ fn write(out: &mut String, e: &Expr) {
             name(out, n);
             args(out, a);
         }
-        ExprKind::Builtin { op, args: a, options } => builtin(out, *op, a, options),
+        ExprKind::Builtin {
+            op,
+            args: a,
+            options,
+        } => builtin(out, *op, a, options),
         ExprKind::Matrix(rows) => {
             out.push_str("\\begin{bmatrix}");
             for (i, r) in rows.iter().enumerate() {
@@ -221,7 +229,11 @@ fn builtin(out: &mut String, op: Builtin, a: &[Expr], options: &[(String, Expr)]
         (Builtin::Norm2, [_]) => one(out, "\\left\\|", "\\right\\|_2"),
         (Builtin::NormF, [_]) => one(out, "\\left\\|", "\\right\\|_F"),
         (Builtin::Sum | Builtin::Prod, [i, lo, hi, body]) => {
-            out.push_str(if op == Builtin::Sum { "\\sum_{" } else { "\\prod_{" });
+            out.push_str(if op == Builtin::Sum {
+                "\\sum_{"
+            } else {
+                "\\prod_{"
+            });
             write(out, i);
             out.push('=');
             write(out, lo);

@@ -135,7 +135,16 @@ const FONTS: &[&str] = &[
 ];
 
 /// Commands that read their argument as one word: `\mathrm{Var}`, `\text{and}`.
-const WORDS: &[&str] = &["mathrm", "operatorname", "text", "textrm", "mbox", "textnormal", "mathrm*", "operatorname*"];
+const WORDS: &[&str] = &[
+    "mathrm",
+    "operatorname",
+    "text",
+    "textrm",
+    "mbox",
+    "textnormal",
+    "mathrm*",
+    "operatorname*",
+];
 
 /// Accents: `\hat{y}` is the name `y_hat`.
 const ACCENTS: &[(&str, &str)] = &[
@@ -178,27 +187,57 @@ const SIZERS: &[&str] = &[
 
 /// Commands with a plain message: what they mean is not checked.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("cdots", "an ellipsis cannot be checked: write the sum with `\\sum`"),
-    ("ldots", "an ellipsis cannot be checked: write the sum with `\\sum`"),
-    ("dots", "an ellipsis cannot be checked: write the sum with `\\sum`"),
+    (
+        "cdots",
+        "an ellipsis cannot be checked: write the sum with `\\sum`",
+    ),
+    (
+        "ldots",
+        "an ellipsis cannot be checked: write the sum with `\\sum`",
+    ),
+    (
+        "dots",
+        "an ellipsis cannot be checked: write the sum with `\\sum`",
+    ),
     ("vdots", "an ellipsis cannot be checked"),
-    ("in", "`\\in` is not an expression: declare the set as a kind in [symbols]"),
-    ("forall", "`\\forall` is not an expression: state the domain with `where`"),
+    (
+        "in",
+        "`\\in` is not an expression: declare the set as a kind in [symbols]",
+    ),
+    (
+        "forall",
+        "`\\forall` is not an expression: state the domain with `where`",
+    ),
     ("exists", "`\\exists` cannot be checked"),
     ("to", "limits (`\\to`) are not supported"),
-    ("rightarrow", "limits (`\\rightarrow`) are not supported; `\\Rightarrow` is an implication"),
+    (
+        "rightarrow",
+        "limits (`\\rightarrow`) are not supported; `\\Rightarrow` is an implication",
+    ),
     ("mapsto", "`\\mapsto` is not an expression"),
-    ("sim", "`\\sim` is not an expression: declare the distribution as a kind (`normal(m, v)`)"),
+    (
+        "sim",
+        "`\\sim` is not an expression: declare the distribution as a kind (`normal(m, v)`)",
+    ),
     ("propto", "`\\propto` cannot be checked: write the constant"),
     ("pm", "`\\pm` stands for two claims: write each"),
     ("mp", "`\\mp` stands for two claims: write each"),
     ("odot", "the elementwise product `\\odot` is not supported"),
     ("circ", "`\\circ` is not supported"),
-    ("otimes", "the Kronecker product `\\otimes` is not supported"),
+    (
+        "otimes",
+        "the Kronecker product `\\otimes` is not supported",
+    ),
     ("oplus", "`\\oplus` is not supported"),
     ("equiv", "`\\equiv` is not supported: write `=`"),
-    ("langle", "inner products `\\langle a, b \\rangle` are not supported: write `a^\\top b`"),
-    ("rangle", "inner products `\\langle a, b \\rangle` are not supported: write `a^\\top b`"),
+    (
+        "langle",
+        "inner products `\\langle a, b \\rangle` are not supported: write `a^\\top b`",
+    ),
+    (
+        "rangle",
+        "inner products `\\langle a, b \\rangle` are not supported: write `a^\\top b`",
+    ),
     ("binom", "`\\binom` is not supported"),
     ("choose", "`\\choose` is not supported"),
     ("lim", "limits are not supported"),
@@ -212,10 +251,10 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 /// Is `name` a command this translator reads (for control-character hints)?
 pub(crate) fn known_command(name: &str) -> bool {
     let structural = [
-        "frac", "dfrac", "tfrac", "cfrac", "sqrt", "sum", "prod", "nabla", "int", "partial",
-        "top", "intercal", "prime", "cdot", "times", "ast", "div", "infty", "ell", "lfloor",
-        "rfloor", "lceil", "rceil", "vert", "lvert", "rvert", "Vert", "lVert", "rVert",
-        "begin", "end", "label", "tag", "mathbb", "T",
+        "frac", "dfrac", "tfrac", "cfrac", "sqrt", "sum", "prod", "nabla", "int", "partial", "top",
+        "intercal", "prime", "cdot", "times", "ast", "div", "infty", "ell", "lfloor", "rfloor",
+        "lceil", "rceil", "vert", "lvert", "rvert", "Vert", "lVert", "rVert", "begin", "end",
+        "label", "tag", "mathbb", "T",
     ];
     structural.contains(&name)
         || GREEK.iter().any(|(g, _)| *g == name)
@@ -451,11 +490,10 @@ impl Translator<'_> {
         let items = contents(arg);
         match items {
             [n] if n.is_cmd("top") || n.is_cmd("intercal") || n.is_cmd("T") => true,
-            [n] if matches!(n.tok().map(|t| &t.kind), Some(LKind::Letter('T'))) => {
-                !self.known("T")
-            }
+            [n] if matches!(n.tok().map(|t| &t.kind), Some(LKind::Letter('T'))) => !self.known("T"),
             [f, inner]
-                if f.cmd().is_some_and(|c| FONTS.contains(&c) || WORDS.contains(&c)) =>
+                if f.cmd()
+                    .is_some_and(|c| FONTS.contains(&c) || WORDS.contains(&c)) =>
             {
                 plain_word(contents(inner)).is_some_and(|w| w == "T") && !self.known("T")
             }
@@ -470,7 +508,9 @@ impl Translator<'_> {
             self.push(Tok::SupT, caret.to(arg.span()));
             return Ok(i + 2);
         }
-        if contents(arg).len() == 1 && (contents(arg)[0].is_cmd("prime") || contents(arg)[0].is_plain("'")) {
+        if contents(arg).len() == 1
+            && (contents(arg)[0].is_cmd("prime") || contents(arg)[0].is_plain("'"))
+        {
             self.push(Tok::Prime, caret.to(arg.span()));
             return Ok(i + 2);
         }
@@ -518,8 +558,8 @@ impl Translator<'_> {
     }
 
     fn double_bar(&mut self, span: Span) {
-        let closes = !self.norms.is_empty()
-            && self.out.last().is_some_and(|(t, _)| ends_operand(t));
+        let closes =
+            !self.norms.is_empty() && self.out.last().is_some_and(|(t, _)| ends_operand(t));
         self.push(Tok::DoubleBar, span);
         if closes {
             let open = self.norms.pop().expect("an open norm");
@@ -534,7 +574,10 @@ impl Translator<'_> {
     /// arguments, then any `^`/`_` arguments.
     fn atom_end(&self, nodes: &[Node], j: usize) -> TResult<usize> {
         let Some(first) = nodes.get(j) else {
-            return err("expected an argument here", nodes.last().map_or(Span::default(), Node::span));
+            return err(
+                "expected an argument here",
+                nodes.last().map_or(Span::default(), Node::span),
+            );
         };
         let mut k = j + 1;
         match first {
@@ -563,7 +606,12 @@ impl Translator<'_> {
                         }
                         1
                     }
-                    c if FONTS.contains(&c) || WORDS.contains(&c) || ACCENTS.iter().any(|(a, _)| *a == c) => 1,
+                    c if FONTS.contains(&c)
+                        || WORDS.contains(&c)
+                        || ACCENTS.iter().any(|(a, _)| *a == c) =>
+                    {
+                        1
+                    }
                     _ => 0,
                 };
                 k = (k + args).min(nodes.len());
@@ -575,6 +623,32 @@ impl Translator<'_> {
             .is_some_and(|n| n.is_plain("^") || n.is_plain("_"))
         {
             k = (k + 2).min(nodes.len());
+        }
+        // `\log \sigma(z)`, `\log f(x)`: a function's own parentheses belong to it.
+        let word: String = nodes[j..k]
+            .iter()
+            .filter_map(|n| match n.tok().map(|t| &t.kind) {
+                Some(LKind::Letter(c)) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let function_like = first.cmd().is_some_and(|c| {
+            FUNCTIONS.iter().any(|(f, _)| *f == c)
+                || (c == "sigma" && !self.known("sigma") && !self.known("σ"))
+        }) || (!word.is_empty()
+            && self.class_of(&word) == Some(NameClass::Function));
+        if function_like && nodes.get(k).is_some_and(|n| n.is_plain("(")) {
+            let mut depth = 0usize;
+            for (m, n) in nodes.iter().enumerate().skip(k) {
+                if n.is_plain("(") {
+                    depth += 1;
+                } else if n.is_plain(")") {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(m + 1);
+                    }
+                }
+            }
         }
         Ok(k)
     }
@@ -591,9 +665,13 @@ impl Translator<'_> {
             if let Some(c) = n.cmd() {
                 if SIZERS.contains(&c) {
                     let opens = matches!(c, "left" | "bigl" | "Bigl" | "biggl" | "Biggl")
-                        || nodes.get(k + 1).is_some_and(|d| d.is_plain("(") || d.is_plain("[") || d.is_cmd("{"));
+                        || nodes
+                            .get(k + 1)
+                            .is_some_and(|d| d.is_plain("(") || d.is_plain("[") || d.is_cmd("{"));
                     let closes = matches!(c, "right" | "bigr" | "Bigr" | "biggr" | "Biggr")
-                        || nodes.get(k + 1).is_some_and(|d| d.is_plain(")") || d.is_plain("]") || d.is_cmd("}"));
+                        || nodes
+                            .get(k + 1)
+                            .is_some_and(|d| d.is_plain(")") || d.is_plain("]") || d.is_cmd("}"));
                     if opens && c != "right" {
                         depth += 1;
                     } else if closes {
@@ -617,7 +695,11 @@ impl Translator<'_> {
                     }
                     depth -= 1;
                 }
-                if depth == 0 && !bars && !norms && (c == "\\" || c == "pm" || c == "quad" || c == "qquad") {
+                if depth == 0
+                    && !bars
+                    && !norms
+                    && (c == "\\" || c == "pm" || c == "quad" || c == "qquad")
+                {
                     return k;
                 }
             }
@@ -634,7 +716,12 @@ impl Translator<'_> {
             let at_top = depth == 0 && !bars && !norms;
             if at_top
                 && k > j
-                && (n.is_plain("+") || n.is_plain("-") || n.is_plain("−") || n.is_plain(",") || n.is_plain("&") || is_relation_node(n))
+                && (n.is_plain("+")
+                    || n.is_plain("-")
+                    || n.is_plain("−")
+                    || n.is_plain(",")
+                    || n.is_plain("&")
+                    || is_relation_node(n))
             {
                 return k;
             }
@@ -873,12 +960,21 @@ impl Translator<'_> {
             let arg = self.arg(nodes, i + 1, span, &format!("`\\{c}`"))?;
             let items = contents(arg);
             // `\mathbf{x}_i`: the subscript after the group belongs to the name.
-            if let Some(word) = plain_word(items).filter(|w| !w.chars().all(|c| c.is_ascii_digit())) {
+            if let Some(word) = plain_word(items).filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+            {
                 return self.named(&[word], span.to(arg.span()), nodes, i + 2);
             }
             if let [n] = items {
-                if let Some((g, u)) = n.cmd().and_then(|g| GREEK.iter().find(|(name, _)| *name == g)) {
-                    return self.named(&[g.to_string(), u.to_string()], span.to(arg.span()), nodes, i + 2);
+                if let Some((g, u)) = n
+                    .cmd()
+                    .and_then(|g| GREEK.iter().find(|(name, _)| *name == g))
+                {
+                    return self.named(
+                        &[g.to_string(), u.to_string()],
+                        span.to(arg.span()),
+                        nodes,
+                        i + 2,
+                    );
                 }
             }
             self.paren_seq(items, arg.span())?;
@@ -894,9 +990,16 @@ impl Translator<'_> {
                 items => plain_word(items),
             };
             let Some(inner) = inner else {
-                return err(format!("`\\{c}` is read on a name only (`\\{c}{{y}}` is `y_{accent}`)"), span);
+                return err(
+                    format!("`\\{c}` is read on a name only (`\\{c}{{y}}` is `y_{accent}`)"),
+                    span,
+                );
             };
-            let candidates = [format!("{inner}_{accent}"), format!("{accent}_{inner}"), format!("{inner}{accent}")];
+            let candidates = [
+                format!("{inner}_{accent}"),
+                format!("{accent}_{inner}"),
+                format!("{inner}{accent}"),
+            ];
             return self.named(&candidates, span.to(arg.span()), nodes, i + 2);
         }
         if WORDS.contains(&c) {
@@ -930,7 +1033,10 @@ impl Translator<'_> {
                 None if is_text => {
                     // Prose with spaces: `\text{for all } i`.
                     let raw = arg.span();
-                    let inner = self.text.get(raw.start + 1..raw.end.saturating_sub(1)).unwrap_or("");
+                    let inner = self
+                        .text
+                        .get(raw.start + 1..raw.end.saturating_sub(1))
+                        .unwrap_or("");
                     if inner.trim() == "and" {
                         self.push(Tok::Ident("and".into()), full);
                     }
@@ -997,7 +1103,10 @@ impl Translator<'_> {
                 self.push(Tok::Prime, span);
                 Ok(i + 1)
             }
-            "top" | "intercal" => err("`\\top` marks a transpose as a superscript: `W^\\top`", span),
+            "top" | "intercal" => err(
+                "`\\top` marks a transpose as a superscript: `W^\\top`",
+                span,
+            ),
             "partial" => err(
                 "`\\partial` is read inside a derivative: `\\frac{\\partial f}{\\partial x}`",
                 span,
@@ -1009,7 +1118,13 @@ impl Translator<'_> {
     }
 
     /// A name written by a command (Greek, fonts, accents), then its subscript.
-    fn named(&mut self, candidates: &[String], span: Span, nodes: &[Node], next: usize) -> TResult<usize> {
+    fn named(
+        &mut self,
+        candidates: &[String],
+        span: Span,
+        nodes: &[Node],
+        next: usize,
+    ) -> TResult<usize> {
         if nodes.get(next).is_some_and(|n| n.is_plain("_")) {
             let arg = self.arg(nodes, next + 1, nodes[next].span(), "`_`")?;
             self.base(candidates, span, Some(arg))?;
@@ -1025,7 +1140,9 @@ impl Translator<'_> {
         if g == "sigma"
             && !self.known("sigma")
             && !self.known("σ")
-            && nodes.get(i + 1).is_some_and(|n| n.is_plain("(") || n.is_cmd("left"))
+            && nodes
+                .get(i + 1)
+                .is_some_and(|n| n.is_plain("(") || n.is_cmd("left"))
         {
             self.push(Tok::Ident("sigmoid".into()), span);
             return Ok(i + 1);
@@ -1033,7 +1150,12 @@ impl Translator<'_> {
         // `\Delta W` is the name `ΔW` when that is declared.
         let mut k = i + 1;
         let mut word = String::new();
-        while let Some(LTok { kind: LKind::Letter(c), space_before, .. }) = nodes.get(k).and_then(Node::tok) {
+        while let Some(LTok {
+            kind: LKind::Letter(c),
+            space_before,
+            ..
+        }) = nodes.get(k).and_then(Node::tok)
+        {
             if k > i + 1 && *space_before {
                 break;
             }
@@ -1059,8 +1181,14 @@ impl Translator<'_> {
         match word.as_deref() {
             Some("E") => self.function("E", full, nodes, i + 2),
             Some("V") => self.function("Var", full, nodes, i + 2),
-            Some("R" | "N" | "Z") => err("a set such as `\\mathbb{R}` is not an expression: declare the kind in [symbols]", full),
-            _ => err("`\\mathbb` is read only as `\\mathbb{E}` (an expectation)", full),
+            Some("R" | "N" | "Z") => err(
+                "a set such as `\\mathbb{R}` is not an expression: declare the kind in [symbols]",
+                full,
+            ),
+            _ => err(
+                "`\\mathbb` is read only as `\\mathbb{E}` (an expectation)",
+                full,
+            ),
         }
     }
 
@@ -1073,13 +1201,19 @@ impl Translator<'_> {
             if f == "log" {
                 base = Some(arg);
             } else if f != "E" && f != "Var" && f != "Cov" {
-                return err(format!("a subscript on `{f}` is not understood"), span.to(arg.span()));
+                return err(
+                    format!("a subscript on `{f}` is not understood"),
+                    span.to(arg.span()),
+                );
             }
             // `\mathbb{E}_{x}[…]`: the subscript names the distribution; ignored.
             j += 2;
         }
         if nodes.get(j).is_some_and(|n| n.is_plain("^")) {
-            return err(format!("write the power after the argument: `({f}(x))^2`, not `{f}^2 x`"), span);
+            return err(
+                format!("write the power after the argument: `({f}(x))^2`, not `{f}^2 x`"),
+                span,
+            );
         }
         let log_base = |t: &mut Self, close: Span| -> TResult<()> {
             if let Some(b) = base {
@@ -1099,7 +1233,9 @@ impl Translator<'_> {
             self.push(Tok::Ident("E".into()), span);
             return Ok(j);
         }
-        let result = if next.is_some_and(|n| n.is_plain("(") || n.is_cmd("left") || SIZERS.contains(&n.cmd().unwrap_or(""))) {
+        let result = if next.is_some_and(|n| {
+            n.is_plain("(") || n.is_cmd("left") || SIZERS.contains(&n.cmd().unwrap_or(""))
+        }) {
             self.push(Tok::Ident(f.into()), span);
             // The call's parentheses are translated as they come; a log base
             // needs the argument's extent.
@@ -1111,8 +1247,10 @@ impl Translator<'_> {
             }
             Ok(j)
         } else if next.is_some_and(|n| n.is_plain("[")) {
-            let close = close_bracket(nodes, j)
-                .ok_or_else(|| ParseError { message: "this `[` is never closed".into(), span: nodes[j].span() })?;
+            let close = close_bracket(nodes, j).ok_or_else(|| ParseError {
+                message: "this `[` is never closed".into(),
+                span: nodes[j].span(),
+            })?;
             self.push(Tok::Ident(f.into()), span);
             self.push(Tok::LParen, nodes[j].span());
             self.seq(&nodes[j + 1..close])?;
@@ -1141,13 +1279,23 @@ impl Translator<'_> {
         let opening = match c {
             "left" | "bigl" | "Bigl" | "biggl" | "Biggl" => true,
             "right" | "bigr" | "Bigr" | "biggr" | "Biggr" | "middle" => false,
-            _ => d.is_plain("(") || d.is_plain("[") || d.is_cmd("{") || d.is_cmd("lfloor") || d.is_cmd("lceil"),
+            _ => {
+                d.is_plain("(")
+                    || d.is_plain("[")
+                    || d.is_cmd("{")
+                    || d.is_cmd("lfloor")
+                    || d.is_cmd("lceil")
+            }
         };
         let tok = match (d.tok().map(|t| &t.kind), d.cmd()) {
             (Some(LKind::Plain(p)), _) => match p.as_str() {
                 "(" | "[" if opening => {
                     let after_e = matches!(self.out.last(), Some((Tok::Ident(e), _)) if e == "E");
-                    if p == "[" && after_e { Some(Tok::LBrack) } else { Some(Tok::LParen) }
+                    if p == "[" && after_e {
+                        Some(Tok::LBrack)
+                    } else {
+                        Some(Tok::LParen)
+                    }
                 }
                 ")" | "]" if !opening => match self.lefts.last() {
                     Some(Some(Tok::LBrack)) => Some(Tok::RBrack),
@@ -1161,7 +1309,11 @@ impl Translator<'_> {
             (_, Some("}")) => Some(Tok::RParen),
             (_, Some("|" | "Vert" | "lVert" | "rVert")) => {
                 self.double_bar(full);
-                if opening { self.lefts.push(None) } else { self.lefts.pop(); }
+                if opening {
+                    self.lefts.push(None)
+                } else {
+                    self.lefts.pop();
+                }
                 return Ok(i + 2);
             }
             (_, Some("vert" | "lvert" | "rvert")) => Some(Tok::Bar),
@@ -1170,7 +1322,10 @@ impl Translator<'_> {
             (_, Some("lceil")) => Some(Tok::LCeil),
             (_, Some("rceil")) => Some(Tok::RCeil),
             (_, Some("langle" | "rangle")) => {
-                return err("inner products `\\langle a, b \\rangle` are not supported: write `a^\\top b`", full)
+                return err(
+                    "inner products `\\langle a, b \\rangle` are not supported: write `a^\\top b`",
+                    full,
+                )
             }
             _ => return err(format!("unknown delimiter after `\\{c}`"), full),
         };
@@ -1194,7 +1349,10 @@ impl Translator<'_> {
             let (body, next): (&[Node], usize) = if f.is_empty() {
                 let end = self.term_end(nodes, i + 3);
                 if end == i + 3 {
-                    return err("a derivative operator needs what it differentiates after it", full);
+                    return err(
+                        "a derivative operator needs what it differentiates after it",
+                        full,
+                    );
                 }
                 (&nodes[i + 3..end], end)
             } else {
@@ -1233,7 +1391,10 @@ impl Translator<'_> {
             self.paren_seq(contents(arg), arg.span())?;
             self.push(Tok::Caret, span);
             self.push(Tok::LParen, span);
-            self.push(Tok::Num(num_rational::BigRational::from_integer(1.into())), span);
+            self.push(
+                Tok::Num(num_rational::BigRational::from_integer(1.into())),
+                span,
+            );
             self.push(Tok::Slash, span);
             self.paren_seq(&nodes[i + 2..close], nodes[i + 1].span())?;
             self.push(Tok::RParen, span);
@@ -1247,10 +1408,17 @@ impl Translator<'_> {
     }
 
     /// The `_` and `^` arguments after a big operator, in either order.
-    fn limits<'n>(&self, nodes: &'n [Node], mut j: usize) -> (Option<&'n Node>, Option<&'n Node>, usize) {
+    fn limits<'n>(
+        &self,
+        nodes: &'n [Node],
+        mut j: usize,
+    ) -> (Option<&'n Node>, Option<&'n Node>, usize) {
         let (mut lower, mut upper) = (None, None);
         loop {
-            if nodes.get(j).is_some_and(|n| n.is_cmd("limits") || n.is_cmd("nolimits")) {
+            if nodes
+                .get(j)
+                .is_some_and(|n| n.is_cmd("limits") || n.is_cmd("nolimits"))
+            {
                 j += 1;
                 continue;
             }
@@ -1273,13 +1441,19 @@ impl Translator<'_> {
         let (lower, upper, j) = self.limits(nodes, i + 1);
         let (Some(lower), Some(upper)) = (lower, upper) else {
             return err(
-                format!("write the range of the {}: `\\{c}_{{i=1}}^{{n}}`", if c == "sum" { "sum" } else { "product" }),
+                format!(
+                    "write the range of the {}: `\\{c}_{{i=1}}^{{n}}`",
+                    if c == "sum" { "sum" } else { "product" }
+                ),
                 span,
             );
         };
         let low = contents(lower);
         let Some(eq) = low.iter().position(|n| n.is_plain("=")) else {
-            return err(format!("write the index and its first value: `\\{c}_{{i=1}}^{{n}}`"), lower.span());
+            return err(
+                format!("write the index and its first value: `\\{c}_{{i=1}}^{{n}}`"),
+                lower.span(),
+            );
         };
         let index = match &low[..eq] {
             [n] => match (n.tok().map(|t| &t.kind), n.cmd()) {
@@ -1329,7 +1503,10 @@ impl Translator<'_> {
         };
         let end = self.term_end(nodes, j);
         if end == j {
-            return err("a gradient needs what it differentiates after it", span.to(lower.span()));
+            return err(
+                "a gradient needs what it differentiates after it",
+                span.to(lower.span()),
+            );
         }
         self.push(Tok::Ident(op.into()), span);
         self.push(Tok::LParen, span);
@@ -1353,17 +1530,28 @@ impl Translator<'_> {
                 depth = depth.saturating_sub(1);
             }
             let is_d = matches!(n.tok().map(|t| &t.kind), Some(LKind::Letter('d')))
-                || (n.cmd().is_some_and(|c| c == "mathrm" || c == "text" || c == "operatorname")
+                || (n
+                    .cmd()
+                    .is_some_and(|c| c == "mathrm" || c == "text" || c == "operatorname")
                     && Self::word_arg(nodes, k + 1).as_deref() == Some("d"));
             if depth == 0 && is_d {
                 let var_at = if n.cmd().is_some() { k + 2 } else { k + 1 };
-                let var = nodes.get(var_at).and_then(|v| match (v.tok().map(|t| &t.kind), v.cmd()) {
-                    (Some(LKind::Letter(c)), _) => Some(c.to_string()),
-                    (_, Some(g)) => GREEK.iter().find(|(name, _)| *name == g).map(|(g, u)| {
-                        if self.known(g) { g.to_string() } else { u.to_string() }
-                    }),
-                    _ => None,
-                });
+                let var =
+                    nodes
+                        .get(var_at)
+                        .and_then(|v| match (v.tok().map(|t| &t.kind), v.cmd()) {
+                            (Some(LKind::Letter(c)), _) => Some(c.to_string()),
+                            (_, Some(g)) => {
+                                GREEK.iter().find(|(name, _)| *name == g).map(|(g, u)| {
+                                    if self.known(g) {
+                                        g.to_string()
+                                    } else {
+                                        u.to_string()
+                                    }
+                                })
+                            }
+                            _ => None,
+                        });
                 if let Some(var) = var {
                     break Some((k, var, nodes[var_at].span(), var_at + 1));
                 }
@@ -1371,7 +1559,10 @@ impl Translator<'_> {
             k += 1;
         };
         let Some((d_at, var, var_span, next)) = found else {
-            return err("write the variable of integration at the end: `\\int_0^1 f(x) \\,dx`", span);
+            return err(
+                "write the variable of integration at the end: `\\int_0^1 f(x) \\,dx`",
+                span,
+            );
         };
         self.push(Tok::Ident("integral".into()), span);
         self.push(Tok::LParen, span);
@@ -1397,7 +1588,17 @@ impl Translator<'_> {
     fn environment(&mut self, c: &str, span: Span, nodes: &[Node], i: usize) -> TResult<usize> {
         let name = Self::word_arg(nodes, i + 1).unwrap_or_default();
         let name = name.trim_end_matches('*').to_string();
-        let layout = ["aligned", "align", "equation", "split", "gathered", "gather", "alignat", "alignedat", "eqnarray"];
+        let layout = [
+            "aligned",
+            "align",
+            "equation",
+            "split",
+            "gathered",
+            "gather",
+            "alignat",
+            "alignedat",
+            "eqnarray",
+        ];
         if layout.contains(&name.as_str()) {
             return Ok((i + 2).min(nodes.len()));
         }
@@ -1407,14 +1608,20 @@ impl Translator<'_> {
         }
         let start = i + 2;
         let Some(end) = (start..nodes.len()).find(|&k| nodes[k].is_cmd("end")) else {
-            return err(format!("`\\begin{{{name}}}` has no `\\end{{{name}}}`"), span);
+            return err(
+                format!("`\\begin{{{name}}}` has no `\\end{{{name}}}`"),
+                span,
+            );
         };
         let body = &nodes[start..end];
         let rows: Vec<&[Node]> = body
             .split(|n| n.is_cmd("\\"))
             .filter(|r| !r.is_empty())
             .collect();
-        let cells: Vec<Vec<&[Node]>> = rows.iter().map(|r| r.split(|n| n.is_plain("&")).collect()).collect();
+        let cells: Vec<Vec<&[Node]>> = rows
+            .iter()
+            .map(|r| r.split(|n| n.is_plain("&")).collect())
+            .collect();
         let column = cells.iter().all(|r| r.len() == 1);
         let full = span.to(nodes.get(end + 1).map_or(nodes[end].span(), Node::span));
         self.push(Tok::LBrack, span);
@@ -1459,7 +1666,11 @@ fn derivative<'n>(num: &'n [Node], den: &'n [Node]) -> Option<(&'n [Node], Vec<&
     let mut vars: Vec<&[Node]> = Vec::new();
     let mut k = 0;
     while k < den.len() {
-        let marker = if partial { den[k].is_cmd("partial") } else { is_d(&den[k]) };
+        let marker = if partial {
+            den[k].is_cmd("partial")
+        } else {
+            is_d(&den[k])
+        };
         if !marker {
             return None;
         }
