@@ -35,6 +35,7 @@ mod check;
 pub mod cli;
 pub mod config;
 mod exact;
+pub mod extract;
 mod families;
 pub mod grade;
 mod guard;
@@ -133,6 +134,7 @@ impl Session {
             expect: claim.expect,
             error: Some((claim.location, format!("internal error: {message}"))),
             steps: Vec::new(),
+            notes: Vec::new(),
         };
         let heads: Vec<resolve::Claim> = claims.iter().map(|(c, _)| c.clone()).collect();
         let session = self.clone();

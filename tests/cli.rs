@@ -181,7 +181,7 @@ fn non_utf8_and_missing_files_exit_two() {
     assert_eq!(r.status, 2);
     assert!(
         r.stderr
-            .contains("bin.toml:1:10: the file is not valid UTF-8"),
+            .contains("error: the file is not valid UTF-8\n  --> bin.toml:1:10"),
         "{}",
         r.stderr
     );

@@ -262,6 +262,11 @@ impl ClaimOutcome {
             expect: claim.expect,
             error,
             steps: self.steps,
+            notes: claim
+                .body
+                .as_ref()
+                .map(|b| b.notes.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -278,6 +283,7 @@ pub(crate) fn check_claim(claim: &Claim, ctx: &Context, cfg: &Config) -> ClaimRe
             expect: claim.expect,
             error: Some((*loc, msg.clone())),
             steps: Vec::new(),
+            notes: Vec::new(),
         },
     }
 }

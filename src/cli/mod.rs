@@ -7,13 +7,17 @@
 //! - `derive-check completions SHELL` and `derive-check man [DIR]` write
 //!   shell completions and man pages generated from these definitions.
 
+pub mod extract;
 pub mod grade;
 pub mod inputs;
 
 use crate::config::{Config, DEFAULT_SEED};
-use crate::report::{render_human, render_json, FileReport, Report};
+use crate::report::snippet::{self, Color};
+use crate::report::{render_human_with, render_json, FileReport, HumanOptions, Report};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use inputs::{collect, Reader};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 pub use grade::GradeArgs;
@@ -64,6 +68,33 @@ pub struct Args {
     /// Print nothing on stderr but errors that stop the run (and the notice of a wait for another derive-check).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Colour diagnostics: `auto` (on a terminal, unless NO_COLOR is set), `always` or `never`.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// When to colour diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless the `NO_COLOR` environment variable is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// The colour for a stream that is (or is not) a terminal.
+    pub fn resolve(self, terminal: bool) -> Color {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        match self {
+            ColorChoice::Always => Color::Always,
+            ColorChoice::Never => Color::Never,
+            ColorChoice::Auto if terminal && !no_color => Color::Always,
+            ColorChoice::Auto => Color::Never,
+        }
+    }
 }
 
 /// Shells with completions.
@@ -94,6 +125,8 @@ pub enum Command {
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Write a derivation file skeleton from a Markdown, LaTeX or text answer (its display formulas as claims).
+    Extract(extract::ExtractArgs),
 }
 
 fn failed(path: String, message: String) -> FileReport {
@@ -118,6 +151,16 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> Report {
 
 /// [`check_paths`], with folders searched recursively only when `recurse` is true.
 pub fn check_paths_with(paths: &[PathBuf], config: &Config, recurse: bool) -> Report {
+    check_paths_and_sources(paths, config, recurse).0
+}
+
+/// [`check_paths_with`], also returning the text of every file read (by
+/// the name it is reported under), for diagnostics with source lines.
+pub fn check_paths_and_sources(
+    paths: &[PathBuf],
+    config: &Config,
+    recurse: bool,
+) -> (Report, BTreeMap<String, String>) {
     // Readable files are checked together (their claims in parallel); the
     // others get their failure report, each in its place.
     let mut files: Vec<Option<FileReport>> = Vec::new();
@@ -135,8 +178,9 @@ pub fn check_paths_with(paths: &[PathBuf], config: &Config, recurse: bool) -> Re
             })),
         }
     }
+    let sources: BTreeMap<String, String> = texts.iter().cloned().collect();
     let mut checked = crate::check_sources(texts, config).into_iter();
-    Report {
+    let report = Report {
         seed: config.seed,
         files: files
             .into_iter()
@@ -145,7 +189,8 @@ pub fn check_paths_with(paths: &[PathBuf], config: &Config, recurse: bool) -> Re
                     .expect("one report per readable file")
             })
             .collect(),
-    }
+    };
+    (report, sources)
 }
 
 /// Writes `text` to `path`, or to stdout without one; false (with a
@@ -219,6 +264,7 @@ pub fn run(args: Args) -> i32 {
         Some(Command::Grade(g)) => return grade::run_grade(g),
         Some(Command::Completions { shell }) => return completions(shell),
         Some(Command::Man { dir }) => return man(dir),
+        Some(Command::Extract(e)) => return extract::run_extract(e),
         None => {}
     }
     let config = Config {
@@ -227,18 +273,31 @@ pub fn run(args: Args) -> i32 {
         step_limit: step_limit(args.step_limit),
         ..Config::default()
     };
-    let report = check_paths_with(&args.paths, &config, !args.no_recurse);
+    let (report, sources) = check_paths_and_sources(&args.paths, &config, !args.no_recurse);
+    let stdout_color = if args.output.is_some() {
+        Color::Never
+    } else {
+        args.color.resolve(std::io::stdout().is_terminal())
+    };
     let text = match args.format {
-        Format::Human => render_human(&report),
+        Format::Human => render_human_with(
+            &report,
+            &HumanOptions {
+                color: stdout_color,
+                sources: sources.clone(),
+            },
+        ),
         Format::Json => render_json(&report),
     };
     if !write_output(args.output.as_ref(), &text) {
         return 2;
     }
     if !args.quiet {
+        let color = args.color.resolve(std::io::stderr().is_terminal());
         for f in &report.files {
             if let Some(d) = &f.failure {
-                eprintln!("derive-check: {d}");
+                let source = sources.get(&d.file).map(String::as_str);
+                eprintln!("derive-check: {}", snippet::render(d, source, color));
             }
         }
     }

@@ -319,6 +319,7 @@ pub fn final_claim(
             show_start: body.show_start,
             uses,
             families,
+            notes: Vec::new(),
         }),
     };
     Ok(FinalClaim {

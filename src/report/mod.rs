@@ -2,9 +2,13 @@
 //! report and the JSON report of FORMAT.md. Rendering is pure: the same
 //! report renders to the same bytes.
 
+pub mod snippet;
+
 use crate::syntax::source::{Diagnostic, Location};
 use crate::verdict::{Counterexample, Verdict, VerdictKind};
 use serde::Serialize;
+use snippet::Color;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// The results of one run.
@@ -48,6 +52,8 @@ pub struct ClaimReport {
     pub error: Option<(Location, String)>,
     /// Its steps, in order.
     pub steps: Vec<StepReport>,
+    /// Notes on how the claim was read (a sum index shadowing a declared name).
+    pub notes: Vec<String>,
 }
 
 impl ClaimReport {
@@ -174,6 +180,9 @@ struct JsonClaim<'a> {
     message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a str>,
+    /// How the claim was read (a summation index shadowing a declared name).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: &'a Vec<String>,
     steps: Vec<JsonStep<'a>>,
 }
 
@@ -271,6 +280,7 @@ pub fn render_json(report: &Report) -> String {
                     column: c.error.as_ref().map(|(l, _)| l.column),
                     message: c.error.as_ref().map(|(_, m)| m.as_str()),
                     text: c.text.as_deref(),
+                    notes: &c.notes,
                     steps: c
                         .steps
                         .iter()
@@ -314,8 +324,36 @@ fn indent_lines(out: &mut String, text: &str, prefix: &str) {
     }
 }
 
-/// Renders the human report.
+/// How the human report renders diagnostics.
+#[derive(Clone, Debug, Default)]
+pub struct HumanOptions {
+    /// Colour for diagnostics (never by default).
+    pub color: Color,
+    /// The text of each file by path: with it, a diagnostic shows the
+    /// source line with the span underlined (else one line).
+    pub sources: BTreeMap<String, String>,
+}
+
+/// Renders the human report (one-line diagnostics, no colour).
 pub fn render_human(report: &Report) -> String {
+    render_human_with(report, &HumanOptions::default())
+}
+
+/// A located message: a snippet when the file's text is known, else one line.
+fn located(out: &mut String, options: &HumanOptions, d: &Diagnostic, one_line: &str, indent: &str) {
+    match options.sources.get(&d.file) {
+        Some(text) => {
+            let rendered = snippet::render(d, Some(text), options.color);
+            indent_lines(out, &rendered, indent);
+        }
+        None => {
+            let _ = writeln!(out, "{indent}{one_line}");
+        }
+    }
+}
+
+/// Renders the human report with diagnostics as `options` asks.
+pub fn render_human_with(report: &Report, options: &HumanOptions) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "derive-check report (seed {})", report.seed);
     for f in &report.files {
@@ -329,11 +367,20 @@ pub fn render_human(report: &Report) -> String {
             }
         }
         if let Some(d) = &f.failure {
-            let _ = writeln!(out, "   cannot check this file: {d}");
+            if options.sources.contains_key(&d.file) {
+                let _ = writeln!(out, "   cannot check this file:");
+            }
+            located(
+                &mut out,
+                options,
+                d,
+                &format!("cannot check this file: {d}"),
+                "   ",
+            );
             continue;
         }
         for d in &f.diagnostics {
-            let _ = writeln!(out, "   problem: {d}");
+            located(&mut out, options, d, &format!("problem: {d}"), "   ");
         }
         for c in &f.claims {
             let expectation = match (c.expect, c.met_expectation()) {
@@ -354,11 +401,16 @@ pub fn render_human(report: &Report) -> String {
                 let _ = writeln!(out, "    \"{t}\"");
             }
             if let Some((loc, msg)) = &c.error {
-                let _ = writeln!(
-                    out,
-                    "    error at {}:{}:{}: {}",
-                    f.path, loc.line, loc.column, msg
-                );
+                let d = Diagnostic {
+                    file: f.path.clone(),
+                    location: *loc,
+                    message: msg.clone(),
+                };
+                let one_line = format!("error at {}:{}:{}: {}", f.path, loc.line, loc.column, msg);
+                located(&mut out, options, &d, &one_line, "    ");
+            }
+            for n in &c.notes {
+                let _ = writeln!(out, "    note: {n}");
             }
             let first_bad = c.steps.iter().position(|s| !s.verdict.kind().passes());
             for (i, s) in c.steps.iter().enumerate() {

@@ -8,7 +8,7 @@ pub mod family;
 
 use crate::syntax::expr::{Builtin, Expr, ExprKind, RelOp, Span, Statement};
 use crate::syntax::load::{Derivation, Located};
-use crate::syntax::parser::{self, NameClass, Names, ParseError};
+use crate::syntax::parser::{self, NameClass, Names, ParseError, Syntax};
 use crate::syntax::source::{Diagnostic, Location};
 use crate::verdict::VerdictKind;
 use std::collections::BTreeMap;
@@ -225,6 +225,11 @@ impl Names for Context {
         if self.definitions.contains_key(name) || self.broken.contains_key(name) {
             return Some(NameClass::Value);
         }
+        // While kinds are read, every declared name is known, whatever the
+        // order of the declarations (`W = "matrix(d_out, d_in)"` above `d_out`).
+        if self.known.iter().any(|k| k == name) {
+            return Some(NameClass::Value);
+        }
         None
     }
 
@@ -272,6 +277,8 @@ pub struct ClaimBody {
     pub uses: Vec<String>,
     /// The family of each step of a chain, or of the implication (one).
     pub families: Vec<family::Family>,
+    /// Notes on how the claim was read (a sum index shadowing a declared name).
+    pub notes: Vec<String>,
 }
 
 impl ClaimBody {
@@ -346,7 +353,11 @@ matrix(r, c), vector(n), symmetric matrix(n), orthogonal matrix(n), invertible m
 positive definite matrix(n), diagonal matrix(n), identity, array(r, c), random(mean = m, var = v), normal(m, v), random family(...), normal family(...)";
 
 /// Parses a kind text; size and moment expressions are read with `names`.
-fn parse_kind(text: &str, names: &dyn Names) -> Result<(Kind, Structure), (Span, String)> {
+fn parse_kind(
+    text: &str,
+    names: &dyn Names,
+    syntax: Syntax,
+) -> Result<(Kind, Structure), (Span, String)> {
     let trimmed = text.trim();
     for st in [
         Structure::Symmetric,
@@ -387,7 +398,7 @@ fn parse_kind(text: &str, names: &dyn Names) -> Result<(Kind, Structure), (Span,
         if args.trim().is_empty() {
             return Err((whole, "missing size".to_string()));
         }
-        let n = parser::parse_expr(args, names, &[]).map_err(|e| {
+        let n = parser::parse_expr_as(args, names, &[], syntax).map_err(|e| {
             (
                 Span {
                     start: lead + 1 + e.span.start,
@@ -398,11 +409,11 @@ fn parse_kind(text: &str, names: &dyn Names) -> Result<(Kind, Structure), (Span,
         })?;
         return Ok((Kind::Matrix(n.clone(), n), st));
     }
-    parse_plain_kind(text, names).map(|k| (k, Structure::General))
+    parse_plain_kind(text, names, syntax).map(|k| (k, Structure::General))
 }
 
 /// Parses a kind without structure.
-fn parse_plain_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String)> {
+fn parse_plain_kind(text: &str, names: &dyn Names, syntax: Syntax) -> Result<Kind, (Span, String)> {
     let trimmed = text.trim();
     let lead = text.len() - text.trim_start().len();
     if let Some(k) = scalar_kind(trimmed) {
@@ -434,7 +445,7 @@ fn parse_plain_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String
                 "missing value".to_string(),
             ));
         }
-        parser::parse_expr(a, names, &[]).map_err(|e| {
+        parser::parse_expr_as(a, names, &[], syntax).map_err(|e| {
             (
                 Span {
                     start: lead + at + e.span.start,
@@ -517,8 +528,17 @@ fn parse_plain_kind(text: &str, names: &dyn Names) -> Result<Kind, (Span, String
     }
 }
 
+/// The syntax a file's expressions are read in (`syntax = ...` at the top).
+fn file_syntax(d: &Derivation) -> Syntax {
+    d.syntax
+        .as_ref()
+        .and_then(|l| Syntax::parse(&l.text))
+        .unwrap_or_default()
+}
+
 /// Resolves the declarations and definitions of a derivation.
 pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
+    let syntax = file_syntax(d);
     let mut ctx = Context::default();
     let mut diagnostics = d.problems.clone();
     let diag = |location: Location, message: String| Diagnostic {
@@ -581,7 +601,7 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
         pending.push(s);
     }
     for s in pending {
-        match parse_kind(&s.kind.text, &ctx) {
+        match parse_kind(&s.kind.text, &ctx, syntax) {
             Ok((kind, structure)) => {
                 ctx.symbols.insert(
                     s.name.clone(),
@@ -605,8 +625,14 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
             }
         }
     }
+    // A kind that depends on itself through other kinds is an error at its declaration.
+    for (name, dg) in kind_cycles(d, &ctx) {
+        diagnostics.push(dg.clone());
+        ctx.broken.insert(name.clone(), dg);
+        ctx.symbols.remove(&name);
+    }
     for (def, name, params) in heads {
-        match parser::parse_expr(&def.body.text, &ctx, &params) {
+        match parser::parse_expr_as(&def.body.text, &ctx, &params, syntax) {
             Ok(body) => {
                 ctx.definitions
                     .insert(name.clone(), Definition { name, params, body });
@@ -620,6 +646,63 @@ pub fn resolve_context(d: &Derivation) -> (Context, Vec<Diagnostic>) {
         }
     }
     (ctx, diagnostics)
+}
+
+/// Declarations whose kind depends on itself (`a = "matrix(b, 1)"`,
+/// `b = "random(mean = a, var = 1)"`), one diagnostic per symbol on a cycle,
+/// with the symbol's name.
+fn kind_cycles(d: &Derivation, ctx: &Context) -> Vec<(String, Diagnostic)> {
+    let deps = |name: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(s) = ctx.symbols.get(name) {
+            kind_names(&s.kind, &mut out);
+        }
+        out.retain(|n| ctx.symbols.contains_key(n));
+        out
+    };
+    let mut found = Vec::new();
+    for s in &d.symbols {
+        // A path from the symbol back to itself, by a bounded search.
+        let mut stack: Vec<(String, Vec<String>)> = vec![(s.name.clone(), vec![s.name.clone()])];
+        let mut seen: Vec<String> = Vec::new();
+        let mut cycle = None;
+        while let Some((at, path)) = stack.pop() {
+            for next in deps(&at) {
+                if next == s.name {
+                    cycle = Some(path.clone());
+                    break;
+                }
+                if !seen.contains(&next) {
+                    seen.push(next.clone());
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next, p));
+                }
+            }
+            if cycle.is_some() {
+                break;
+            }
+        }
+        if let Some(mut path) = cycle {
+            path.push(s.name.clone());
+            found.push((
+                s.name.clone(),
+                Diagnostic {
+                    file: d.path.clone(),
+                    location: s.kind.location,
+                    message: format!(
+                        "the kind of `{}` depends on itself: {}",
+                        s.name,
+                        path.iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
+                    ),
+                },
+            ));
+        }
+    }
+    found
 }
 
 /// The names a kind's sizes or moments mention.
@@ -762,7 +845,12 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         return claim;
     }
     let show = c.show.clone().expect("a claim without show has a problem");
-    let statement = match parser::parse_statement(&show.text, ctx) {
+    let syntax = c
+        .syntax
+        .as_ref()
+        .and_then(|l| Syntax::parse(&l.text))
+        .unwrap_or_else(|| file_syntax(d));
+    let (statement, notes) = match parser::parse_statement_as(&show.text, ctx, syntax) {
         Ok(s) => s,
         Err(e) => {
             claim.body = Err(parse_error(d, &show, e));
@@ -771,7 +859,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
     };
     let conditions = match &c.where_ {
         None => Vec::new(),
-        Some(w) => match parser::parse_condition(&w.text, ctx) {
+        Some(w) => match parser::parse_condition_as(&w.text, ctx, syntax) {
             Ok(v) => v,
             Err(e) => {
                 claim.body = Err(parse_error(d, w, e));
@@ -781,7 +869,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
     };
     let mut given = Vec::new();
     for g in &c.given {
-        match parser::parse_condition(&g.text, ctx) {
+        match parser::parse_condition_as(&g.text, ctx, syntax) {
             Ok(v) => given.extend(v),
             Err(e) => {
                 claim.body = Err(parse_error(d, g, e));
@@ -827,6 +915,7 @@ pub fn resolve_claim(d: &Derivation, ctx: &Context, index: usize) -> Claim {
         show_start,
         uses,
         families,
+        notes,
     });
     claim
 }

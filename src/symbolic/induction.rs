@@ -230,6 +230,9 @@ pub(crate) fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Opti
         }) {
             continue;
         }
+        if let Some(method) = by_differences(ctx, &base_dom, &step_dom, lhs, rhs, &n, &n0) {
+            return Some(method);
+        }
         for (side, other) in [(lhs, rhs), (rhs, lhs)] {
             let Some(unfolded) = unfold(ctx, &step_dom, side, other, &n) else {
                 continue;
@@ -252,4 +255,112 @@ pub(crate) fn prove(ctx: &Context, dom: &Domain, lhs: &Expr, rhs: &Expr) -> Opti
         }
     }
     None
+}
+
+/// `e(n) − e(n − 1)` for an expression linear in its sums over `n`: a sum
+/// (product excluded) with upper bound `n + c`, lower bound and body free of
+/// `n` and nonempty from `n0 + 1` on contributes its last term; factors and
+/// divisors free of `n` are kept; a part without sums or definitions of `n`
+/// contributes `part − part(n − 1)`. `None` for any other shape.
+fn difference(dom: &Domain, e: &Expr, n: &str) -> Option<Expr> {
+    if !mentions(e, n) {
+        return Some(Expr::int(0));
+    }
+    let has_sum = |x: &Expr| {
+        let mut found = false;
+        x.walk(&mut |y| {
+            found |= matches!(&y.kind, ExprKind::Call { .. })
+                || matches!(
+                    y.as_builtin(),
+                    Some((
+                        Builtin::Sum | Builtin::Prod | Builtin::Diff | Builtin::Integral,
+                        _
+                    ))
+                );
+        });
+        found
+    };
+    match &e.kind {
+        ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) => Some(Expr::binary(
+            *op,
+            difference(dom, a, n)?,
+            difference(dom, b, n)?,
+        )),
+        ExprKind::Neg(a) => Some(Expr::new(
+            ExprKind::Neg(Box::new(difference(dom, a, n)?)),
+            e.span,
+        )),
+        ExprKind::Binary(BinOp::Mul, a, b) if has_sum(e) && !mentions(a, n) => Some(Expr::binary(
+            BinOp::Mul,
+            (**a).clone(),
+            difference(dom, b, n)?,
+        )),
+        ExprKind::Binary(BinOp::Mul, a, b) if has_sum(e) && !mentions(b, n) => Some(Expr::binary(
+            BinOp::Mul,
+            difference(dom, a, n)?,
+            (**b).clone(),
+        )),
+        ExprKind::Binary(BinOp::Div, a, b) if has_sum(e) && !mentions(b, n) => Some(Expr::binary(
+            BinOp::Div,
+            difference(dom, a, n)?,
+            (**b).clone(),
+        )),
+        ExprKind::Builtin {
+            op: Builtin::Sum,
+            args,
+            ..
+        } => {
+            let [index, lo, hi, body] = args.as_slice() else {
+                return None;
+            };
+            let ExprKind::Name(k) = &index.kind else {
+                return None;
+            };
+            let (coeff, _) = linear_in(hi, n)?;
+            if coeff != BigRational::one() || mentions(lo, n) || mentions(body, n) {
+                return None;
+            }
+            let gap = Expr::binary(BinOp::Sub, hi.clone(), lo.clone());
+            if !sign_under(dom, &gap).nonneg() {
+                return None;
+            }
+            Some(at(body, k, hi.clone()))
+        }
+        _ if has_sum(e) => None,
+        _ => Some(Expr::binary(BinOp::Sub, e.clone(), at(e, n, minus_one(n)))),
+    }
+}
+
+/// Induction by differences: `lhs(n0) = rhs(n0)` and `Δlhs = Δrhs` for
+/// `n >= n0 + 1` (Δ of [`difference`]), so `lhs − rhs` is constant, 0, for
+/// every `n >= n0`. Used only when nothing but bounds constrains `n` (a
+/// fact tying `n` to another symbol could exclude `n − 1`).
+fn by_differences(
+    ctx: &Context,
+    base_dom: &Domain,
+    step_dom: &Domain,
+    lhs: &Expr,
+    rhs: &Expr,
+    n: &str,
+    n0: &BigRational,
+) -> Option<Method> {
+    if step_dom.facts.iter().any(|f| f.big == n || f.small == n)
+        || step_dom.other.iter().any(|c| mentions(c, n))
+    {
+        return None;
+    }
+    let l = expand(lhs, ctx, &BTreeMap::new()).ok()?;
+    let r = expand(rhs, ctx, &BTreeMap::new()).ok()?;
+    let (dl, dr) = (difference(step_dom, &l, n)?, difference(step_dom, &r, n)?);
+    let n0_expr = Expr::rational(n0.clone());
+    (identity(
+        ctx,
+        base_dom,
+        &at(&l, n, n0_expr.clone()),
+        &at(&r, n, n0_expr),
+    ) && identity(ctx, step_dom, &dl, &dr))
+    .then(|| Method::Induction {
+        symbol: n.to_string(),
+        from: n0.to_string(),
+    })
 }

@@ -65,6 +65,8 @@ pub struct ClaimSource {
     pub id_location: Option<Location>,
     /// Byte offset of the claim's `[[claim]]` header in the file.
     pub offset: usize,
+    /// `syntax`: `auto`, `plain` or `latex` for this claim's expressions.
+    pub syntax: Option<Located>,
 }
 
 /// A loaded derivation file.
@@ -88,10 +90,14 @@ pub struct Derivation {
     pub claims: Vec<ClaimSource>,
     /// Problems with declarations or definitions found while loading.
     pub problems: Vec<Diagnostic>,
+    /// `syntax`: `auto`, `plain` or `latex` for every expression of the file.
+    pub syntax: Option<Located>,
 }
 
-const TOP_KEYS: &[&str] = &["title", "source", "student", "symbols", "define", "claim"];
-const CLAIM_KEYS: &[&str] = &["id", "text", "show", "given", "where", "expect"];
+const TOP_KEYS: &[&str] = &[
+    "title", "source", "student", "syntax", "symbols", "define", "claim",
+];
+const CLAIM_KEYS: &[&str] = &["id", "text", "show", "given", "where", "expect", "syntax"];
 
 struct Loader<'a> {
     path: &'a str,
@@ -219,9 +225,9 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
             TOP_KEYS.contains(&n) || (key && matches!(n, "answer" | "rule" | "show_expected"));
         if !allowed {
             let expected = if key {
-                "title, source, rule, show_expected, [symbols], [define], [[claim]], [[answer]]"
+                "title, source, syntax, rule, show_expected, [symbols], [define], [[claim]], [[answer]]"
             } else {
-                "title, source, student, [symbols], [define], [[claim]]"
+                "title, source, student, syntax, [symbols], [define], [[claim]]"
             };
             return Err(loader.diag(
                 name.span().start,
@@ -273,6 +279,18 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
         },
     };
 
+    let syntax = match get("syntax") {
+        None => None,
+        Some(v) => match loader.located(v) {
+            Some(l) if crate::syntax::latex::Syntax::parse(&l.text).is_some() => Some(l),
+            _ => {
+                return Err(loader.diag(
+                    v.span().start,
+                    "`syntax` must be \"auto\", \"plain\" or \"latex\"",
+                ))
+            }
+        },
+    };
     let mut problems = Vec::new();
     let mut symbols = Vec::new();
     if let Some(v) = get("symbols") {
@@ -398,6 +416,7 @@ fn load_with(path: &str, text: String, key: bool) -> Result<KeySource, Diagnosti
             claims,
             problems,
             source,
+            syntax,
         },
         answers,
         rule,
@@ -536,6 +555,20 @@ fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
             "show" => claim.show = want_string(&mut claim),
             "where" => claim.where_ = want_string(&mut claim),
             "expect" => claim.expect = want_string(&mut claim),
+            "syntax" => {
+                claim.syntax = want_string(&mut claim);
+                if let Some(l) = &claim.syntax {
+                    if crate::syntax::latex::Syntax::parse(&l.text).is_none() {
+                        claim.problems.push((
+                            value_at,
+                            format!(
+                                "unknown `syntax` value `{}` (expected auto, plain or latex)",
+                                l.text
+                            ),
+                        ));
+                    }
+                }
+            }
             "given" => match v.get_ref() {
                 DeValue::Array(items) => {
                     for g in items.iter() {
@@ -573,7 +606,7 @@ fn load_claim(loader: &Loader<'_>, item: &Spanned<DeValue<'_>>) -> ClaimSource {
                 claim.problems.push((
                     key_at,
                     format!(
-                        "unknown claim key `{key}`{suggestion} (claim keys: id, text, show, given, where, expect)"
+                        "unknown claim key `{key}`{suggestion} (claim keys: id, text, show, given, where, expect, syntax)"
                     ),
                 ));
             }

@@ -4,6 +4,8 @@
 
 pub mod builtins;
 pub mod expr;
+pub mod latex;
+pub mod lexer;
 pub mod load;
 pub mod parser;
 pub mod source;

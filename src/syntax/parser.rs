@@ -9,76 +9,13 @@
 
 use crate::syntax::builtins::{Arity, Builtin};
 use crate::syntax::expr::{BinOp, Chain, Expr, ExprKind, Logic, RelOp, Span, Statement};
+use crate::syntax::latex;
+pub use crate::syntax::latex::Syntax;
+pub use crate::syntax::lexer::{is_builtin, NameClass, Names, ParseError, NESTING};
+pub(crate) use crate::syntax::lexer::{lex, Tok};
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::One;
-
-/// The budget [`Budgets::nesting`](crate::config::Budgets::nesting).
-pub const NESTING: usize = crate::config::Budgets::DEFAULT.nesting;
-
-/// What a name stands for, as far as parsing is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NameClass {
-    /// A value: `x(y + 1)` is a product.
-    Value,
-    /// A function: `f(y + 1)` is a call.
-    Function,
-}
-
-/// The names a parser may meet: declarations, definitions and built-ins.
-pub trait Names {
-    /// What `name` is, or `None` when it is unknown.
-    fn class(&self, name: &str) -> Option<NameClass>;
-    /// Every declared or defined name (to suggest splits of unknown names).
-    fn declared(&self) -> Vec<String>;
-}
-
-/// A parse failure at a span of the expression text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ParseError {
-    /// What went wrong, in words.
-    pub message: String,
-    /// Where.
-    pub span: Span,
-}
-
-/// Is `name` a built-in function?
-pub fn is_builtin(name: &str) -> bool {
-    Builtin::from_name(name).is_some()
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Num(BigRational),
-    Ident(String),
-    Str(String),
-    Plus,
-    Minus,
-    Star,
-    Slash,
-    Caret,
-    Prime,
-    SupT,
-    Sup(u32),
-    /// `⁻¹`: the inverse (of a matrix), `x^-1` of a scalar.
-    SupInverse,
-    Half,
-    Sqrt,
-    LParen,
-    RParen,
-    LBrack,
-    RBrack,
-    Comma,
-    Bar,
-    DoubleBar,
-    LFloor,
-    RFloor,
-    LCeil,
-    RCeil,
-    Rel(RelOp),
-    Implies,
-    Iff,
-}
 
 fn describe(t: &Tok) -> String {
     match t {
@@ -113,155 +50,67 @@ fn describe(t: &Tok) -> String {
     }
 }
 
-fn is_ident_start(c: char) -> bool {
-    (c.is_alphabetic() || c == '_') && !matches!(c, 'ᵀ' | '½' | '²' | '³' | '√')
-}
-
-fn is_ident_continue(c: char) -> bool {
-    (c.is_alphanumeric() || c == '_') && !matches!(c, 'ᵀ' | '½' | '²' | '³' | '√')
-}
-
-fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
-    let mut out = Vec::new();
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let mut i = 0;
-    let end_of = |k: usize| -> usize { chars.get(k).map_or(text.len(), |c| c.0) };
-    while i < chars.len() {
-        let (start, c) = chars[i];
-        if c.is_whitespace() {
-            i += 1;
+/// A control character in an expression is almost always a TOML escape of
+/// a basic string (`"\frac"` holds a form feed): the message names it.
+fn control_character(text: &str) -> Result<(), ParseError> {
+    for (i, c) in text.char_indices() {
+        let escape = match c {
+            '\u{8}' => 'b',
+            '\u{c}' => 'f',
+            '\t' => 't',
+            '\r' => 'r',
+            '\n' => 'n',
+            _ if c.is_control() => {
+                return Err(ParseError {
+                    message: format!("unexpected control character U+{:04X}", c as u32),
+                    span: Span {
+                        start: i,
+                        end: i + c.len_utf8(),
+                    },
+                })
+            }
+            _ => continue,
+        };
+        let rest: String = text[i + c.len_utf8()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        let command = format!("{escape}{rest}");
+        // A line break is legitimate in a multi-line string: only the
+        // commands whose rest never starts a line of prose count.
+        let is_command = match c {
+            '\n' => ["nabla", "neq", "nonumber", "notag"].contains(&command.as_str()),
+            '\r' => [
+                "right", "rho", "rangle", "rfloor", "rceil", "rVert", "rvert",
+            ]
+            .contains(&command.as_str()),
+            _ => crate::syntax::latex::is_command_name(&command),
+        };
+        // Tabs and line breaks are whitespace unless they ate a LaTeX command.
+        if matches!(c, '\t' | '\r' | '\n') && !is_command {
             continue;
         }
-        let next = chars.get(i + 1).map(|c| c.1);
-        let next2 = chars.get(i + 2).map(|c| c.1);
-        let (tok, len) = if c.is_ascii_digit() {
-            let mut j = i;
-            while j < chars.len() && chars[j].1.is_ascii_digit() {
-                j += 1;
-            }
-            let int_part = &text[start..end_of(j)];
-            let mut value =
-                BigRational::from_integer(int_part.parse::<BigInt>().unwrap_or_default());
-            if j + 1 < chars.len() && chars[j].1 == '.' && chars[j + 1].1.is_ascii_digit() {
-                let frac_start = j + 1;
-                let mut k = frac_start;
-                while k < chars.len() && chars[k].1.is_ascii_digit() {
-                    k += 1;
-                }
-                let frac = &text[end_of(frac_start)..end_of(k)];
-                if frac.len() > 4000 {
-                    return Err(ParseError {
-                        message:
-                            "a decimal with more than 4000 digits is beyond the parser's limit"
-                                .into(),
-                        span: Span {
-                            start,
-                            end: end_of(k),
-                        },
-                    });
-                }
-                let num = frac.parse::<BigInt>().unwrap_or_default();
-                let den = num_traits::pow(BigInt::from(10), frac.len());
-                value += BigRational::new(num, den);
-                j = k;
-            }
-            if int_part.len() > 4000 {
-                return Err(ParseError {
-                    message: "a number with more than 4000 digits is beyond the parser's limit"
-                        .into(),
-                    span: Span {
-                        start,
-                        end: end_of(j),
-                    },
-                });
-            }
-            (Tok::Num(value), j - i)
-        } else if is_ident_start(c) {
-            let mut j = i;
-            while j < chars.len() && is_ident_continue(chars[j].1) {
-                j += 1;
-            }
-            (Tok::Ident(text[start..end_of(j)].to_string()), j - i)
-        } else {
-            match c {
-                '"' => {
-                    let mut j = i + 1;
-                    while j < chars.len() && chars[j].1 != '"' {
-                        j += 1;
-                    }
-                    if j >= chars.len() {
-                        return Err(ParseError {
-                            message: "unterminated string literal".into(),
-                            span: Span {
-                                start,
-                                end: text.len(),
-                            },
-                        });
-                    }
-                    (
-                        Tok::Str(text[end_of(i + 1)..end_of(j)].to_string()),
-                        j + 1 - i,
-                    )
-                }
-                '+' => (Tok::Plus, 1),
-                '-' | '−' | '–' => (Tok::Minus, 1),
-                '*' | '·' | '×' | '⋅' => (Tok::Star, 1),
-                '/' | '÷' => (Tok::Slash, 1),
-                '^' => (Tok::Caret, 1),
-                '\'' | '′' => (Tok::Prime, 1),
-                'ᵀ' => (Tok::SupT, 1),
-                '²' => (Tok::Sup(2), 1),
-                '³' => (Tok::Sup(3), 1),
-                '⁻' if next == Some('¹') => (Tok::SupInverse, 2),
-                '½' => (Tok::Half, 1),
-                '√' => (Tok::Sqrt, 1),
-                '(' => (Tok::LParen, 1),
-                ')' => (Tok::RParen, 1),
-                '[' => (Tok::LBrack, 1),
-                ']' => (Tok::RBrack, 1),
-                ',' => (Tok::Comma, 1),
-                '|' => (Tok::Bar, 1),
-                '‖' => (Tok::DoubleBar, 1),
-                '⌊' => (Tok::LFloor, 1),
-                '⌋' => (Tok::RFloor, 1),
-                '⌈' => (Tok::LCeil, 1),
-                '⌉' => (Tok::RCeil, 1),
-                '≤' => (Tok::Rel(RelOp::Le), 1),
-                '≥' => (Tok::Rel(RelOp::Ge), 1),
-                '≠' => (Tok::Rel(RelOp::Ne), 1),
-                '≈' => (Tok::Rel(RelOp::Approx), 1),
-                '⇒' => (Tok::Implies, 1),
-                '⇔' => (Tok::Iff, 1),
-                '<' if next == Some('=') && next2 == Some('>') => (Tok::Iff, 3),
-                '<' if next == Some('=') => (Tok::Rel(RelOp::Le), 2),
-                '<' => (Tok::Rel(RelOp::Lt), 1),
-                '>' if next == Some('=') => (Tok::Rel(RelOp::Ge), 2),
-                '>' => (Tok::Rel(RelOp::Gt), 1),
-                '!' if next == Some('=') => (Tok::Rel(RelOp::Ne), 2),
-                '=' if next == Some('>') => (Tok::Implies, 2),
-                '=' if next == Some('=') => (Tok::Rel(RelOp::Eq), 2),
-                '=' => (Tok::Rel(RelOp::Eq), 1),
-                _ => {
-                    return Err(ParseError {
-                        message: format!("unexpected character `{c}`"),
-                        span: Span {
-                            start,
-                            end: end_of(i + 1),
-                        },
-                    })
-                }
-            }
+        let name = match c {
+            '\u{8}' => "backspace",
+            '\u{c}' => "form feed",
+            '\t' => "tab",
+            '\r' => "carriage return",
+            _ => "line break",
         };
-        out.push((
-            tok,
-            Span {
-                start,
-                end: end_of(i + len),
+        let hint = if is_command {
+            format!("; TOML's escape `\\{escape}` in a basic string \"…\" turned `\\{command}` into it: write LaTeX in a literal string '…'")
+        } else {
+            format!("; TOML's escape `\\{escape}` in a basic string \"…\" produces it: write LaTeX in a literal string '…'")
+        };
+        return Err(ParseError {
+            message: format!("a {name} character inside the expression{hint}"),
+            span: Span {
+                start: i,
+                end: i + c.len_utf8(),
             },
-        ));
-        i += len;
+        });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Splits an unknown run of letters into declared names, if it can be done.
@@ -301,6 +150,10 @@ struct Parser<'a> {
     abs_depth: usize,
     norm_depth: usize,
     text_len: usize,
+    /// Sum indices that shadow a declared name, and the fresh names they are read as (innermost last).
+    renames: Vec<(String, String)>,
+    /// Notes for the report (a shadowed name).
+    notes: Vec<String>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -362,6 +215,22 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A name not declared, defined or bound: `i₁`, `i₂`, ...
+    fn fresh_name(&self, base: &str) -> String {
+        const DIGITS: [char; 10] = ['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'];
+        (1usize..)
+            .map(|n| {
+                let sub: String = n
+                    .to_string()
+                    .chars()
+                    .map(|d| DIGITS[d as usize - '0' as usize])
+                    .collect();
+                format!("{base}{sub}")
+            })
+            .find(|c| self.class_of(c).is_none() && !self.renames.iter().any(|(_, f)| f == c))
+            .expect("some name is fresh")
+    }
+
     fn class_of(&self, name: &str) -> Option<NameClass> {
         if self.bound.iter().any(|b| b == name) {
             return Some(NameClass::Value);
@@ -407,6 +276,16 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Did the previous token close a parenthesis?
+    fn after_paren(&self) -> bool {
+        self.pos > 0 && matches!(self.toks[self.pos - 1].0, Tok::RParen)
+    }
+
+    /// Was the previous token a number?
+    fn after_number(&self) -> bool {
+        self.pos > 0 && matches!(self.toks[self.pos - 1].0, Tok::Num(_))
+    }
+
     /// term := unary (('*' | '/') unary | juxtaposed power)*
     fn term(&mut self) -> PResult<Expr> {
         let mut lhs = self.unary()?;
@@ -422,11 +301,22 @@ impl<'a> Parser<'a> {
                     let rhs = self.unary()?;
                     lhs = Expr::binary(BinOp::Div, lhs, rhs);
                 }
+                // `(3/10) 0.6`: a number may follow a parenthesised factor.
+                Some(Tok::Num(_)) if self.after_paren() => {
+                    let rhs = self.power()?;
+                    lhs = Expr::binary(BinOp::Mul, lhs, rhs);
+                }
                 Some(Tok::Num(_)) => {
                     return self.error(
                         "a number cannot follow here without an operator (write `*`)",
                         self.span_here(),
                     )
+                }
+                // `5 [1, 2]`, `(1/sqrt(2)) [[1, 1], [1, -1]]`: a number or a
+                // parenthesised factor scales a literal array.
+                Some(Tok::LBrack) if self.after_paren() || self.after_number() => {
+                    let rhs = self.power()?;
+                    lhs = Expr::binary(BinOp::Mul, lhs, rhs);
                 }
                 _ if self.starts_juxtaposed() => {
                     let rhs = self.power()?;
@@ -628,6 +518,9 @@ impl<'a> Parser<'a> {
 
     fn name(&mut self, name: String, span: Span) -> PResult<Expr> {
         self.bump();
+        if let Some((_, fresh)) = self.renames.iter().rev().find(|(k, _)| *k == name) {
+            return Ok(Expr::new(ExprKind::Name(fresh.clone()), span));
+        }
         let class = self.class_of(&name);
         if name == "E" && class.is_none() && matches!(self.peek(), Some(Tok::LBrack)) {
             self.bump();
@@ -689,6 +582,8 @@ impl<'a> Parser<'a> {
         let mut args = Vec::new();
         let mut options: Vec<(String, Expr)> = Vec::new();
         let mut pushed = false;
+        let mut renamed = false;
+        let mut pending_rename: Option<(String, String)> = None;
         if matches!(self.peek(), Some(Tok::RParen)) {
             return self.error(format!("`{name}` needs arguments"), self.span_here());
         }
@@ -698,18 +593,26 @@ impl<'a> Parser<'a> {
                 let here = self.span_here();
                 match self.peek().cloned() {
                     Some(Tok::Ident(k)) => {
-                        if self.names.class(&k).is_some() || self.bound.contains(&k) {
-                            return self.error(
-                                format!("the index `{k}` of `{name}` reuses a name that is already declared; choose a fresh one"),
-                                here,
-                            );
-                        }
                         self.bump();
-                        args.push(Expr::new(ExprKind::Name(k), here));
+                        // An index may shadow a declared name inside its own
+                        // body, as in mathematics: it is read as a fresh name
+                        // (`i₁`), so the declared one is never confused with it.
+                        let fresh = if self.names.class(&k).is_some() || self.class_of(&k).is_some()
+                        {
+                            let fresh = self.fresh_name(&k);
+                            self.notes.push(format!(
+                                "the index `{k}` of `{name}` shadows the declared `{k}` inside its sum; it is read there as `{fresh}`"
+                            ));
+                            pending_rename = Some((k.clone(), fresh.clone()));
+                            fresh
+                        } else {
+                            k
+                        };
+                        args.push(Expr::new(ExprKind::Name(fresh), here));
                     }
                     _ => {
                         return self.error(
-                            format!("the first argument of `{name}` must be a fresh index name"),
+                            format!("the first argument of `{name}` must be an index name"),
                             here,
                         )
                     }
@@ -719,6 +622,10 @@ impl<'a> Parser<'a> {
                     if let Some(ExprKind::Name(k)) = args.first().map(|a| &a.kind) {
                         self.bound.push(k.clone());
                         pushed = true;
+                    }
+                    if let Some(rename) = pending_rename.take() {
+                        self.renames.push(rename);
+                        renamed = true;
                     }
                 }
                 let is_option = takes_options
@@ -749,6 +656,9 @@ impl<'a> Parser<'a> {
         }
         if pushed {
             self.bound.pop();
+        }
+        if renamed {
+            self.renames.pop();
         }
         let end = self.expect(Tok::RParen, "`,` or `)`")?;
         self.abs_depth = saved_abs;
@@ -961,9 +871,25 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn parser<'a>(text: &str, names: &'a dyn Names, bound: &[String]) -> PResult<Parser<'a>> {
+fn parser<'a>(
+    text: &str,
+    names: &'a dyn Names,
+    bound: &[String],
+    syntax: Syntax,
+) -> PResult<Parser<'a>> {
+    control_character(text)?;
+    let latex = match syntax {
+        Syntax::Latex => true,
+        Syntax::Plain => false,
+        Syntax::Auto => latex::looks_like_latex(text),
+    };
+    let toks = if latex {
+        latex::tokens(text, names, bound)?
+    } else {
+        lex(text).map_err(|e| latex::hint_plain(text, e))?
+    };
     Ok(Parser {
-        toks: lex(text)?,
+        toks,
         pos: 0,
         names,
         bound: bound.to_vec(),
@@ -971,20 +897,42 @@ fn parser<'a>(text: &str, names: &'a dyn Names, bound: &[String]) -> PResult<Par
         abs_depth: 0,
         norm_depth: 0,
         text_len: text.len(),
+        renames: Vec::new(),
+        notes: Vec::new(),
     })
 }
 
 /// Parses a `show` text: a relation chain, or an implication or equivalence.
 pub fn parse_statement(text: &str, names: &dyn Names) -> Result<Statement, ParseError> {
-    let mut p = parser(text, names, &[])?;
+    parse_statement_as(text, names, Syntax::Auto).map(|(s, _)| s)
+}
+
+/// [`parse_statement`] in a chosen syntax; also returns the notes for the
+/// report (sum indices that shadow a declared name).
+pub fn parse_statement_as(
+    text: &str,
+    names: &dyn Names,
+    syntax: Syntax,
+) -> Result<(Statement, Vec<String>), ParseError> {
+    let mut p = parser(text, names, &[], syntax)?;
     let s = p.statement()?;
     p.finish()?;
-    Ok(s)
+    Ok((s, p.notes))
 }
 
 /// Parses one expression; `bound` names are in scope as values (a definition's parameters).
 pub fn parse_expr(text: &str, names: &dyn Names, bound: &[String]) -> Result<Expr, ParseError> {
-    let mut p = parser(text, names, bound)?;
+    parse_expr_as(text, names, bound, Syntax::Auto)
+}
+
+/// [`parse_expr`] in a chosen syntax.
+pub fn parse_expr_as(
+    text: &str,
+    names: &dyn Names,
+    bound: &[String],
+    syntax: Syntax,
+) -> Result<Expr, ParseError> {
+    let mut p = parser(text, names, bound, syntax)?;
     let e = p.expr()?;
     p.finish()?;
     Ok(e)
@@ -992,7 +940,16 @@ pub fn parse_expr(text: &str, names: &dyn Names, bound: &[String]) -> Result<Exp
 
 /// Parses a condition: comparisons, chained, joined with `and` (a `where`).
 pub fn parse_condition(text: &str, names: &dyn Names) -> Result<Vec<Expr>, ParseError> {
-    let mut p = parser(text, names, &[])?;
+    parse_condition_as(text, names, Syntax::Auto)
+}
+
+/// [`parse_condition`] in a chosen syntax.
+pub fn parse_condition_as(
+    text: &str,
+    names: &dyn Names,
+    syntax: Syntax,
+) -> Result<Vec<Expr>, ParseError> {
+    let mut p = parser(text, names, &[], syntax)?;
     let e = p.condition_or_expr()?;
     p.finish()?;
     let parts = match e.kind {
@@ -1150,7 +1107,8 @@ mod tests {
             "(x" => "error at 2..2: expected `)`, found the end of the text",
             "x 2" => "error at 2..3: a number cannot follow here without an operator (write `*`)",
             "[[1, 2], [3]]" => "error at 9..12: ragged matrix literal: row 2 has 1 entries but row 1 has 2",
-            "sum(x, 1, n, x)" => "error at 4..5: the index `x` of `sum` reuses a name that is already declared; choose a fresh one",
+            "sum(x, 1, n, x)" => "sum(x₁, 1, n, x₁)",
+            "sum(2, 1, n, x)" => "error at 4..5: the first argument of `sum` must be an index name",
             "x $ y" => "error at 2..3: unexpected character `$`",
         }
     }

@@ -22,6 +22,7 @@ mod bad_input;
 mod batch;
 mod common;
 mod grade;
+mod latex;
 mod mutation;
 mod properties;
 mod snapshots;
