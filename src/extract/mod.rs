@@ -11,6 +11,7 @@
 //! that does not parse is kept as a comment with the reason. Pure: text in,
 //! text out.
 
+use crate::syntax::expr::{Builtin, ExprKind};
 use crate::syntax::parser::{parse_statement_as, NameClass, Names, Syntax};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -344,6 +345,8 @@ pub fn formulas(text: &str) -> Vec<Formula> {
 #[derive(Default)]
 struct Guess {
     names: BTreeMap<String, NameClass>,
+    /// The last name the parser met and did not know.
+    unknown: std::cell::RefCell<Option<String>>,
 }
 
 impl Names for Guess {
@@ -353,78 +356,149 @@ impl Names for Guess {
     fn declared(&self) -> Vec<String> {
         self.names.keys().cloned().collect()
     }
+    fn unknown(&self, name: &str) {
+        *self.unknown.borrow_mut() = Some(name.to_string());
+    }
 }
 
-/// Reads a formula, declaring every unknown name it meets (letters run
-/// together are single-letter names, as in LaTeX), at most 40 times.
+/// The index names bound by the formula's sums and products
+/// (`\sum_{i=1}^{n}` binds `i`), read from the parsed statement.
+fn bound_indices(statement: &crate::syntax::expr::Statement) -> Vec<String> {
+    let mut out = Vec::new();
+    statement.walk_exprs(&mut |e| {
+        e.walk(&mut |x| {
+            if let Some((Builtin::Sum | Builtin::Prod, args)) = x.as_builtin() {
+                if let Some(ExprKind::Name(i)) = args.first().map(|a| &a.kind) {
+                    if !out.contains(i) {
+                        out.push(i.clone());
+                    }
+                }
+            }
+        })
+    });
+    out
+}
+
+/// Reads a formula, declaring every unknown name the parser meets (letters
+/// run together are single-letter names, as in LaTeX), at most 40 times.
+/// A name `x_i` whose subscript is an index bound by a sum of the formula
+/// makes `x` a family (an array), read again as `x(i)`.
 fn learn(latex: &str, guess: &mut Guess) -> Result<(), String> {
     let mut last = String::new();
     for _ in 0..40 {
-        match parse_statement_as(latex, guess, Syntax::Latex) {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                last = e.message.clone();
-                let Some(name) = e
-                    .message
-                    .strip_prefix("unknown name `")
-                    .and_then(|r| r.split('`').next())
-                else {
-                    return Err(e.message);
-                };
-                let future = [
-                    "grad", "hessian", "jacobian", "integral", "inv", "det", "diag",
-                ];
-                if future.contains(&name) {
-                    return Err(format!("`{name}` is not a built-in of this version"));
-                }
-                // `x_i` under `\sum_{i=...}`: `x` is a family (an array).
-                if let Some((base, sub)) = name.split_once('_') {
-                    if latex.contains(&format!("_{{{sub}=")) && !base.is_empty() {
-                        guess.names.insert(base.to_string(), NameClass::Function);
-                        continue;
+        *guess.unknown.borrow_mut() = None;
+        let e = match parse_statement_as(latex, guess, Syntax::Latex) {
+            Ok((statement, _)) => {
+                // `x_i` read as a plain name although `i` is a sum index.
+                let indices = bound_indices(&statement);
+                let mut changed = false;
+                let mut subscripted = Vec::new();
+                statement.walk_exprs(&mut |e| {
+                    e.walk(&mut |x| {
+                        if let ExprKind::Name(n) = &x.kind {
+                            subscripted.push(n.clone());
+                        }
+                    })
+                });
+                for n in subscripted {
+                    if let Some((base, sub)) = n.split_once('_') {
+                        if !base.is_empty()
+                            && indices.iter().any(|i| i == sub)
+                            && guess.names.get(base) != Some(&NameClass::Function)
+                        {
+                            guess.names.remove(&n);
+                            guess.names.insert(base.to_string(), NameClass::Function);
+                            changed = true;
+                        }
                     }
                 }
-                let letters: Vec<char> = name.chars().collect();
-                if !name.contains('_')
-                    && letters.len() > 1
-                    && letters.iter().all(|c| c.is_alphabetic())
-                {
-                    for c in letters {
-                        guess.names.insert(c.to_string(), NameClass::Value);
-                    }
-                } else {
-                    guess.names.insert(name.to_string(), NameClass::Value);
+                if !changed {
+                    return Ok(());
                 }
+                continue;
             }
+            Err(e) => e,
+        };
+        last = e.message.clone();
+        let Some(name) = guess.unknown.borrow_mut().take() else {
+            return Err(e.message);
+        };
+        // The translator writes `\nabla_x` as `grad(…, x)`: a built-in this
+        // version lacks is not a name to declare.
+        if ["grad", "hessian", "jacobian"].contains(&name.as_str()) {
+            return Err(format!("`{name}` is not a built-in of this version"));
+        }
+        let letters: Vec<char> = name.chars().collect();
+        if !name.contains('_')
+            && letters.len() > 1
+            && letters.iter().all(|c| c.is_alphabetic())
+            && !crate::syntax::latex::is_command_name(&name)
+        {
+            for c in letters {
+                guess.names.insert(c.to_string(), NameClass::Value);
+            }
+        } else {
+            guess.names.insert(name.to_string(), NameClass::Value);
         }
     }
     Err(format!("too many unknown names (the last: {last})"))
 }
 
 /// The kind guessed for a name, and whether it needs checking.
-fn guess_kind(name: &str, class: NameClass, formulas: &[String]) -> &'static str {
+fn guess_kind(name: &str, class: NameClass, uses: &Uses) -> &'static str {
     if class == NameClass::Function {
         return "array(?, 1)";
     }
-    let sizes = ["n", "m", "d", "k", "N", "K", "T", "L", "p", "r", "B"];
     if name == "I" {
         return "identity";
     }
-    if sizes.contains(&name) || name.starts_with("d_") || name.starts_with("n_") {
-        return "positive integer";
-    }
-    let transposed = formulas.iter().any(|f| {
-        f.contains(&format!("{name}^\\top"))
-            || f.contains(&format!("{name}^T"))
-            || f.contains(&format!("{name}^{{\\top}}"))
-            || f.contains(&format!("{name}^{{T}}"))
-    });
+    let sizes = ["n", "m", "d", "k", "N", "K", "T", "L", "p", "r"];
     let upper =
         name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().count() == 1;
-    if transposed || upper {
+    if uses.transposed.contains(name) || (upper && !uses.bounds.contains(name)) {
         return "matrix(?, ?)";
     }
+    if uses.bounds.contains(name)
+        || sizes.contains(&name)
+        || name.starts_with("d_")
+        || name.starts_with("n_")
+    {
+        return "positive integer";
+    }
     "real"
+}
+
+/// How names are used in the parsed formulas: transposed (`W^\top`), or
+/// as a bound of a sum or product (`\sum_{i=1}^{n}`).
+#[derive(Default)]
+struct Uses {
+    transposed: std::collections::BTreeSet<String>,
+    bounds: std::collections::BTreeSet<String>,
+}
+
+impl Uses {
+    fn note(&mut self, statement: &crate::syntax::expr::Statement) {
+        statement.walk_exprs(&mut |e| {
+            e.walk(&mut |x| match &x.kind {
+                ExprKind::Transpose(a) => {
+                    if let ExprKind::Name(n) = &a.kind {
+                        self.transposed.insert(n.clone());
+                    }
+                }
+                _ => {
+                    if let Some((Builtin::Sum | Builtin::Prod, args)) = x.as_builtin() {
+                        for b in args.iter().skip(1).take(2) {
+                            b.walk(&mut |y| {
+                                if let ExprKind::Name(n) = &y.kind {
+                                    self.bounds.insert(n.clone());
+                                }
+                            });
+                        }
+                    }
+                }
+            })
+        });
+    }
 }
 
 /// A TOML string for LaTeX: literal when it can be.
@@ -442,19 +516,19 @@ fn toml_literal(s: &str) -> String {
 pub fn extract(name: &str, text: &str) -> Skeleton {
     let found = formulas(text);
     let mut guess = Guess::default();
-    let shows: Vec<String> = found.iter().map(|f| f.latex.clone()).collect();
     // Names first, over every formula, so that the kinds are shared.
     let mut results = Vec::new();
     for f in &found {
         results.push(learn(&f.latex, &mut guess));
     }
     // Second pass: a formula read early may now split differently.
+    let mut uses = Uses::default();
     let results: Vec<Result<(), String>> = found
         .iter()
         .zip(results)
         .map(|(f, r)| match r {
             Ok(()) => parse_statement_as(&f.latex, &guess, Syntax::Latex)
-                .map(|_| ())
+                .map(|(statement, _)| uses.note(&statement))
                 .map_err(|e| e.message),
             Err(e) => Err(e),
         })
@@ -475,7 +549,7 @@ pub fn extract(name: &str, text: &str) -> Skeleton {
         if n == "and" {
             continue;
         }
-        let kind = guess_kind(n, *class, &shows);
+        let kind = guess_kind(n, *class, &uses);
         let key = if n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             n.clone()
         } else {

@@ -25,6 +25,10 @@ pub trait Names {
     fn class(&self, name: &str) -> Option<NameClass>;
     /// Every declared or defined name (to suggest splits of unknown names).
     fn declared(&self) -> Vec<String>;
+    /// Told of a name the parser met and did not know, just before it
+    /// reports the error (so `extract` learns names from the parser itself,
+    /// never from the message's text).
+    fn unknown(&self, _name: &str) {}
 }
 
 /// A parse failure at a span of the expression text.

@@ -552,6 +552,7 @@ impl<'a> Parser<'a> {
         }
         match class {
             None => {
+                self.names.unknown(&name);
                 let message = match split_suggestion(&name, self.names) {
                     Some(split) => format!("unknown name `{name}`; did you mean `{split}`?"),
                     None => format!("unknown name `{name}`"),

@@ -58,6 +58,12 @@ pub(crate) fn tokens(
     translate::translate(text, &nodes, names, bound)
 }
 
+/// Is `name` a Greek letter's command name (`eta`), which the translator
+/// may hand to the parser as one name?
+pub fn is_greek_name(name: &str) -> bool {
+    translate::is_greek(name)
+}
+
 /// Is `name` (without its backslash) a LaTeX command the translator knows?
 /// Used to say which TOML escape swallowed a command's first letter.
 pub fn is_command_name(name: &str) -> bool {

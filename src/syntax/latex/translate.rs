@@ -249,6 +249,11 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 ];
 
 /// Is `name` a command this translator reads (for control-character hints)?
+/// Is `name` the name of a Greek letter's command (`eta` of `\eta`)?
+pub(crate) fn is_greek(name: &str) -> bool {
+    GREEK.iter().any(|(g, _)| *g == name)
+}
+
 pub(crate) fn known_command(name: &str) -> bool {
     let structural = [
         "frac", "dfrac", "tfrac", "cfrac", "sqrt", "sum", "prod", "nabla", "int", "partial", "top",
