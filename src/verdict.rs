@@ -297,6 +297,9 @@ pub enum Rule {
     MinMaxResolved,
     /// A sum whose body does not involve its index.
     ConstantSum,
+    /// Sums over symbolic ranges split linearly (factors free of the index
+    /// pulled out, sums over one range fused, the index renamed).
+    SumsLinear,
     /// `log` of a number split over its prime factors.
     LogOfNumber,
     /// A 1 × 1 factor of a matrix product is a scalar.
@@ -442,6 +445,9 @@ impl fmt::Display for Rule {
             Rule::FloorOfInteger => "floor and ceil of an integer are the integer",
             Rule::StepResolved => "step resolved by the sign of its argument",
             Rule::MinMaxResolved => "min and max resolved by the sign of a difference",
+            Rule::SumsLinear => {
+                "sums over symbolic ranges split linearly: factors free of the index pulled out, sums over one range combined, the index's name immaterial"
+            }
             Rule::ConstantSum => {
                 "a sum whose body does not involve its index is the body times the number of terms"
             }

@@ -22,15 +22,19 @@ pub(crate) const SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.sum_terms;
 pub(crate) const EVAL_WORK: usize = crate::config::Budgets::DEFAULT.eval_work;
 
 /// Why a value could not be had.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub(crate) enum EvalError {
     /// Not defined at this point (division by zero, a root of a negative...).
+    #[error("{0}")]
     Undefined(String),
     /// A construct the evaluator does not handle.
+    #[error("{0}")]
     Unsupported(String),
     /// A work or depth budget ran out.
+    #[error("{0}")]
     Budget(String),
     /// An enclosure too wide to decide a comparison, `floor` or `if`.
+    #[error("{0}")]
     Undecided(String),
 }
 
@@ -41,19 +45,6 @@ impl From<RealError> for EvalError {
             RealError::Domain(s) => EvalError::Undefined(s),
             RealError::Undecided(s) => EvalError::Undecided(s),
             RealError::Budget(s) => EvalError::Budget(s),
-        }
-    }
-}
-
-impl std::fmt::Display for EvalError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EvalError::Undefined(s)
-            | EvalError::Unsupported(s)
-            | EvalError::Budget(s)
-            | EvalError::Undecided(s) => {
-                write!(f, "{s}")
-            }
         }
     }
 }

@@ -56,15 +56,19 @@ pub(crate) enum Real {
 }
 
 /// Why an operation has no certified result.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub(crate) enum RealError {
     /// Division by zero.
+    #[error("division by zero")]
     DivisionByZero,
     /// Outside the function's domain (a root of a negative, log of a nonpositive).
+    #[error("{0}")]
     Domain(String),
     /// An enclosure too wide to decide (dividing by an interval around 0...).
+    #[error("{0}")]
     Undecided(String),
     /// A number beyond what the budgets allow.
+    #[error("{0}")]
     Budget(String),
 }
 

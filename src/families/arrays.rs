@@ -630,6 +630,80 @@ pub(crate) fn check_step(
     op: RelOp,
     rhs: &Expr,
 ) -> Verdict {
+    let sampled = check_step_by_points(scope, index, lhs, op, rhs);
+    // A scalar equation between entries of arrays (`diff(Σ_i w(i)², w(k)) =
+    // 2 w(k)`, sums over symbolic ranges) may be proved by the scalar
+    // normal form, each entry a generator; the points above cross-check it
+    // and a certified counterexample among them wins.
+    if op != RelOp::Eq
+        || !scope.cfg.symbolic
+        || matches!(sampled, Verdict::Refuted { .. } | Verdict::Error { .. })
+        || whole_arrays(lhs, scope.ctx)
+        || whole_arrays(rhs, scope.ctx)
+        || has_extremum(lhs, scope.ctx)
+        || has_extremum(rhs, scope.ctx)
+    {
+        return sampled;
+    }
+    match crate::families::scalar::proof_of_equation(scope, lhs, rhs) {
+        Some(Verdict::Proved {
+            method,
+            context,
+            rules,
+            remarks,
+            ..
+        }) => Verdict::Proved {
+            method,
+            context,
+            rules,
+            remarks,
+            cross_checks: match &sampled {
+                Verdict::Checked { checks, .. } => Some(crate::verdict::CrossChecks {
+                    points: *checks,
+                    matrices: false,
+                }),
+                _ => None,
+            },
+        },
+        _ => sampled,
+    }
+}
+
+/// Does `e` (through its definitions) take a `max` or `min` of entries?
+/// Such steps (pooling) are decided by points: resolving every `max` by
+/// the sign of differences of unknown entries multiplies the cases.
+fn has_extremum(e: &Expr, ctx: &crate::resolve::Context) -> bool {
+    let Ok(x) = crate::resolve::expand::expand_definitions(e, ctx) else {
+        return true;
+    };
+    let mut found = false;
+    x.walk(&mut |y| {
+        found |= matches!(y.as_builtin(), Some((Builtin::Max | Builtin::Min, _)));
+    });
+    found
+}
+
+/// Does `e` use an array as a whole (a bare array name, a literal, a
+/// transpose), not only its entries?
+fn whole_arrays(e: &Expr, ctx: &crate::resolve::Context) -> bool {
+    let mut found = false;
+    e.walk(&mut |x| match &x.kind {
+        ExprKind::Name(n) => {
+            found |= matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Array(..)))
+        }
+        ExprKind::Matrix(_) | ExprKind::Transpose(_) => found = true,
+        _ => {}
+    });
+    found
+}
+
+fn check_step_by_points(
+    scope: &Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Verdict {
     let ctx = scope.ctx;
     let mut used = Vec::new();
     names_in(lhs, &mut used);

@@ -215,6 +215,17 @@ fn check_step_as_written(
     with_points(scope, index, lhs, rhs, &test, proof, roots, symbolic_note)
 }
 
+/// The symbolic proof of `lhs = rhs` alone (definitions and `given`
+/// substitutions expanded, then the normal form; no points), for families
+/// whose points are checked elsewhere.
+pub(crate) fn proof_of_equation(scope: &Scope<'_>, lhs: &Expr, rhs: &Expr) -> Option<Verdict> {
+    let (l, r) = (scope.prepare(lhs).ok()?, scope.prepare(rhs).ok()?);
+    match symbolic(scope, &l, &r, &Test::Rel(RelOp::Eq)) {
+        Ok((Some(v), _)) => Some(v),
+        _ => None,
+    }
+}
+
 /// Does the domain imply `e ≥ 0` (directly, or after writing bounded
 /// symbols as their bounds plus nonnegative offsets)?
 pub(crate) fn provably_nonnegative(scope: &Scope<'_>, e: &Expr) -> bool {
@@ -630,6 +641,30 @@ pub(crate) fn prove_relation(
     r: &Expr,
     op: RelOp,
 ) -> Result<Option<Verdict>, NormError> {
+    if op == RelOp::Eq {
+        // Sums over one symbolic range on both sides, combined first
+        // (`Σ a(i) = Σ b(i) − Σ c(i)` with `a = b − c`); the rules of a
+        // failed attempt are not reported.
+        let before = n.rules.clone();
+        if let Ok(Some(d)) = n.fused_difference(l, r) {
+            if let Ok(rf) = n.alg(&d).and_then(|a| n.ratfun(&a)) {
+                if rf.num.is_zero() {
+                    return Ok(Some(Verdict::Proved {
+                        method: Method::NormalForm,
+                        context: Vec::new(),
+                        rules: n.rules.iter().cloned().collect(),
+                        remarks: if rf.den.as_constant().is_none() {
+                            vec!["holds wherever both sides are defined".to_string()]
+                        } else {
+                            Vec::new()
+                        },
+                        cross_checks: None,
+                    }));
+                }
+            }
+        }
+        n.rules = before;
+    }
     let a = n.alg(l)?;
     let b = n.alg(r)?;
     let diff = match op {

@@ -24,7 +24,12 @@ pub enum Color {
 fn split_help(message: &str) -> (String, Vec<String>) {
     let mut help = Vec::new();
     let mut main = message.to_string();
-    if let Some((m, h)) = message.split_once("; did you mean ") {
+    // Only a suggestion that ends the message (not one quoted inside a
+    // message about another declaration).
+    if let Some((m, h)) = message
+        .rsplit_once("; did you mean ")
+        .filter(|(_, h)| h.ends_with('?') && !h.contains(')'))
+    {
         main = m.to_string();
         let h = h.trim_end_matches('?');
         help.push(format!("did you mean {h}?"));

@@ -352,6 +352,45 @@ const KINDS_HELP: &str = "real, positive, nonnegative, nonzero, integer, positiv
 matrix(r, c), vector(n), symmetric matrix(n), orthogonal matrix(n), invertible matrix(n), \
 positive definite matrix(n), diagonal matrix(n), identity, array(r, c), random(mean = m, var = v), normal(m, v), random family(...), normal family(...)";
 
+/// The kind words a misspelt kind is compared with (the part before `(`).
+const KIND_WORDS: &[&str] = &[
+    "real",
+    "positive",
+    "nonnegative",
+    "nonzero",
+    "integer",
+    "positive integer",
+    "nonnegative integer",
+    "identity",
+    "matrix",
+    "vector",
+    "array",
+    "random",
+    "normal",
+    "random family",
+    "normal family",
+    "symmetric matrix",
+    "orthogonal matrix",
+    "invertible matrix",
+    "positive definite matrix",
+    "diagonal matrix",
+];
+
+/// The kind word nearest to a misspelt kind (`positve` → `positive`), by
+/// edit distance (at most 2, or 3 for long words), with its parenthesis.
+fn closest_kind(text: &str) -> Option<String> {
+    let (head, tail) = match text.find('(') {
+        Some(i) => (text[..i].trim_end(), &text[i..]),
+        None => (text, ""),
+    };
+    let (distance, word) = KIND_WORDS
+        .iter()
+        .map(|k| (strsim::levenshtein(k, head), *k))
+        .min()?;
+    let allowed = if head.chars().count() > 8 { 3 } else { 2 };
+    (distance > 0 && distance <= allowed).then(|| format!("{word}{tail}"))
+}
+
 /// Parses a kind text; size and moment expressions are read with `names`.
 fn parse_kind(
     text: &str,
@@ -427,9 +466,12 @@ fn parse_plain_kind(text: &str, names: &dyn Names, syntax: Syntax) -> Result<Kin
         end: lead + trimmed.len(),
     };
     let unknown = || {
+        let suggestion = closest_kind(trimmed)
+            .map(|k| format!("; did you mean `{k}`?"))
+            .unwrap_or_default();
         (
             whole,
-            format!("unknown kind `{trimmed}` (known kinds: {KINDS_HELP})"),
+            format!("unknown kind `{trimmed}` (known kinds: {KINDS_HELP}){suggestion}"),
         )
     };
     let Some((head, args)) = split_call(trimmed) else {

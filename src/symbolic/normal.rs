@@ -111,6 +111,9 @@ pub(crate) struct Normalizer<'a> {
     trig: Vec<(usize, usize)>,
     /// Generators `log(a)` of a positive `a`, with `a`: for `exp(m·log a) = a^m`.
     log_args: HashMap<usize, Expr>,
+    /// The canonical index names of the sums over symbolic ranges being
+    /// keyed (`#ι0`, `#ι1`, …: names no claim can spell), innermost last.
+    binders: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -162,6 +165,7 @@ impl<'a> Normalizer<'a> {
             depth: 0,
             trig: Vec::new(),
             log_args: HashMap::new(),
+            binders: Vec::new(),
         }
     }
 
@@ -273,9 +277,22 @@ impl<'a> Normalizer<'a> {
             ExprKind::Call { name, .. } if self.dom.kinds.contains_key(name) => Err(
                 NormError::Unsupported(format!("`{name}` is not a function")),
             ),
-            ExprKind::Call { name, .. } => Err(NormError::Unsupported(format!(
-                "`{name}` is not supported by the scalar engine yet"
-            ))),
+            // An entry `w(i, 1)` of an array (or family): a real number,
+            // one generator per entry, its indices in normal form (so
+            // `w(k + 0, 1)` and `w(k, 1)` are one generator). Entries with
+            // different index forms stay independent generators, which is
+            // sound for identities: they hold for any values.
+            ExprKind::Call { name, args } => {
+                let mut key = format!("{name}(");
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        key.push(',');
+                    }
+                    key.push_str(&self.canonical(a)?);
+                }
+                key.push(')');
+                Ok(self.opaque(format!("entry:{key}"), Sign::Unknown))
+            }
             ExprKind::Transpose(_) | ExprKind::Matrix(_) => Err(NormError::Unsupported(
                 "matrix expressions are not supported yet".into(),
             )),
@@ -289,6 +306,11 @@ impl<'a> Normalizer<'a> {
     }
 
     fn symbol(&mut self, x: &str) -> N<Alg> {
+        if self.binders.iter().any(|b| b == x) {
+            return Ok(Alg::Var(
+                self.gen(GenKind::Symbol(x.to_string()), Sign::Unknown),
+            ));
+        }
         if !self.dom.kinds.contains_key(x) {
             return Err(NormError::Unsupported(format!(
                 "`{x}` is not a scalar symbol (matrices, arrays and random variables are not supported yet)"
@@ -1205,8 +1227,11 @@ impl<'a> Normalizer<'a> {
                 }
                 let (Some(lo), Some(hi)) = (fold_rational(&args[1]), fold_rational(&args[2]))
                 else {
+                    if op == Builtin::Sum {
+                        return self.linear_sum(k, &args[1], &args[2], &args[3]);
+                    }
                     return Err(NormError::Unsupported(
-                        "sums and products with symbolic bounds are not supported yet".into(),
+                        "products with symbolic bounds are not supported yet".into(),
                     ));
                 };
                 if !lo.is_integer() || !hi.is_integer() {
@@ -1286,10 +1311,181 @@ impl<'a> Normalizer<'a> {
         }
     }
 
+    /// `sum(k, lo, hi, body)` over a symbolic range, split linearly: the
+    /// body's terms (products distributed, small powers of sums expanded,
+    /// inner sums over symbolic ranges split first) each become a factor
+    /// free of `k` times the sum of the rest; a term free of `k` is
+    /// `(hi − lo + 1)` times itself when that count is known to be >= 0.
+    /// Each remaining sum is one generator keyed by its range and the
+    /// normal form of its body with `k` renamed canonically, so sums that
+    /// differ only in the name of their index are one generator. A body
+    /// whose normal form is 0 makes the sum 0.
+    fn linear_sum(&mut self, k: &str, lo: &Expr, hi: &Expr, body: &Expr) -> N<Alg> {
+        if !self.integer_valued(lo) || !self.integer_valued(hi) {
+            return Err(NormError::Unsupported(
+                "a sum's bounds must be integer-valued".into(),
+            ));
+        }
+        if self.binders.len() >= 8 {
+            return Err(NormError::Budget(
+                "sums nested more than 8 deep over symbolic ranges".into(),
+            ));
+        }
+        if self.sum_body_is_zero(k, body) {
+            self.rules.insert(Rule::SumsLinear);
+            return Ok(num(int(0)));
+        }
+        let body = linearize_sums(body, &mut |e| self.sign_of(e).nonneg())?;
+        let terms = expand_terms(&body, SUM_SPLIT_TERMS)?;
+        let count = Expr::binary(
+            BinOp::Add,
+            Expr::binary(BinOp::Sub, hi.clone(), lo.clone()),
+            Expr::int(1),
+        );
+        let mut out = Vec::new();
+        for (c, factors) in terms {
+            let (dep, free): (Vec<Expr>, Vec<Expr>) =
+                factors.into_iter().partition(|f| mentions_name(f, k));
+            let mut parts = vec![num(c)];
+            for f in &free {
+                parts.push(self.alg(f)?);
+            }
+            if dep.is_empty() {
+                if !self.sign_of(&count).nonneg() {
+                    return Err(NormError::Unsupported(format!(
+                        "the number of terms `{count}` of a sum is not known to be >= 0"
+                    )));
+                }
+                parts.push(self.alg(&count)?);
+            } else {
+                let f = product_of(dep);
+                parts.push(self.sum_generator(k, lo, hi, &f)?);
+            }
+            out.push(mul(parts));
+        }
+        self.rules.insert(Rule::SumsLinear);
+        Ok(Alg::Add(out))
+    }
+
+    /// Does the body of a sum normalize to 0 (its index renamed)?
+    fn sum_body_is_zero(&mut self, k: &str, body: &Expr) -> bool {
+        let name = format!("#ι{}", self.binders.len());
+        let mut map = BTreeMap::new();
+        map.insert(k.to_string(), Expr::name(&name));
+        let renamed = crate::resolve::expand::substitute(body, &map);
+        self.binders.push(name);
+        let r = self.alg(&renamed).and_then(|a| self.ratfun(&a));
+        self.binders.pop();
+        r.is_ok_and(|rf| rf.num.is_zero())
+    }
+
+    /// The generator of `sum(k, lo, hi, f)`, `f` not split further.
+    fn sum_generator(&mut self, k: &str, lo: &Expr, hi: &Expr, f: &Expr) -> N<Alg> {
+        let (lo_key, hi_key) = (self.canonical(lo)?, self.canonical(hi)?);
+        let name = format!("#ι{}", self.binders.len());
+        let mut map = BTreeMap::new();
+        map.insert(k.to_string(), Expr::name(&name));
+        let renamed = crate::resolve::expand::substitute(f, &map);
+        self.binders.push(name);
+        let body_key = self.canonical(&renamed);
+        self.binders.pop();
+        let key = format!("sum[{lo_key}..{hi_key}]{{{}}}", body_key?);
+        Ok(self.opaque(key, Sign::Unknown))
+    }
+
+    /// `l − r` with the sums over one symbolic range that appear linearly
+    /// (a sum times factors free of its index) fused into one sum, so that
+    /// `Σ a(i) − Σ (b(i) − c(i))` with `a = b − c` is `Σ 0`; `None` when no
+    /// two such sums share a range.
+    pub(crate) fn fused_difference(&mut self, l: &Expr, r: &Expr) -> N<Option<Expr>> {
+        let d = Expr::binary(BinOp::Sub, l.clone(), r.clone());
+        // Derivatives written out first: `diff(Σ …, x)` is a sum too.
+        let mut calc = crate::symbolic::calculus::Calculus::new(
+            self.dom,
+            crate::symbolic::calculus::DERIVATIVE_NODES,
+            &JUDGE,
+        );
+        let d = calc.eliminate(&d)?;
+        self.rules.extend(calc.rules);
+        let terms = expand_terms(&d, SUM_SPLIT_TERMS)?;
+        let mut rest: Vec<Expr> = Vec::new();
+        // One group per range: its keys, bounds and scaled bodies.
+        type Group = ((String, String), Expr, Expr, Vec<Expr>);
+        let mut groups: Vec<Group> = Vec::new();
+        for (c, factors) in terms {
+            let symbolic_sum = |f: &Expr| {
+                matches!(f.as_builtin(), Some((Builtin::Sum, a)) if a.len() == 4
+                    && matches!(a[0].kind, ExprKind::Name(_))
+                    && (fold_rational(&a[1]).is_none() || fold_rational(&a[2]).is_none()))
+            };
+            let sums: Vec<usize> = (0..factors.len())
+                .filter(|&i| symbolic_sum(&factors[i]))
+                .collect();
+            let whole = |c: BigRational, f: Vec<Expr>| {
+                let mut t = vec![Expr::rational(c)];
+                t.extend(f);
+                product_of(t)
+            };
+            let [at] = sums.as_slice() else {
+                rest.push(whole(c, factors));
+                continue;
+            };
+            let Some((_, a)) = factors[*at].as_builtin() else {
+                rest.push(whole(c, factors));
+                continue;
+            };
+            let ExprKind::Name(k) = &a[0].kind else {
+                rest.push(whole(c, factors));
+                continue;
+            };
+            let others: Vec<Expr> = (0..factors.len())
+                .filter(|i| i != at)
+                .map(|i| factors[i].clone())
+                .collect();
+            if others.iter().any(|f| mentions_name(f, k)) {
+                rest.push(whole(c, factors));
+                continue;
+            }
+            let range = (self.canonical(&a[1])?, self.canonical(&a[2])?);
+            let mut map = BTreeMap::new();
+            map.insert(k.clone(), Expr::name("#φ"));
+            let mut term = others;
+            term.push(crate::resolve::expand::substitute(&a[3], &map));
+            let scaled = whole(c, term);
+            match groups.iter_mut().find(|g| g.0 == range) {
+                Some(g) => g.3.push(scaled),
+                None => groups.push((range, a[1].clone(), a[2].clone(), vec![scaled])),
+            }
+        }
+        if !groups.iter().any(|g| g.3.len() > 1) {
+            return Ok(None);
+        }
+        let mut parts = rest;
+        for (_, lo, hi, bodies) in groups {
+            let body = bodies
+                .into_iter()
+                .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
+                .unwrap_or_else(|| Expr::int(0));
+            parts.push(Expr::builtin(
+                Builtin::Sum,
+                vec![Expr::name("#φ"), lo, hi, body],
+            ));
+        }
+        Ok(Some(
+            parts
+                .into_iter()
+                .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
+                .unwrap_or_else(|| Expr::int(0)),
+        ))
+    }
+
     fn integer_valued(&self, e: &Expr) -> bool {
         match &e.kind {
             ExprKind::Number(q) => q.is_integer(),
-            ExprKind::Name(x) => self.dom.kinds.get(x).is_some_and(|k| k.is_integer()),
+            ExprKind::Name(x) => {
+                self.dom.kinds.get(x).is_some_and(|k| k.is_integer())
+                    || self.binders.iter().any(|b| b == x)
+            }
             ExprKind::Neg(a) => self.integer_valued(a),
             ExprKind::Binary(BinOp::Add | BinOp::Sub | BinOp::Mul, a, b) => {
                 self.integer_valued(a) && self.integer_valued(b)
@@ -1984,3 +2180,163 @@ pub(crate) const JUDGE: crate::symbolic::calculus::Judge = crate::symbolic::calc
             .unwrap_or(false)
     },
 };
+
+/// The budget of terms when a sum's body is split linearly.
+const SUM_SPLIT_TERMS: usize = 512;
+
+/// Does `e` mention the name `k` (as a name or a called name)?
+fn mentions_name(e: &Expr, k: &str) -> bool {
+    let mut found = false;
+    e.walk(&mut |n| match &n.kind {
+        ExprKind::Name(x) | ExprKind::Call { name: x, .. } if x == k => found = true,
+        _ => {}
+    });
+    found
+}
+
+/// The product of factors (1 for none).
+fn product_of(factors: Vec<Expr>) -> Expr {
+    factors
+        .into_iter()
+        .reduce(|a, b| Expr::binary(BinOp::Mul, a, b))
+        .unwrap_or_else(|| Expr::int(1))
+}
+
+/// One term of [`expand_terms`]: a rational coefficient times factors.
+type ExprTerm = (BigRational, Vec<Expr>);
+
+/// `e` as a sum of terms, each a rational coefficient times factors:
+/// products distributed over sums, powers of sums up to the 6th
+/// expanded, `a/b` as `a · (1/b)`. At most `limit` terms.
+fn expand_terms(e: &Expr, limit: usize) -> N<Vec<ExprTerm>> {
+    let over = || {
+        NormError::Budget(format!(
+            "a sum's body has more than {limit} terms when multiplied out"
+        ))
+    };
+    if let Some(q) = fold_rational(e) {
+        return Ok(vec![(q, Vec::new())]);
+    }
+    let times = |a: Vec<ExprTerm>, b: Vec<ExprTerm>| {
+        if a.len().saturating_mul(b.len()) > limit {
+            return Err(over());
+        }
+        let mut out = Vec::new();
+        for (ca, fa) in &a {
+            for (cb, fb) in &b {
+                let mut f = fa.clone();
+                f.extend(fb.iter().cloned());
+                out.push((ca * cb, f));
+            }
+        }
+        Ok(out)
+    };
+    Ok(match &e.kind {
+        ExprKind::Neg(a) => expand_terms(a, limit)?
+            .into_iter()
+            .map(|(c, f)| (-c, f))
+            .collect(),
+        ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub), a, b) => {
+            let mut out = expand_terms(a, limit)?;
+            for (c, f) in expand_terms(b, limit)? {
+                out.push((if *op == BinOp::Sub { -c } else { c }, f));
+            }
+            if out.len() > limit {
+                return Err(over());
+            }
+            out
+        }
+        ExprKind::Binary(BinOp::Mul, a, b) => {
+            times(expand_terms(a, limit)?, expand_terms(b, limit)?)?
+        }
+        ExprKind::Binary(BinOp::Div, a, b) => match fold_rational(b) {
+            Some(q) if !q.is_zero() => expand_terms(a, limit)?
+                .into_iter()
+                .map(|(c, f)| (c / &q, f))
+                .collect(),
+            _ => times(
+                expand_terms(a, limit)?,
+                vec![(
+                    BigRational::one(),
+                    vec![Expr::binary(BinOp::Div, Expr::int(1), (**b).clone())],
+                )],
+            )?,
+        },
+        ExprKind::Binary(BinOp::Pow, a, b) => {
+            let inner = expand_terms(a, limit)?;
+            match fold_rational(b).and_then(|q| small_exponent(&q)) {
+                Some(n) if (2..=6).contains(&n) && inner.len() > 1 => {
+                    let mut acc = inner.clone();
+                    for _ in 1..n {
+                        acc = times(acc, inner.clone())?;
+                    }
+                    acc
+                }
+                _ => vec![(BigRational::one(), vec![e.clone()])],
+            }
+        }
+        _ => vec![(BigRational::one(), vec![e.clone()])],
+    })
+}
+
+/// Every sum over a symbolic range inside `e` split linearly at the level
+/// of expressions, innermost first: `sum(j, lo, hi, a + b·f(j))` becomes
+/// `(hi − lo + 1)·a + b·sum(j, lo, hi, f(j))` when `known(hi − lo + 1)` says
+/// the count is >= 0 (otherwise the sum is left whole), so that an outer
+/// sum sees which factors depend on its own index.
+fn linearize_sums(e: &Expr, known: &mut dyn FnMut(&Expr) -> bool) -> N<Expr> {
+    let mut failed = None;
+    let kind =
+        crate::resolve::expand::map_children(&e.kind, &mut |c| match linearize_sums(c, known) {
+            Ok(x) => x,
+            Err(err) => {
+                failed = Some(err);
+                c.clone()
+            }
+        });
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    let e = Expr::new(kind, e.span);
+    let Some((Builtin::Sum, args)) = e.as_builtin() else {
+        return Ok(e);
+    };
+    let [index, lo, hi, body] = args else {
+        return Ok(e);
+    };
+    let ExprKind::Name(k) = &index.kind else {
+        return Ok(e);
+    };
+    if fold_rational(lo).is_some() && fold_rational(hi).is_some() {
+        return Ok(e);
+    }
+    let count = Expr::binary(
+        BinOp::Add,
+        Expr::binary(BinOp::Sub, hi.clone(), lo.clone()),
+        Expr::int(1),
+    );
+    let terms = expand_terms(body, SUM_SPLIT_TERMS)?;
+    let mut parts = Vec::new();
+    for (c, factors) in terms {
+        let (dep, free): (Vec<Expr>, Vec<Expr>) =
+            factors.into_iter().partition(|f| mentions_name(f, k));
+        let mut t = vec![Expr::rational(c)];
+        t.extend(free);
+        if dep.is_empty() {
+            if !known(&count) {
+                return Ok(e);
+            }
+            t.push(count.clone());
+        } else {
+            t.push(Expr::builtin(
+                Builtin::Sum,
+                vec![index.clone(), lo.clone(), hi.clone(), product_of(dep)],
+            ));
+        }
+        parts.push(product_of(t));
+    }
+    Ok(parts
+        .into_iter()
+        .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
+        .unwrap_or_else(|| Expr::int(0)))
+}
