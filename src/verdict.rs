@@ -297,6 +297,8 @@ pub enum Rule {
     MinMaxResolved,
     /// A sum whose body does not involve its index.
     ConstantSum,
+    /// `(a + c)! = (a + 1)···(a + c)·a!` for an integer `a >= 0`.
+    FactorialShift,
     /// Sums over symbolic ranges split linearly (factors free of the index
     /// pulled out, sums over one range fused, the index renamed).
     SumsLinear,
@@ -448,6 +450,7 @@ impl fmt::Display for Rule {
             Rule::SumsLinear => {
                 "sums over symbolic ranges split linearly: factors free of the index pulled out, sums over one range combined, the index's name immaterial"
             }
+            Rule::FactorialShift => "(a + c)! = (a + 1)···(a + c)·a! for an integer a >= 0",
             Rule::ConstantSum => {
                 "a sum whose body does not involve its index is the body times the number of terms"
             }

@@ -352,7 +352,7 @@ impl Differ<'_, '_> {
                 }
                 Ok(best)
             }
-            Builtin::Step | Builtin::Sign | Builtin::Floor | Builtin::Ceil => {
+            Builtin::Step | Builtin::Sign | Builtin::Floor | Builtin::Ceil | Builtin::Factorial => {
                 // Piecewise constant: derivative 0 away from the jumps.
                 let x = arg(0, self, locals)?;
                 let v = self.ev.eval(

@@ -21,6 +21,22 @@ pub(crate) const SUM_TERMS: u64 = crate::config::Budgets::DEFAULT.sum_terms;
 /// The budget [`Budgets::eval_work`](crate::config::Budgets::eval_work).
 pub(crate) const EVAL_WORK: usize = crate::config::Budgets::DEFAULT.eval_work;
 
+/// The largest `n` whose `n!` is computed exactly.
+pub(crate) const FACTORIAL_LIMIT: u64 = 2000;
+
+/// `q!` for a nonnegative integer `q` up to [`FACTORIAL_LIMIT`].
+pub(crate) fn factorial_of(q: &BigRational) -> Option<BigRational> {
+    if !q.is_integer() || q.is_negative() {
+        return None;
+    }
+    let n = q.to_integer().to_u64().filter(|n| *n <= FACTORIAL_LIMIT)?;
+    let mut acc = BigInt::from(1);
+    for i in 2..=n {
+        acc *= i;
+    }
+    Some(BigRational::from_integer(acc))
+}
+
 /// Why a value could not be had.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub(crate) enum EvalError {
@@ -388,6 +404,23 @@ impl<'a> Evaluator<'a> {
             Builtin::Abs => Ok(arg(0, locals)?.abs()?),
             Builtin::Sign => Ok(arg(0, locals)?.sign()?),
             Builtin::Floor => Ok(arg(0, locals)?.floor()?),
+            Builtin::Factorial => {
+                let v = arg(0, locals)?;
+                let q = v.as_exact().cloned().ok_or_else(|| {
+                    EvalError::Undefined("the factorial of a number that is not an integer".into())
+                })?;
+                factorial_of(&q).map(Real::exact).ok_or_else(|| {
+                    if q.is_integer() && !q.is_negative() {
+                        EvalError::Budget(format!(
+                            "the factorial of {q} is beyond {FACTORIAL_LIMIT}!"
+                        ))
+                    } else {
+                        EvalError::Undefined(format!(
+                            "the factorial of {q}: defined for nonnegative integers"
+                        ))
+                    }
+                })
+            }
             Builtin::Ceil => Ok(arg(0, locals)?.ceil()?),
             Builtin::Exp => Ok(arg(0, locals)?.exp()?),
             Builtin::Log => Ok(arg(0, locals)?.log()?),

@@ -520,6 +520,10 @@ impl<'a> Calculus<'a> {
                 self.rules.insert(Rule::DerivativeAwayFromKinks);
                 Ok(zero())
             }
+            Builtin::Factorial => unsupported(format!(
+                "`{}!` is defined at integers only: it has no derivative by a real variable",
+                args[0]
+            )),
             Builtin::Floor | Builtin::Ceil => unsupported(format!(
                 "{name} is not differentiable where `{}` is an integer",
                 args[0]

@@ -1132,6 +1132,46 @@ impl<'a> Normalizer<'a> {
             Builtin::Sign => self.sign_fn(&args[0]),
             Builtin::Exp => self.exp(&args[0]),
             Builtin::Log => self.log(&args[0]),
+            Builtin::Factorial => {
+                // n! of a constant is its value; otherwise one generator
+                // per argument's normal form (positive where defined).
+                if let Some(c) = fold_rational(&args[0]) {
+                    if let Some(v) = crate::exact::eval::factorial_of(&c) {
+                        return Ok(num(v));
+                    }
+                }
+                // (a + c)! = (a + 1)···(a + c)·a! for an integer a >= 0 and
+                // a constant integer 0 < c <= 64.
+                if let ExprKind::Binary(BinOp::Add, a, b) = &args[0].kind {
+                    for (base, shift) in [(a, b), (b, a)] {
+                        let Some(c) = fold_rational(shift).filter(|c| c.is_integer()) else {
+                            continue;
+                        };
+                        let Some(c) = c.to_integer().to_u32().filter(|c| (1..=64).contains(c))
+                        else {
+                            continue;
+                        };
+                        if self.integer_valued(base) && self.sign_of(base).nonneg() {
+                            self.rules.insert(Rule::FactorialShift);
+                            let mut parts = vec![self.builtin(
+                                whole,
+                                Builtin::Factorial,
+                                std::slice::from_ref(&**base),
+                            )?];
+                            for i in 1..=c {
+                                parts.push(self.alg(&Expr::binary(
+                                    BinOp::Add,
+                                    (**base).clone(),
+                                    Expr::int(i64::from(i)),
+                                ))?);
+                            }
+                            return Ok(mul(parts));
+                        }
+                    }
+                }
+                let k = self.canonical(&args[0])?;
+                Ok(self.opaque(format!("{name}({k})"), Sign::Pos))
+            }
             Builtin::Floor | Builtin::Ceil => {
                 if let Some(c) = fold_rational(&args[0]) {
                     return Ok(num(if op == Builtin::Floor {

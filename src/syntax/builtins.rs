@@ -16,6 +16,8 @@ pub enum Builtin {
     Floor,
     /// `ceil(x)`, also `⌈x⌉`.
     Ceil,
+    /// `factorial(n)`, also `n!`: `1·2···n` for a nonnegative integer `n`.
+    Factorial,
     /// `min(a, b, ...)`.
     Min,
     /// `max(a, b, ...)`.
@@ -173,6 +175,7 @@ const TABLE: &[Row] = &[
     row(Builtin::Sign, "sign", Exactly(1), Arguments),
     row(Builtin::Floor, "floor", Exactly(1), Arguments),
     row(Builtin::Ceil, "ceil", Exactly(1), Arguments),
+    row(Builtin::Factorial, "factorial", Exactly(1), Arguments),
     row(Builtin::Min, "min", AtLeastOne, Arguments),
     row(Builtin::Max, "max", AtLeastOne, Arguments),
     row(Builtin::Exp, "exp", Exactly(1), Arguments),

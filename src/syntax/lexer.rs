@@ -62,6 +62,8 @@ pub(crate) enum Tok {
     Sup(u32),
     /// `⁻¹`: the inverse (of a matrix), `x^-1` of a scalar.
     SupInverse,
+    /// `!` after an operand: the factorial.
+    Bang,
     Half,
     Sqrt,
     LParen,
@@ -244,6 +246,7 @@ pub(crate) fn lex(text: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
                 '>' if next == Some('=') => (Tok::Rel(RelOp::Ge), 2),
                 '>' => (Tok::Rel(RelOp::Gt), 1),
                 '!' if next == Some('=') => (Tok::Rel(RelOp::Ne), 2),
+                '!' => (Tok::Bang, 1),
                 '=' if next == Some('>') => (Tok::Implies, 2),
                 '=' if next == Some('=') => (Tok::Rel(RelOp::Eq), 2),
                 '=' => (Tok::Rel(RelOp::Eq), 1),

@@ -34,6 +34,7 @@ fn describe(t: &Tok) -> String {
         Tok::SupT => "`ᵀ`".into(),
         Tok::Sup(n) => format!("superscript {n}"),
         Tok::SupInverse => "`⁻¹`".into(),
+        Tok::Bang => "`!`".into(),
         Tok::Half => "`½`".into(),
         Tok::Sqrt => "`√`".into(),
         Tok::LParen => "`(`".into(),
@@ -393,6 +394,18 @@ impl<'a> Parser<'a> {
                     let (_, span) = self.bump();
                     let span = e.span.to(span);
                     e = Expr::new(ExprKind::Transpose(Box::new(e)), span);
+                }
+                Some(Tok::Bang) => {
+                    let (_, span) = self.bump();
+                    let span = e.span.to(span);
+                    e = Expr::new(
+                        ExprKind::Builtin {
+                            op: Builtin::Factorial,
+                            args: vec![e],
+                            options: Vec::new(),
+                        },
+                        span,
+                    );
                 }
                 Some(Tok::SupInverse) => {
                     let (_, span) = self.bump();

@@ -246,7 +246,7 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         _ => None,
     };
     // An elementary function read as its neighbour: sin ↔ cos, tan → sin,
-    // exp ↔ log, sigmoid ↔ tanh, sqrt → its argument.
+    // exp ↔ log, sigmoid ↔ tanh, sqrt and factorial → their argument.
     let function: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
         ExprKind::Builtin { op, args, options } if options.is_empty() && args.len() == 1 => {
             let other = match op {
@@ -256,7 +256,7 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
                 Builtin::Log => Builtin::Exp,
                 Builtin::Sigmoid => Builtin::Tanh,
                 Builtin::Tanh => Builtin::Sigmoid,
-                Builtin::Sqrt => return Some(args[0].clone()),
+                Builtin::Sqrt | Builtin::Factorial => return Some(args[0].clone()),
                 _ => return None,
             };
             Some(Expr::builtin(other, args.clone()))

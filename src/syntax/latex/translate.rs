@@ -368,6 +368,7 @@ fn ends_operand(t: &Tok) -> bool {
             | Tok::Prime
             | Tok::Sup(_)
             | Tok::SupInverse
+            | Tok::Bang
             | Tok::RFloor
             | Tok::RCeil
             | Tok::Bar
