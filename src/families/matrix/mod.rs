@@ -1492,6 +1492,7 @@ pub(crate) fn check_implication(
         return Verdict::Proved {
             method: Method::MatrixScalarNormalForm,
             context: vec![match logic {
+                _ if rules.contains(&Rule::MatrixPremiseMultiple) => "the conclusion's difference is a constant multiple of the premise's in the matrix normal form".into(),
                 Logic::Implies => "the premise used as facts (equations substituted, bounds with a nonnegative slack), then the conclusion proved".into(),
                 Logic::Iff => "each side used as facts to prove the other (or one difference a multiple of the other by a factor of fixed sign)".into(),
             }],
