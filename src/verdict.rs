@@ -409,6 +409,14 @@ pub enum Rule {
     DetOfIdentity,
     /// The determinant of a literal by cofactor expansion.
     DetOfLiteral,
+    /// `grad`, `hessian`, `jacobian` by matrix-calculus rules.
+    MatrixCalculus,
+    /// `d log det(A) = trace(A⁻¹ dA)`, `d det(A) = det(A) trace(A⁻¹ dA)`.
+    DerivativeOfDet,
+    /// `d(A⁻¹) = −A⁻¹ dA A⁻¹`.
+    DerivativeOfInverse,
+    /// Matrix equations: the conclusion's difference a constant multiple of the premise's.
+    MatrixPremiseMultiple,
 }
 
 impl fmt::Display for Rule {
@@ -527,6 +535,14 @@ impl fmt::Display for Rule {
             Rule::DetOfInverse => "det(A⁻¹) = 1/det(A)",
             Rule::DetOfIdentity => "det(I) = 1",
             Rule::DetOfLiteral => "determinant of a literal by cofactor expansion",
+            Rule::MatrixCalculus => {
+                "matrix calculus: the differential by the product rule through words (transposes kept), trace linear, norm2(v)² = vᵀ v, normF(X)² = trace(Xᵀ X), read off as trace(Gᵀ dX)"
+            }
+            Rule::DerivativeOfDet => "d log det(A) = trace(A⁻¹ dA), d det(A) = det(A) trace(A⁻¹ dA)",
+            Rule::DerivativeOfInverse => "d(A⁻¹) = −A⁻¹ dA A⁻¹",
+            Rule::MatrixPremiseMultiple => {
+                "the conclusion's difference is a constant multiple of the premise's (so it vanishes where the premise holds)"
+            }
         };
         f.write_str(text)
     }

@@ -392,6 +392,9 @@ impl Differ<'_, '_> {
             | Builtin::Inv
             | Builtin::Det
             | Builtin::Diag
+            | Builtin::Grad
+            | Builtin::Hessian
+            | Builtin::Jacobian
             | Builtin::Conv1d
             | Builtin::Conv2d
             | Builtin::Correlate2d

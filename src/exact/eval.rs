@@ -526,6 +526,9 @@ impl<'a> Evaluator<'a> {
             | Builtin::Inv
             | Builtin::Det
             | Builtin::Diag
+            | Builtin::Grad
+            | Builtin::Hessian
+            | Builtin::Jacobian
             | Builtin::Conv1d
             | Builtin::Conv2d
             | Builtin::Correlate2d

@@ -1328,6 +1328,9 @@ impl<'a> Normalizer<'a> {
             | Builtin::Inv
             | Builtin::Det
             | Builtin::Diag
+            | Builtin::Grad
+            | Builtin::Hessian
+            | Builtin::Jacobian
             | Builtin::Conv1d
             | Builtin::Conv2d
             | Builtin::Correlate2d

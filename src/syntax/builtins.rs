@@ -114,6 +114,13 @@ pub enum Builtin {
     /// `integral(f, x, a, b)`, a definite integral; `integral(f, x)`, an
     /// antiderivative (compared as a whole side).
     Integral,
+    /// `grad(f, x)`: the gradient of a scalar by a vector or matrix symbol
+    /// (the shape of `x`), by matrix-calculus rules.
+    Grad,
+    /// `hessian(f, x)`: the n × n Hessian of a scalar by a vector symbol.
+    Hessian,
+    /// `jacobian(F, x)`: the m × n Jacobian of a column vector by a vector symbol.
+    Jacobian,
 }
 
 /// How many positional arguments a built-in takes.
@@ -249,6 +256,9 @@ const TABLE: &[Row] = &[
     row(Builtin::Pi, "pi", Exactly(0), Arguments),
     row(Builtin::E, "e", Exactly(0), Arguments),
     row(Builtin::Integral, "integral", OneOf(&[2, 4]), Arguments),
+    row(Builtin::Grad, "grad", Exactly(2), Matrix),
+    row(Builtin::Hessian, "hessian", Exactly(2), Matrix),
+    row(Builtin::Jacobian, "jacobian", Exactly(2), Matrix),
 ];
 
 impl Builtin {

@@ -323,6 +323,121 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
     out
 }
 
+fn is_derivative(op: Builtin) -> bool {
+    matches!(op, Builtin::Grad | Builtin::Hessian | Builtin::Jacobian)
+}
+
+/// Does the statement take a matrix derivative (`grad`, `hessian`, `jacobian`)?
+fn takes_gradients(s: &Statement) -> bool {
+    let mut found = false;
+    for t in statement_terms(s) {
+        t.walk(&mut |e| {
+            if matches!(e.as_builtin(), Some((op, _)) if is_derivative(op)) {
+                found = true;
+            }
+        });
+    }
+    found
+}
+
+/// `e` with a transpose put on the first square matrix symbol (in walk
+/// order) that is not already transposed; `None` if there is none.
+fn transpose_first(e: &Expr, square: &dyn Fn(&str) -> bool) -> Option<Expr> {
+    match &e.kind {
+        ExprKind::Name(n) if square(n) => {
+            return Some(Expr::new(ExprKind::Transpose(Box::new(e.clone())), e.span))
+        }
+        ExprKind::Transpose(a) if matches!(a.kind, ExprKind::Name(_)) => return None,
+        _ => {}
+    }
+    let mut done = false;
+    let kind = derive_check::resolve::expand::map_children(&e.kind, &mut |c| {
+        if done {
+            return c.clone();
+        }
+        match transpose_first(c, square) {
+            Some(x) => {
+                done = true;
+                x
+            }
+            None => c.clone(),
+        }
+    });
+    done.then(|| Expr::new(kind, e.span))
+}
+
+/// Single changes aimed at matrix derivatives, kept whatever the cap on a
+/// claim's single changes: the factor 2 of a gradient's result dropped
+/// (`2 S x` read as `S x`), a transpose dropped inside `grad` (also among
+/// the general changes) and one inserted there (`xᵀ A x` read as `xᵀ Aᵀ x`).
+fn gradient_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement> {
+    if !takes_gradients(s) {
+        return Vec::new();
+    }
+    let square = |n: &str| {
+        symbols.iter().any(|(name, kind)| {
+            name == n
+                && kind
+                    .strip_prefix("matrix(")
+                    .and_then(|k| k.strip_suffix(')'))
+                    .and_then(|k| k.split_once(", "))
+                    .is_some_and(|(r, c)| r == c)
+        })
+    };
+    let drop_two: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Binary(BinOp::Mul, a, b) if matches!(&a.kind, ExprKind::Number(q) if *q == num_rational::BigRational::from_integer(2.into())) => {
+            Some((**b).clone())
+        }
+        _ => None,
+    };
+    let untranspose_inside: &dyn Fn(&Expr) -> Option<Expr> = &|e| match e.as_builtin() {
+        Some((op, args)) if is_derivative(op) => {
+            let mut k = 0;
+            let f = |x: &Expr| match &x.kind {
+                ExprKind::Transpose(a) => Some((**a).clone()),
+                _ => None,
+            };
+            let inner = rewrite_nth(&args[0], &mut k, &f);
+            (k == usize::MAX).then(|| {
+                let mut args = args.to_vec();
+                args[0] = inner;
+                Expr::builtin(op, args)
+            })
+        }
+        _ => None,
+    };
+    let transpose_inside: &dyn Fn(&Expr) -> Option<Expr> = &|e| match e.as_builtin() {
+        Some((op, args)) if is_derivative(op) => {
+            let inner = transpose_first(&args[0], &square)?;
+            let mut args = args.to_vec();
+            args[0] = inner;
+            Some(Expr::builtin(op, args))
+        }
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for f in [drop_two, untranspose_inside, transpose_inside] {
+        for place in 0..4 {
+            let mut changed = false;
+            let m = map_terms(s, &mut |t| {
+                if changed {
+                    return t.clone();
+                }
+                let mut k = place;
+                let r = rewrite_nth(t, &mut k, f);
+                if k == usize::MAX {
+                    changed = true;
+                }
+                r
+            });
+            if changed {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
 /// The verdicts and human reports of many one-claim mutant files, checked
 /// as one batch (claims in parallel, as the CLI checks a folder).
 fn verdicts_of(texts: &[String], config: &Config) -> Vec<(VerdictKind, String)> {
@@ -424,11 +539,12 @@ pub fn fixture(path: &std::path::Path) {
             });
         }
         let singles = single_mutants(&statement, &symbols);
-        let singles = if matrix {
+        let mut singles = if matrix {
             spread(singles, MATRIX_SINGLES)
         } else {
             singles
         };
+        singles.extend(gradient_mutants(&statement, &symbols));
         for m in singles {
             mutants.push(Mutant {
                 claim: claim.id.clone(),

@@ -3,7 +3,8 @@
 //! the spot checks' path, independent of the normal form: products,
 //! transposes and sums entry by entry, `trace`, `rank`, entrywise `sign`,
 //! `normF` and `rms` through exact sums of squares, `norm2` through the exact
-//! spectral computation, `cost` from the concrete sizes.
+//! spectral computation, `cost` from the concrete sizes; `grad`, `hessian`
+//! and `jacobian` by the exact dual numbers of [`jet`](super::jet).
 
 use super::dense::{DenseError, Mat};
 use super::normal_form::{AtomDef, MatPoly, Normalizer, PlaceDef, Word};
@@ -58,6 +59,21 @@ fn exact(r: &Real, what: &str) -> R<BigRational> {
     r.as_exact()
         .cloned()
         .ok_or_else(|| format!("{what} is irrational here ({})", r.display()))
+}
+
+impl super::jet::Sample for Env<'_> {
+    fn scalar(&self, e: &Expr) -> R<Real> {
+        self.scalar_expr(e)
+    }
+    fn matrix(&self, name: &str) -> Option<Mat> {
+        self.mats.get(name).cloned()
+    }
+    fn literal(&self, rows: &[Vec<Expr>]) -> R<Mat> {
+        Env::literal(self, rows)
+    }
+    fn shape(&self, t: &T) -> R<(usize, usize)> {
+        Env::shape(self, t)
+    }
 }
 
 /// The real value of `norm2` from its exact square.
@@ -254,6 +270,9 @@ impl Env<'_> {
             ),
             Builtin::Det => V::S(Real::exact(self.matrix(&args[0], d)?.det().map_err(dense)?)),
             Builtin::Diag => V::M(self.matrix(&args[0], d)?.diag()),
+            Builtin::Grad | Builtin::Hessian | Builtin::Jacobian => {
+                V::M(super::jet::derivative(self, op, args)?)
+            }
             Builtin::Sign if t.shape.is_some() => V::M(self.matrix(&args[0], d)?.sign()),
             _ => {
                 let mut xs = Vec::new();

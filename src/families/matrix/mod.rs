@@ -14,9 +14,15 @@
 //!    hypotheses by rejection); `norm2` exactly through [`spectral`]. A
 //!    failure is `refuted` with the sizes and the (shrunk) matrices; agreement
 //!    without a proof is `checked`, never `proved`.
+//!
+//! `grad`, `hessian` and `jacobian` enter the normal form through
+//! [`calculus`] (our matrix-calculus rules) and are evaluated at samples
+//! through [`jet`] (exact dual numbers), two independent paths.
 
+pub(crate) mod calculus;
 pub(crate) mod dense;
 pub(crate) mod eval;
+pub(crate) mod jet;
 pub(crate) mod normal_form;
 pub(crate) mod size;
 pub(crate) mod spectral;
@@ -534,6 +540,7 @@ impl<'a> Prepared<'a> {
         let s = self.scope;
         let mut nf = Normalizer::new(s.ctx, &self.typer_sizes, s.subs);
         nf.invertible = self.invertible.clone();
+        nf.derivative = Some(calculus::derivative);
         for h in &self.hypotheses {
             if h.op != RelOp::Eq {
                 continue;
@@ -686,11 +693,22 @@ fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel
             }
             (lt, rt)
         }
-        (Some(_), None) => (typer.scalar_view(lt).map_err(type_failure)?, rt),
-        (None, Some(_)) => {
-            let rt = typer.scalar_view(rt).map_err(type_failure)?;
-            (lt, rt)
-        }
+        // A matrix compared with the literal 0 (`grad(f, x) = 0`) is
+        // compared with the zero matrix of its shape; a 1 × 1 matrix with
+        // a scalar.
+        (Some(_), None) => match typer.scalar_view(lt.clone()) {
+            Ok(l) => (l, rt),
+            Err(_) if is_zero_literal(&rt) => {
+                let z = zero_like(&lt, rt.span);
+                (lt, z)
+            }
+            Err(e) => return Err(type_failure(e)),
+        },
+        (None, Some(_)) => match typer.scalar_view(rt.clone()) {
+            Ok(r) => (lt, r),
+            Err(_) if is_zero_literal(&lt) => (zero_like(&rt, lt.span), rt),
+            Err(e) => return Err(type_failure(e)),
+        },
         (None, None) => (lt, rt),
     };
     if lt.shape.is_some() && op != RelOp::Eq {
@@ -710,6 +728,80 @@ fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel
         op,
         rhs: rt,
     })
+}
+
+/// Is a typed side the literal scalar 0?
+fn is_zero_literal(t: &T) -> bool {
+    matches!(&t.kind, TKind::Scalar(e) if crate::symbolic::normal::fold_rational(e)
+        .is_some_and(|q| num_traits::Zero::is_zero(&q)))
+}
+
+/// The zero matrix of `t`'s shape, written `0 · t`.
+fn zero_like(t: &T, span: crate::syntax::expr::Span) -> T {
+    T {
+        kind: TKind::Mul(
+            Box::new(T {
+                kind: TKind::Scalar(Expr::int(0)),
+                shape: None,
+                span,
+            }),
+            Box::new(t.clone()),
+        ),
+        shape: t.shape.clone(),
+        span,
+    }
+}
+
+/// A matrix implication `P = Q ⇒ L = R` (or `⇔`) proved when the
+/// conclusion's difference `L − R` is a constant multiple `k (P − Q)` of
+/// the premise's in the normal form (`k ≠ 0` for `⇔`): wherever the
+/// premise holds, so does the conclusion. Returns the rules used.
+fn prove_matrix_implication(prepared: &Prepared<'_>, np: usize, logic: Logic) -> Option<Vec<Rule>> {
+    let rels = &prepared.rels;
+    if np != 1
+        || rels.len() != 2
+        || rels
+            .iter()
+            .any(|r| r.lhs.shape.is_none() || r.op != RelOp::Eq)
+    {
+        return None;
+    }
+    let mut nf = prepared.normalizer();
+    let mut diff = |r: &Rel| -> Option<MatPoly> {
+        let a = nf.mat(&r.lhs).ok()?;
+        let b = nf.mat(&r.rhs).ok()?;
+        nf.absorb_inverses(a.plus(&b, true)).ok()
+    };
+    let p = diff(&rels[0])?;
+    let c = diff(&rels[1])?;
+    if p.rows != c.rows || p.cols != c.cols {
+        return None;
+    }
+    let fold = crate::symbolic::normal::fold_rational;
+    let mut candidates: Vec<BigRational> = Vec::new();
+    for (w, cc) in &c.terms {
+        if let (Some(x), Some(y)) = (fold(cc), p.terms.get(w).and_then(fold)) {
+            if !num_traits::Zero::is_zero(&y) && !candidates.contains(&(&x / &y)) {
+                candidates.push(x / y);
+            }
+        }
+    }
+    if logic == Logic::Implies {
+        candidates.push(BigRational::from_integer(0.into()));
+    }
+    let dom = prepared.domain(&nf);
+    for k in candidates.into_iter().take(6) {
+        if logic == Logic::Iff && num_traits::Zero::is_zero(&k) {
+            continue;
+        }
+        let d = c.plus(&p.scaled(&Expr::rational(k)), true);
+        if all_zero(&dom, &d).ok()? {
+            let mut rules = nf.used.clone();
+            rules.push(Rule::MatrixPremiseMultiple);
+            return Some(rules);
+        }
+    }
+    None
 }
 
 /// The outcome of one relation at one point.
@@ -1400,6 +1492,7 @@ pub(crate) fn check_implication(
         return Verdict::Proved {
             method: Method::MatrixScalarNormalForm,
             context: vec![match logic {
+                _ if rules.contains(&Rule::MatrixPremiseMultiple) => "the conclusion's difference is a constant multiple of the premise's in the matrix normal form".into(),
                 Logic::Implies => "the premise used as facts (equations substituted, bounds with a nonnegative slack), then the conclusion proved".into(),
                 Logic::Iff => "each side used as facts to prove the other (or one difference a multiple of the other by a factor of fixed sign)".into(),
             }],
@@ -1474,7 +1567,7 @@ fn implication_at(
 fn prove_implication(prepared: &Prepared<'_>, np: usize, logic: Logic) -> Option<Vec<Rule>> {
     let rels = &prepared.rels;
     if rels.iter().any(|r| r.lhs.shape.is_some()) {
-        return None;
+        return prove_matrix_implication(prepared, np, logic);
     }
     let (prem, concl) = rels.split_at(np);
     let direct = |from: &[Rel], to: &[Rel]| -> Option<(Vec<Rule>, bool)> {

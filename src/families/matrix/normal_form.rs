@@ -104,7 +104,7 @@ pub(crate) enum NfError {
     Unsupported(String),
 }
 
-type R<X> = Result<X, NfError>;
+pub(crate) type R<X> = Result<X, NfError>;
 
 fn unsupported<X>(m: impl Into<String>) -> R<X> {
     Err(NfError::Unsupported(m.into()))
@@ -260,10 +260,12 @@ impl MatPoly {
 
 /// Builds normal forms for one step, sharing atoms, rules and placeholders.
 pub(crate) struct Normalizer<'a> {
-    ctx: &'a Context,
-    sizes: &'a Sizes,
+    /// Declarations and definitions.
+    pub(crate) ctx: &'a Context,
+    /// The sizes found by typing.
+    pub(crate) sizes: &'a Sizes,
     /// Scalar `given` substitutions.
-    subs: &'a BTreeMap<String, Expr>,
+    pub(crate) subs: &'a BTreeMap<String, Expr>,
     /// The atoms met so far.
     pub(crate) atoms: BTreeMap<String, Atom>,
     /// Rewrite rules from `given` equations: word → replacement.
@@ -285,7 +287,14 @@ pub(crate) struct Normalizer<'a> {
     sum_inverses: BTreeMap<String, MatPoly>,
     /// Matrix symbols known invertible (kinds, `det(A) != 0`).
     pub(crate) invertible: Vec<String>,
+    /// The normal form of `grad`, `hessian` and `jacobian` (the matrix
+    /// family's calculus, handed in so that this module does not depend on
+    /// it); `None`: they are unsupported.
+    pub(crate) derivative: Option<DerivativeRule>,
 }
+
+/// Computes the normal form of `op(f, x)` for a matrix derivative `op`.
+pub(crate) type DerivativeRule = fn(&mut Normalizer<'_>, Builtin, &T, &T) -> R<MatPoly>;
 
 impl<'a> Normalizer<'a> {
     /// A normalizer for one step.
@@ -312,6 +321,7 @@ impl<'a> Normalizer<'a> {
             symmetric: Default::default(),
             sum_inverses: BTreeMap::new(),
             invertible: Vec::new(),
+            derivative: None,
         }
     }
 
@@ -797,7 +807,7 @@ impl<'a> Normalizer<'a> {
 
     /// Every word rewritten again (rules, 1 × 1 pieces), coefficients folded
     /// where numeric.
-    fn renormalize(&mut self, m: &MatPoly) -> R<MatPoly> {
+    pub(crate) fn renormalize(&mut self, m: &MatPoly) -> R<MatPoly> {
         let mut out = MatPoly::zero(m.rows.clone(), m.cols.clone());
         for (w, c) in &m.terms {
             let w = self.canon(w.clone());
@@ -923,6 +933,14 @@ impl<'a> Normalizer<'a> {
             TKind::Call(Builtin::Diag, args) if args.len() == 1 => {
                 let inner = self.mat(&args[0])?;
                 self.diag(&inner)
+            }
+            TKind::Call(op @ (Builtin::Grad | Builtin::Hessian | Builtin::Jacobian), args)
+                if args.len() == 2 =>
+            {
+                let Some(rule) = self.derivative else {
+                    return unsupported(format!("`{op}` has no normal form here"));
+                };
+                rule(self, *op, &args[0], &args[1])?
             }
             _ => return unsupported("this matrix expression has no normal form"),
         };

@@ -350,6 +350,9 @@ impl<'a> Typer<'a> {
                         "`{name}` with options in a matrix expression"
                     )));
                 }
+                if matches!(op, Builtin::Grad | Builtin::Hessian | Builtin::Jacobian) {
+                    return self.derivative(op, args, span, depth);
+                }
                 let is_matrix_fn = op.belongs() == Belongs::Matrix;
                 if !is_matrix_fn && !SCALAR_FUNCTIONS.contains(&op) {
                     return Err(TypeError::Unsupported(format!(
@@ -582,6 +585,119 @@ impl<'a> Typer<'a> {
                 }
             }
         }
+    }
+
+    /// `grad(f, x)`, `hessian(f, x)`, `jacobian(F, x)`: `x` a declared
+    /// vector or matrix symbol (a vector for `hessian` and `jacobian`), `f`
+    /// a scalar (a 1 × 1 matrix counts), `F` a column vector. The result
+    /// has the shape of `x`, n × n, or m × n.
+    fn derivative(&mut self, op: Builtin, args: &[Expr], span: Span, depth: usize) -> R<T> {
+        let name = op.name();
+        let [f, x] = args else {
+            return err(
+                span,
+                format!("`{name}` takes two arguments: `{name}(f, x)`"),
+            );
+        };
+        let symbol = match &x.kind {
+            ExprKind::Name(n) => self.ctx.symbols.get(n).map(|s| (n.clone(), &s.kind)),
+            _ => None,
+        };
+        let xt = match symbol {
+            Some((_, Kind::Matrix(..))) => self.node(x, depth + 1)?,
+            Some((n, Kind::Scalar(_))) => {
+                return err(
+                    x.span,
+                    format!(
+                        "`{name}` differentiates by a vector or matrix symbol, and `{n}` is a scalar: write `diff({f}, {n})`"
+                    ),
+                )
+            }
+            _ => {
+                return err(
+                    x.span,
+                    format!(
+                        "`{name}` differentiates by a declared vector or matrix symbol, and `{x}` is not one"
+                    ),
+                )
+            }
+        };
+        let xs = xt.shape.clone().expect("a matrix symbol has a shape");
+        let one = Dim::Size(SizePoly::one());
+        let x_is_vector = self.sizes.known(&xs.cols).is_some_and(|c| c.is_one());
+        if op != Builtin::Grad && !x_is_vector {
+            return err(
+                x.span,
+                format!(
+                    "`{name}` differentiates by a vector, and `{x}` is a {} matrix{}",
+                    self.sizes.show_shape(&xs),
+                    if op == Builtin::Hessian {
+                        " (the Hessian by a matrix is not supported; use `grad`)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
+        let ft = self.node(f, depth + 1)?;
+        if op == Builtin::Jacobian {
+            // A 1 × 1 product (`xᵀ x`) is a scalar here too.
+            let Some(fs) = ft.shape.clone().filter(|s| !self.sizes.is_one_by_one(s)) else {
+                return err(
+                    f.span,
+                    format!("`jacobian` needs a vector-valued function, and `{f}` is a scalar: use `grad({f}, {x})`"),
+                );
+            };
+            if !self.sizes.unify(&fs.cols, &one) {
+                return err(
+                    f.span,
+                    format!(
+                        "`jacobian` needs a column vector, and `{f}` is {}",
+                        self.sizes.show_shape(&fs)
+                    ),
+                );
+            }
+            let shape = Shape {
+                rows: fs.rows.clone(),
+                cols: xs.rows.clone(),
+            };
+            return Ok(T {
+                kind: TKind::Call(op, vec![ft, xt]),
+                shape: Some(shape),
+                span,
+            });
+        }
+        let ft = match &ft.shape {
+            Some(fs) if !self.sizes.is_one_by_one(fs) => {
+                let fs = fs.clone();
+                return err(
+                    f.span,
+                    format!(
+                        "`{name}` needs a scalar function, and `{f}` is a {} matrix{}",
+                        self.sizes.show_shape(&fs),
+                        if x_is_vector {
+                            "; use `jacobian` for a vector-valued one"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            _ => self.scalar_view(ft)?,
+        };
+        let shape = if op == Builtin::Grad {
+            xs
+        } else {
+            Shape {
+                rows: xs.rows.clone(),
+                cols: xs.rows,
+            }
+        };
+        Ok(T {
+            kind: TKind::Call(op, vec![ft, xt]),
+            shape: Some(shape),
+            span,
+        })
     }
 
     fn scalar_view_for_sum(&mut self, m: T, other: &T, e: &Expr) -> R<T> {
