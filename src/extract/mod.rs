@@ -423,11 +423,6 @@ fn learn(latex: &str, guess: &mut Guess) -> Result<(), String> {
         let Some(name) = guess.unknown.borrow_mut().take() else {
             return Err(e.message);
         };
-        // The translator writes `\nabla_x` as `grad(…, x)`: a built-in this
-        // version lacks is not a name to declare.
-        if ["grad", "hessian", "jacobian"].contains(&name.as_str()) {
-            return Err(format!("`{name}` is not a built-in of this version"));
-        }
         let letters: Vec<char> = name.chars().collect();
         if !name.contains('_')
             && letters.len() > 1
