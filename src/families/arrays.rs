@@ -630,29 +630,54 @@ pub(crate) fn check_step(
     op: RelOp,
     rhs: &Expr,
 ) -> Verdict {
-    let sampled = check_step_by_points(scope, index, lhs, op, rhs);
     // A scalar equation between entries of arrays (`diff(Σ_i w(i)², w(k)) =
     // 2 w(k)`, sums over symbolic ranges) may be proved by the scalar
-    // normal form, each entry a generator; the points above cross-check it
+    // normal form, each entry a generator; sample arrays then cross-check
+    // the proof (the cross-check budget of points, not a full sampling)
     // and a certified counterexample among them wins.
-    if op != RelOp::Eq
-        || !scope.cfg.symbolic
-        || matches!(sampled, Verdict::Refuted { .. } | Verdict::Error { .. })
-        || whole_arrays(lhs, scope.ctx)
-        || whole_arrays(rhs, scope.ctx)
-        || has_extremum(lhs, scope.ctx)
-        || has_extremum(rhs, scope.ctx)
-    {
-        return sampled;
-    }
-    match crate::families::scalar::proof_of_equation(scope, lhs, rhs) {
-        Some(Verdict::Proved {
-            method,
-            context,
-            rules,
-            remarks,
-            ..
-        }) => Verdict::Proved {
+    let eligible = op == RelOp::Eq
+        && scope.cfg.symbolic
+        && !whole_arrays(lhs, scope.ctx)
+        && !whole_arrays(rhs, scope.ctx)
+        && !has_extremum(lhs, scope.ctx)
+        && !has_extremum(rhs, scope.ctx);
+    let proof = if eligible {
+        crate::families::scalar::proof_of_equation(scope, lhs, rhs)
+    } else {
+        None
+    };
+    let Some(Verdict::Proved {
+        method,
+        context,
+        rules,
+        remarks,
+        ..
+    }) = proof
+    else {
+        return check_step_by_points(scope, index, lhs, op, rhs);
+    };
+    let budgets = &scope.cfg.budgets;
+    let cfg = crate::config::Config {
+        budgets: crate::config::Budgets {
+            samples: budgets.cross_checks,
+            attempts: budgets.cross_checks * 10,
+            min_checks: 1,
+            ..budgets.clone()
+        },
+        ..scope.cfg.clone()
+    };
+    let cross = Scope {
+        ctx: scope.ctx,
+        cfg: &cfg,
+        dom: scope.dom.clone(),
+        subs: scope.subs.clone(),
+        conditions: scope.conditions.clone(),
+        show_text: scope.show_text.clone(),
+        seed: scope.seed,
+    };
+    match check_step_by_points(&cross, index, lhs, op, rhs) {
+        decided @ (Verdict::Refuted { .. } | Verdict::Error { .. }) => decided,
+        sampled => Verdict::Proved {
             method,
             context,
             rules,
@@ -665,7 +690,6 @@ pub(crate) fn check_step(
                 _ => None,
             },
         },
-        _ => sampled,
     }
 }
 
