@@ -475,6 +475,22 @@ fn submissions_are_found_in_nested_folders_unless_no_recurse() {
 }
 
 #[test]
+fn subfolders_are_checked_unless_no_recurse() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("d/sub")).unwrap();
+    write(&dir.path().join("d"), "a.toml", GOOD);
+    write(&dir.path().join("d/sub"), "c.toml", GOOD);
+    let r = run(dir.path(), &["d"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.report.contains("d/a.toml"), "{}", r.report);
+    assert!(r.report.contains("d/sub/c.toml"), "{}", r.report);
+    let r = run(dir.path(), &["--no-recurse", "d"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.report.contains("d/a.toml"), "{}", r.report);
+    assert!(!r.report.contains("c.toml"), "{}", r.report);
+}
+
+#[test]
 fn a_dash_reads_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_with_stdin(dir.path(), &["-"], Some(GOOD));
