@@ -470,9 +470,43 @@ impl<'a> Prepared<'a> {
             }
         }
         typer.invertible = invertible.clone();
+        // A hypothesis `M = expr` about a declared matrix `M` (not in
+        // `expr`) is a substitution, as FORMAT.md says of `name = expr`:
+        // written into the steps and the other hypotheses; `M` is then
+        // free, so the equation itself needs no sample to satisfy it.
+        let mut msubs: BTreeMap<String, Expr> = BTreeMap::new();
+        let mut substitutions = Vec::new();
+        for c in scope.conditions {
+            let ExprKind::Compare(items, ops) = &c.kind else {
+                continue;
+            };
+            let (ExprKind::Name(m), [RelOp::Eq]) = (&items[0].kind, ops.as_slice()) else {
+                continue;
+            };
+            let is_matrix = matches!(
+                scope.ctx.symbols.get(m).map(|s| &s.kind),
+                Some(crate::resolve::Kind::Matrix(..))
+            );
+            let mut inner = Vec::new();
+            crate::resolve::names_in(&items[1], &mut inner);
+            if is_matrix && !inner.contains(m) && !msubs.contains_key(m) {
+                // Sizes checked as for any hypothesis.
+                typed_rel(&mut typer, &items[0], RelOp::Eq, &items[1])?;
+                msubs.insert(m.clone(), items[1].clone());
+                substitutions.push(c.clone());
+            }
+        }
+        let subst = |e: &Expr| {
+            let mut x = e.clone();
+            // Twice, for a substitution whose value names another one.
+            for _ in 0..2 {
+                x = substitute(&x, &msubs);
+            }
+            x
+        };
         let mut typed_rels = Vec::new();
         for (l, op, r) in rels {
-            typed_rels.push(typed_rel(&mut typer, l, *op, r)?);
+            typed_rels.push(typed_rel(&mut typer, &subst(l), *op, &subst(r))?);
         }
         let mut hypotheses = Vec::new();
         let mut scalar_conditions = Vec::new();
@@ -481,6 +515,10 @@ impl<'a> Prepared<'a> {
                 // Met by construction: the symbol is drawn invertible.
                 continue;
             }
+            if substitutions.contains(c) {
+                continue;
+            }
+            let c = &subst(c);
             if !typed::mentions_matrices(c, scope.ctx) {
                 scalar_conditions.push(c.clone());
                 continue;
