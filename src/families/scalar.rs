@@ -14,7 +14,7 @@ use crate::resolve::domain::{as_literal, Bound, Domain, Sign};
 use crate::resolve::expand::substitute;
 use crate::resolve::{names_in, Context, Kind, ScalarKind};
 use crate::symbolic::normal::{NormError, Normalizer};
-use crate::symbolic::polynomial::Alg;
+use crate::symbolic::polynomial::{Alg, RatFun};
 use crate::syntax::expr::{BinOp, Builtin, Expr, RelOp};
 use crate::syntax::parser::decimal_places;
 use crate::verdict::{Certificate, Counterexample, Method, StopReason, Verdict};
@@ -649,17 +649,7 @@ pub(crate) fn prove_relation(
         if let Ok(Some(d)) = n.fused_difference(l, r) {
             if let Ok(rf) = n.alg(&d).and_then(|a| n.ratfun(&a)) {
                 if rf.num.is_zero() {
-                    return Ok(Some(Verdict::Proved {
-                        method: Method::NormalForm,
-                        context: Vec::new(),
-                        rules: n.rules.iter().cloned().collect(),
-                        remarks: if rf.den.as_constant().is_none() {
-                            vec!["holds wherever both sides are defined".to_string()]
-                        } else {
-                            Vec::new()
-                        },
-                        cross_checks: None,
-                    }));
+                    return Ok(Some(proved_by(n, Method::NormalForm, &rf)));
                 }
             }
         }
@@ -685,17 +675,23 @@ pub(crate) fn prove_relation(
         }
         _ => return Ok(None),
     };
+    Ok(Some(proved_by(n, method, &rf)))
+}
+
+/// The proof by `method` of a step whose difference is `rf`, with the rules
+/// the normalizer used.
+fn proved_by(n: &Normalizer<'_>, method: Method, rf: &RatFun) -> Verdict {
     let mut remarks = Vec::new();
     if rf.den.as_constant().is_none() {
         remarks.push("holds wherever both sides are defined".to_string());
     }
-    Ok(Some(Verdict::Proved {
+    Verdict::Proved {
         method,
         context: Vec::new(),
         rules: n.rules.iter().cloned().collect(),
         remarks,
         cross_checks: None,
-    }))
+    }
 }
 
 /// The domain with every bounded symbol written as bound + offset (or

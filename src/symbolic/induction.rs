@@ -59,38 +59,45 @@ fn sign_under(dom: &Domain, e: &Expr) -> Sign {
     Normalizer::new(dom).sign_of(e)
 }
 
+/// For a sum (product) with upper bound `n + c`, lower bound and body free
+/// of `n`, not empty for the step's `n`: the operation and its last term
+/// `body(n + c)`, by which it grows from `n − 1` to `n`.
+fn last_term(dom: &Domain, e: &Expr, n: &str) -> Option<(Builtin, Expr)> {
+    let (op @ (Builtin::Sum | Builtin::Prod), args) = e.as_builtin()? else {
+        return None;
+    };
+    let [index, lo, hi, body] = args else {
+        return None;
+    };
+    let ExprKind::Name(k) = &index.kind else {
+        return None;
+    };
+    let (coeff, _) = linear_in(hi, n)?;
+    if coeff != BigRational::one() || mentions(lo, n) || mentions(body, n) {
+        return None;
+    }
+    // The sum (product) at n is not empty for n >= n0 + 1.
+    let gap = Expr::binary(BinOp::Sub, hi.clone(), lo.clone());
+    if !sign_under(dom, &gap).nonneg() {
+        return None;
+    }
+    Some((op, at(body, k, hi.clone())))
+}
+
 /// The side unfolded once at `n`, with the claim for smaller arguments
 /// (`side(a) = other(a)`) used where it appears; `None` if the side has no
 /// such shape.
 fn unfold(ctx: &Context, dom: &Domain, side: &Expr, other: &Expr, n: &str) -> Option<Expr> {
     // A sum with upper bound n + c, fixed lower bound and body free of n.
     if let Ok(x) = expand(side, ctx, &BTreeMap::new()) {
-        if let ExprKind::Builtin { op, args, .. } = &x.kind {
-            let combine = match op {
-                Builtin::Sum => BinOp::Add,
-                Builtin::Prod => BinOp::Mul,
-                _ => return None,
-            };
-            let [index, lo, hi, body] = args.as_slice() else {
-                return None;
-            };
-            let ExprKind::Name(k) = &index.kind else {
-                return None;
-            };
-            let (coeff, _) = linear_in(hi, n)?;
-            if coeff != BigRational::one() || mentions(lo, n) || mentions(body, n) {
-                return None;
-            }
-            // The sum (product) at n is not empty for n >= n0 + 1.
-            let gap = Expr::binary(BinOp::Sub, hi.clone(), lo.clone());
-            if !sign_under(dom, &gap).nonneg() {
-                return None;
-            }
-            let last = at(body, k, hi.clone());
-            let previous = at(other, n, minus_one(n));
-            return Some(Expr::binary(combine, previous, last));
-        }
-        return None;
+        let (op, last) = last_term(dom, &x, n)?;
+        let combine = if op == Builtin::Sum {
+            BinOp::Add
+        } else {
+            BinOp::Mul
+        };
+        let previous = at(other, n, minus_one(n));
+        return Some(Expr::binary(combine, previous, last));
     }
     // A call of a recursive definition with n as one argument.
     let ExprKind::Call { name, args, .. } = &side.kind else {
@@ -306,26 +313,8 @@ fn difference(dom: &Domain, e: &Expr, n: &str) -> Option<Expr> {
             (**b).clone(),
         )),
         ExprKind::Builtin {
-            op: Builtin::Sum,
-            args,
-            ..
-        } => {
-            let [index, lo, hi, body] = args.as_slice() else {
-                return None;
-            };
-            let ExprKind::Name(k) = &index.kind else {
-                return None;
-            };
-            let (coeff, _) = linear_in(hi, n)?;
-            if coeff != BigRational::one() || mentions(lo, n) || mentions(body, n) {
-                return None;
-            }
-            let gap = Expr::binary(BinOp::Sub, hi.clone(), lo.clone());
-            if !sign_under(dom, &gap).nonneg() {
-                return None;
-            }
-            Some(at(body, k, hi.clone()))
-        }
+            op: Builtin::Sum, ..
+        } => last_term(dom, e, n).map(|(_, last)| last),
         _ if has_sum(e) => None,
         _ => Some(Expr::binary(BinOp::Sub, e.clone(), at(e, n, minus_one(n)))),
     }

@@ -1255,11 +1255,7 @@ impl<'a> Normalizer<'a> {
                     && self.integer_valued(&args[2])
                     && (fold_rational(&args[1]).is_none() || fold_rational(&args[2]).is_none())
                 {
-                    let size = Expr::binary(
-                        BinOp::Add,
-                        Expr::binary(BinOp::Sub, args[2].clone(), args[1].clone()),
-                        Expr::int(1),
-                    );
+                    let size = count_of(&args[1], &args[2]);
                     if self.sign_of(&size).nonneg() {
                         self.rules.insert(Rule::ConstantSum);
                         return self.alg(&Expr::binary(BinOp::Mul, size, args[3].clone()));
@@ -1380,11 +1376,7 @@ impl<'a> Normalizer<'a> {
         }
         let body = linearize_sums(body, &mut |e| self.sign_of(e).nonneg())?;
         let terms = expand_terms(&body, SUM_SPLIT_TERMS)?;
-        let count = Expr::binary(
-            BinOp::Add,
-            Expr::binary(BinOp::Sub, hi.clone(), lo.clone()),
-            Expr::int(1),
-        );
+        let count = count_of(lo, hi);
         let mut out = Vec::new();
         for (c, factors) in terms {
             let (dep, free): (Vec<Expr>, Vec<Expr>) =
@@ -1412,26 +1404,29 @@ impl<'a> Normalizer<'a> {
 
     /// Does the body of a sum normalize to 0 (its index renamed)?
     fn sum_body_is_zero(&mut self, k: &str, body: &Expr) -> bool {
+        self.under_binder(k, body, |n, renamed| {
+            n.alg(renamed).and_then(|a| n.ratfun(&a))
+        })
+        .is_ok_and(|rf| rf.num.is_zero())
+    }
+
+    /// `f` applied to `e` with the index `k` renamed to the next canonical
+    /// binder, which is known (as an integer symbol) while `f` runs.
+    fn under_binder<T>(&mut self, k: &str, e: &Expr, f: impl FnOnce(&mut Self, &Expr) -> T) -> T {
         let name = format!("#ι{}", self.binders.len());
         let mut map = BTreeMap::new();
         map.insert(k.to_string(), Expr::name(&name));
-        let renamed = crate::resolve::expand::substitute(body, &map);
+        let renamed = crate::resolve::expand::substitute(e, &map);
         self.binders.push(name);
-        let r = self.alg(&renamed).and_then(|a| self.ratfun(&a));
+        let r = f(self, &renamed);
         self.binders.pop();
-        r.is_ok_and(|rf| rf.num.is_zero())
+        r
     }
 
     /// The generator of `sum(k, lo, hi, f)`, `f` not split further.
     fn sum_generator(&mut self, k: &str, lo: &Expr, hi: &Expr, f: &Expr) -> N<Alg> {
         let (lo_key, hi_key) = (self.canonical(lo)?, self.canonical(hi)?);
-        let name = format!("#ι{}", self.binders.len());
-        let mut map = BTreeMap::new();
-        map.insert(k.to_string(), Expr::name(&name));
-        let renamed = crate::resolve::expand::substitute(f, &map);
-        self.binders.push(name);
-        let body_key = self.canonical(&renamed);
-        self.binders.pop();
+        let body_key = self.under_binder(k, f, |n, renamed| n.canonical(renamed));
         let key = format!("sum[{lo_key}..{hi_key}]{{{}}}", body_key?);
         Ok(self.opaque(key, Sign::Unknown))
     }
@@ -1441,6 +1436,15 @@ impl<'a> Normalizer<'a> {
     /// `Σ a(i) − Σ (b(i) − c(i))` with `a = b − c` is `Σ 0`; `None` when no
     /// two such sums share a range.
     pub(crate) fn fused_difference(&mut self, l: &Expr, r: &Expr) -> N<Option<Expr>> {
+        // Most steps have no sum over a symbolic range: nothing to fuse.
+        let symbolic_range = |e: &Expr| {
+            let mut found = false;
+            e.walk(&mut |x| found |= is_symbolic_range_sum(x));
+            found
+        };
+        if !symbolic_range(l) && !symbolic_range(r) {
+            return Ok(None);
+        }
         let d = Expr::binary(BinOp::Sub, l.clone(), r.clone());
         // Derivatives written out first: `diff(Σ …, x)` is a sum too.
         let mut calc = crate::symbolic::calculus::Calculus::new(
@@ -1456,13 +1460,8 @@ impl<'a> Normalizer<'a> {
         type Group = ((String, String), Expr, Expr, Vec<Expr>);
         let mut groups: Vec<Group> = Vec::new();
         for (c, factors) in terms {
-            let symbolic_sum = |f: &Expr| {
-                matches!(f.as_builtin(), Some((Builtin::Sum, a)) if a.len() == 4
-                    && matches!(a[0].kind, ExprKind::Name(_))
-                    && (fold_rational(&a[1]).is_none() || fold_rational(&a[2]).is_none()))
-            };
             let sums: Vec<usize> = (0..factors.len())
-                .filter(|&i| symbolic_sum(&factors[i]))
+                .filter(|&i| is_symbolic_range_sum(&factors[i]))
                 .collect();
             let whole = |c: BigRational, f: Vec<Expr>| {
                 let mut t = vec![Expr::rational(c)];
@@ -1505,21 +1504,12 @@ impl<'a> Normalizer<'a> {
         }
         let mut parts = rest;
         for (_, lo, hi, bodies) in groups {
-            let body = bodies
-                .into_iter()
-                .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
-                .unwrap_or_else(|| Expr::int(0));
             parts.push(Expr::builtin(
                 Builtin::Sum,
-                vec![Expr::name("#φ"), lo, hi, body],
+                vec![Expr::name("#φ"), lo, hi, sum_of(bodies)],
             ));
         }
-        Ok(Some(
-            parts
-                .into_iter()
-                .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
-                .unwrap_or_else(|| Expr::int(0)),
-        ))
+        Ok(Some(sum_of(parts)))
     }
 
     fn integer_valued(&self, e: &Expr) -> bool {
@@ -2237,6 +2227,31 @@ fn mentions_name(e: &Expr, k: &str) -> bool {
     found
 }
 
+/// Is `e` a `sum(i, lo, hi, body)` with an index name and a bound that is
+/// not a number?
+fn is_symbolic_range_sum(e: &Expr) -> bool {
+    matches!(e.as_builtin(), Some((Builtin::Sum, a)) if a.len() == 4
+        && matches!(a[0].kind, ExprKind::Name(_))
+        && (fold_rational(&a[1]).is_none() || fold_rational(&a[2]).is_none()))
+}
+
+/// The sum of terms (0 for none).
+fn sum_of(terms: Vec<Expr>) -> Expr {
+    terms
+        .into_iter()
+        .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
+        .unwrap_or_else(|| Expr::int(0))
+}
+
+/// The number of terms `hi − lo + 1` of a sum from `lo` to `hi`.
+fn count_of(lo: &Expr, hi: &Expr) -> Expr {
+    Expr::binary(
+        BinOp::Add,
+        Expr::binary(BinOp::Sub, hi.clone(), lo.clone()),
+        Expr::int(1),
+    )
+}
+
 /// The product of factors (1 for none).
 fn product_of(factors: Vec<Expr>) -> Expr {
     factors
@@ -2353,11 +2368,7 @@ fn linearize_sums(e: &Expr, known: &mut dyn FnMut(&Expr) -> bool) -> N<Expr> {
     if fold_rational(lo).is_some() && fold_rational(hi).is_some() {
         return Ok(e);
     }
-    let count = Expr::binary(
-        BinOp::Add,
-        Expr::binary(BinOp::Sub, hi.clone(), lo.clone()),
-        Expr::int(1),
-    );
+    let count = count_of(lo, hi);
     let terms = expand_terms(body, SUM_SPLIT_TERMS)?;
     let mut parts = Vec::new();
     for (c, factors) in terms {
@@ -2378,8 +2389,5 @@ fn linearize_sums(e: &Expr, known: &mut dyn FnMut(&Expr) -> bool) -> N<Expr> {
         }
         parts.push(product_of(t));
     }
-    Ok(parts
-        .into_iter()
-        .reduce(|a, b| Expr::binary(BinOp::Add, a, b))
-        .unwrap_or_else(|| Expr::int(0)))
+    Ok(sum_of(parts))
 }

@@ -670,8 +670,9 @@ impl<'a> Normalizer<'a> {
                             }
                             let prefix: Word = w[..pos - ki.len()].to_vec();
                             let suffix: Word = w[pos + 1..].to_vec();
-                            let trial = self
-                                .replace_left(&m, &w, &coef, &prefix, &suffix, f, &kk, ki, &cq)?;
+                            let trial = self.replace_term(
+                                true, &m, &w, &coef, &prefix, &suffix, f, &kk, ki, &cq,
+                            )?;
                             let mut trial = trial;
                             prune(&mut trial);
                             if trial.terms.len() < m.terms.len() {
@@ -693,8 +694,9 @@ impl<'a> Normalizer<'a> {
                             }
                             let prefix: Word = w[..pos].to_vec();
                             let suffix: Word = w[pos + 1 + ki.len()..].to_vec();
-                            let trial = self
-                                .replace_right(&m, &w, &coef, &prefix, &suffix, f, &kk, ki, &cq)?;
+                            let trial = self.replace_term(
+                                false, &m, &w, &coef, &prefix, &suffix, f, &kk, ki, &cq,
+                            )?;
                             let mut trial = trial;
                             prune(&mut trial);
                             if trial.terms.len() < m.terms.len() {
@@ -711,9 +713,13 @@ impl<'a> Normalizer<'a> {
         Ok(m)
     }
 
+    /// `coef · P kᵢ K⁻¹ S = (coef/cᵢ) (P S − Σ_{j≠i} cⱼ P kⱼ K⁻¹ S)` (the
+    /// term `kᵢ` of `K` on the left of `K⁻¹`), or with `kᵢ` and `kⱼ` on its
+    /// right when `left` is false.
     #[allow(clippy::too_many_arguments)]
-    fn replace_left(
+    fn replace_term(
         &mut self,
+        left: bool,
         m: &MatPoly,
         w: &Word,
         coef: &Expr,
@@ -724,7 +730,6 @@ impl<'a> Normalizer<'a> {
         ki: &Word,
         ci: &num_rational::BigRational,
     ) -> R<MatPoly> {
-        // coef · P kᵢ K⁻¹ S = (coef/cᵢ) (P S − Σ_{j≠i} cⱼ P kⱼ K⁻¹ S).
         let scale = mul_e(coef.clone(), Expr::rational(ci.recip()));
         let mut out = m.clone();
         out.terms.remove(w);
@@ -737,46 +742,13 @@ impl<'a> Normalizer<'a> {
                 continue;
             }
             let mut word = prefix.clone();
-            word.extend(kj.iter().cloned());
-            word.push(inv.clone());
-            word.extend(suffix.iter().cloned());
-            add.add_term(
-                word,
-                Expr::new(ExprKind::Neg(Box::new(cj.clone())), cj.span),
-            );
-        }
-        let add = self.renormalize(&add)?;
-        Ok(out.plus(&add.scaled(&scale), false))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn replace_right(
-        &mut self,
-        m: &MatPoly,
-        w: &Word,
-        coef: &Expr,
-        prefix: &Word,
-        suffix: &Word,
-        inv: &Factor,
-        k: &MatPoly,
-        ki: &Word,
-        ci: &num_rational::BigRational,
-    ) -> R<MatPoly> {
-        // coef · P K⁻¹ kᵢ S = (coef/cᵢ) (P S − Σ_{j≠i} cⱼ P K⁻¹ kⱼ S).
-        let scale = mul_e(coef.clone(), Expr::rational(ci.recip()));
-        let mut out = m.clone();
-        out.terms.remove(w);
-        let mut add = MatPoly::zero(m.rows.clone(), m.cols.clone());
-        let mut ps = prefix.clone();
-        ps.extend(suffix.iter().cloned());
-        add.add_term(ps, Expr::int(1));
-        for (kj, cj) in &k.terms {
-            if kj == ki {
-                continue;
+            if left {
+                word.extend(kj.iter().cloned());
+                word.push(inv.clone());
+            } else {
+                word.push(inv.clone());
+                word.extend(kj.iter().cloned());
             }
-            let mut word = prefix.clone();
-            word.push(inv.clone());
-            word.extend(kj.iter().cloned());
             word.extend(suffix.iter().cloned());
             add.add_term(
                 word,
