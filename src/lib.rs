@@ -285,6 +285,7 @@ fn check_files(inputs: Vec<(String, String)>, session: &Session) -> Vec<FileRepo
             rhs: String::new(),
             verdict: verdict::Verdict::Unsupported(verdict::StopReason::Internal(message)),
         }],
+        notes: Vec::new(),
     };
     let check_one = |(f, _, claim, key): &Todo| -> check::ClaimOutcome {
         let Ok(body) = &claim.body else {

@@ -140,6 +140,8 @@ pub enum Method {
     MatrixNormalForm,
     /// The matrix normal form, then the scalar normal form.
     MatrixScalarNormalForm,
+    /// Literal matrices: every entry of both sides a scalar step.
+    MatrixEntries,
     /// The premise's difference is the conclusion's times a factor of fixed sign.
     RatioTest,
     /// The premise solved for a symbol and substituted into the conclusion.
@@ -207,6 +209,10 @@ impl fmt::Display for Method {
             Method::MatrixScalarNormalForm => write!(
                 f,
                 "normal form of matrix expressions, then the exact scalar normal form, for every admissible size"
+            ),
+            Method::MatrixEntries => write!(
+                f,
+                "entry by entry: both sides as matrices of scalar expressions, each entry decided as a scalar step"
             ),
             Method::RatioTest => write!(
                 f,
@@ -306,6 +312,14 @@ pub enum Rule {
     LogOfNumber,
     /// A 1 × 1 factor of a matrix product is a scalar.
     OneByOneScalar,
+    /// An equation of an implication's premise between matrices used as a
+    /// rewrite rule (a word replaced where it occurs).
+    PremiseRewrite {
+        /// The word rewritten.
+        word: String,
+        /// What it becomes.
+        by: String,
+    },
     /// A `given` equation between words used as a rewrite rule.
     GivenRewrite {
         /// The word rewritten.
@@ -465,6 +479,9 @@ impl fmt::Display for Rule {
             Rule::LogOfNumber => "log of a number split over its prime factors",
             Rule::OneByOneScalar => "a 1 × 1 factor of a product is a scalar and commutes",
             Rule::GivenRewrite { word, by } => return write!(f, "given {word} = {by}"),
+            Rule::PremiseRewrite { word, by } => {
+                return write!(f, "the premise's {word} = {by}, rewritten where it occurs")
+            }
             Rule::SignOfScaledIdentity => "sign(λ I) = sign(λ) I",
             Rule::SignOfOuterProduct => {
                 "entrywise sign of an outer product: sign(λ p qᵀ) = sign(λ) sign(p) sign(q)ᵀ"
@@ -820,8 +837,9 @@ impl Verdict {
                 if let Some(c) = cross_checks {
                     lines.push(if c.matrices {
                         format!(
-                            "cross-checked with exact rational matrices at {} points",
-                            c.points
+                            "cross-checked with exact rational matrices at {} point{}",
+                            c.points,
+                            if c.points == 1 { "" } else { "s" }
                         )
                     } else {
                         format!(

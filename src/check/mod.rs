@@ -233,6 +233,8 @@ pub(crate) struct ClaimOutcome {
     pub(crate) error: Option<(ErrorAt, String)>,
     /// Its steps, in order.
     pub(crate) steps: Vec<StepReport>,
+    /// Notes from checking (a `given` that no proof used).
+    pub(crate) notes: Vec<String>,
 }
 
 impl ClaimOutcome {
@@ -241,6 +243,7 @@ impl ClaimOutcome {
             verdict: VerdictKind::Error,
             error: Some((at, message)),
             steps: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -266,7 +269,10 @@ impl ClaimOutcome {
                 .body
                 .as_ref()
                 .map(|b| b.notes.clone())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into_iter()
+                .chain(self.notes)
+                .collect(),
         }
     }
 }
@@ -452,9 +458,73 @@ pub(crate) fn check_body(id: &str, body: &ClaimBody, ctx: &Context, cfg: &Config
         )),
         _ => None,
     });
+    let notes = unused_givens(id, body, ctx, cfg, &steps);
     ClaimOutcome {
         verdict,
         error,
         steps,
+        notes,
     }
+}
+
+/// The `given` hypotheses that no proof of the claim used: each proved step
+/// is checked again without the hypothesis (the same methods, one
+/// cross-check, a handful of sample points); a hypothesis without which
+/// every proved step is still proved did not take part, and a grader is
+/// told so. Only information: verdicts come from the full check.
+fn unused_givens(
+    id: &str,
+    body: &ClaimBody,
+    ctx: &Context,
+    cfg: &Config,
+    steps: &[StepReport],
+) -> Vec<String> {
+    let proved: Vec<usize> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.verdict.kind() == VerdictKind::Proved)
+        .map(|(i, _)| i)
+        .collect();
+    if body.given.is_empty() || proved.is_empty() {
+        return Vec::new();
+    }
+    let quick = Config {
+        budgets: crate::config::Budgets {
+            samples: 1,
+            attempts: 4,
+            cross_checks: 1,
+            min_checks: 1,
+            ..cfg.budgets.clone()
+        },
+        ..cfg.clone()
+    };
+    let mut notes = Vec::new();
+    for (k, g) in body.given.iter().enumerate() {
+        let mut without = body.clone();
+        without.given.remove(k);
+        let Ok(scope) = scope_of(id, &without, ctx, &quick) else {
+            continue;
+        };
+        let still = proved.iter().all(|&i| {
+            let v = match &without.statement {
+                Statement::Chain(chain) => {
+                    let (a, b) = (&chain.terms[i], &chain.terms[i + 1]);
+                    check_step(&scope, body.families[i], i, a, chain.ops[i].0, b)
+                }
+                Statement::Logic {
+                    premise,
+                    logic,
+                    conclusion,
+                    ..
+                } => check_implication(&scope, body.families[0], premise, *logic, conclusion),
+            };
+            v.kind() == VerdictKind::Proved
+        });
+        if still {
+            notes.push(format!(
+                "the hypothesis `{g}` (given) was not used: every proved step is proved without it"
+            ));
+        }
+    }
+    notes
 }

@@ -630,6 +630,27 @@ pub(crate) fn check_step(
     op: RelOp,
     rhs: &Expr,
 ) -> Verdict {
+    let v = check_array_step(scope, index, lhs, op, rhs);
+    // Literal arrays whose entries are irrational or symbolic (an SVD with
+    // radicals, `[a, b] + [b, a] = (a + b) [1, 1]`): entry by entry, each
+    // entry a scalar step, where exact evaluation did not decide.
+    if matches!(v, Verdict::Unsupported(_) | Verdict::Checked { .. }) {
+        if let Some(w) = crate::families::matrix::literal_step(scope, index, lhs, op, rhs) {
+            let stronger = matches!(
+                (&v, &w),
+                (_, Verdict::Proved { .. } | Verdict::Refuted { .. })
+                    | (Verdict::Unsupported(_), Verdict::Checked { .. })
+            );
+            if stronger {
+                return w;
+            }
+        }
+    }
+    v
+}
+
+/// A step between arrays by exact evaluation (see [`check_step`]).
+fn check_array_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs: &Expr) -> Verdict {
     // A scalar equation between entries of arrays (`diff(Σ_i w(i)², w(k)) =
     // 2 w(k)`, sums over symbolic ranges) may be proved by the scalar
     // normal form, each entry a generator; sample arrays then cross-check

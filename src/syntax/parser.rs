@@ -287,6 +287,25 @@ impl<'a> Parser<'a> {
         self.pos > 0 && matches!(self.toks[self.pos - 1].0, Tok::Num(_))
     }
 
+    /// Did the previous token end a matrix operand that a literal matrix
+    /// may multiply by juxtaposition: a literal's `]`, a transpose or
+    /// superscript, or a name (`Q [[1, 0], [0, 1]]`, `[[..]]ᵀ [[..]]`)?
+    fn after_matrix_operand(&self) -> bool {
+        self.pos > 0
+            && match &self.toks[self.pos - 1].0 {
+                Tok::RBrack | Tok::SupT | Tok::Prime | Tok::SupInverse | Tok::Sup(_) => true,
+                // `A^T [[..]]`.
+                Tok::Ident(t) if t == "T" => {
+                    self.pos > 1 && matches!(self.toks[self.pos - 2].0, Tok::Caret)
+                }
+                Tok::Ident(_) => {
+                    self.pos + 1 < self.toks.len()
+                        && matches!(self.toks[self.pos + 1].0, Tok::LBrack)
+                }
+                _ => false,
+            }
+    }
+
     /// term := unary (('*' | '/') unary | juxtaposed power)*
     fn term(&mut self) -> PResult<Expr> {
         let mut lhs = self.unary()?;
@@ -314,8 +333,11 @@ impl<'a> Parser<'a> {
                     )
                 }
                 // `5 [1, 2]`, `(1/sqrt(2)) [[1, 1], [1, -1]]`: a number or a
-                // parenthesised factor scales a literal array.
-                Some(Tok::LBrack) if self.after_paren() || self.after_number() => {
+                // parenthesised factor scales a literal array; a matrix
+                // operand multiplies one (`[[..]]ᵀ [[..]]`).
+                Some(Tok::LBrack)
+                    if self.after_paren() || self.after_number() || self.after_matrix_operand() =>
+                {
                     let rhs = self.power()?;
                     lhs = Expr::binary(BinOp::Mul, lhs, rhs);
                 }

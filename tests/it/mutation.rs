@@ -17,6 +17,9 @@
 //!   decides anything by floats): a gap far above rounding at a point of the
 //!   domain shows the mutant is false. `sin` ↔ `cos`, a sign flipped inside
 //!   `sin`/`cos`/`tan`, and a `diff`'s variable changed are single changes too.
+//!   Two entries of a literal matrix swapped is one as well; the float
+//!   witness evaluates literal matrices (sums, products, transposes,
+//!   scalar multiples, the identity) entry by entry.
 
 use crate::common;
 
@@ -290,9 +293,31 @@ fn single_mutants(s: &Statement, symbols: &[(String, String)]) -> Vec<Statement>
         } if args.len() == 1 => Some(args[0].clone()),
         _ => None,
     };
+    // Two entries of a literal matrix swapped (the first row's first two,
+    // or a column's first two), when they differ.
+    let entries: &dyn Fn(&Expr) -> Option<Expr> = &|e| match &e.kind {
+        ExprKind::Matrix(rows) => {
+            let mut rows = rows.clone();
+            if rows[0].len() >= 2 && rows[0][0].to_string() != rows[0][1].to_string() {
+                rows[0].swap(0, 1);
+            } else if rows.len() >= 2
+                && rows[0].len() == 1
+                && rows[0][0].to_string() != rows[1][0].to_string()
+            {
+                let first = rows[0][0].clone();
+                rows[0][0] = rows[1][0].clone();
+                rows[1][0] = first;
+            } else {
+                return None;
+            }
+            Some(Expr::new(ExprKind::Matrix(rows), e.span))
+        }
+        _ => None,
+    };
     let mut out = Vec::new();
     for f in [
         number,
+        entries,
         sign,
         function,
         moment,
@@ -597,6 +622,12 @@ pub fn fixture(path: &std::path::Path) {
                 ));
             } else {
                 skipped += 1;
+                // `MUTANT_DEBUG=1` lists the accepted mutants that the
+                // independent path could not show false (to review by hand).
+                if std::env::var_os("MUTANT_DEBUG").is_some() {
+                    let step = human.lines().find(|l| l.contains("1. ")).unwrap_or("");
+                    eprintln!("accepted, not shown false: {} {step}", m.claim);
+                }
             }
         } else if *w == VerdictKind::Refuted {
             matrix_rejected += 1;
@@ -680,6 +711,12 @@ fn float_refutes(text: &str) -> bool {
                     && y.is_finite()
                     && (x - y).abs() > 1e-4 * (1.0 + x.abs() + y.abs())
                 {
+                    return true;
+                }
+            }
+            // Literal matrices, entry by entry.
+            if let (Some(x), Some(y)) = (float_mat(&a, &env, &ctx), float_mat(&b, &env, &ctx)) {
+                if float_mats_differ(&x, &y) {
                     return true;
                 }
             }
@@ -784,5 +821,131 @@ fn float_value(e: &Expr, env: &std::collections::BTreeMap<String, f64>) -> Optio
             }
         }
         _ => return None,
+    })
+}
+
+/// A floating-point value of a step's side built from matrix literals: a
+/// scalar, a matrix, or the identity of whatever size it meets (test code
+/// only, for the float witness).
+#[derive(Clone, Debug)]
+enum FloatMat {
+    S(f64),
+    M(Vec<Vec<f64>>),
+    I,
+}
+
+fn identity_like(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    (0..m.len())
+        .map(|i| {
+            (0..m[0].len())
+                .map(|j| f64::from(u8::from(i == j)))
+                .collect()
+        })
+        .collect()
+}
+
+fn float_mat(
+    e: &Expr,
+    env: &std::collections::BTreeMap<String, f64>,
+    ctx: &derive_check::resolve::Context,
+) -> Option<FloatMat> {
+    use FloatMat::{I, M, S};
+    let v = |x: &Expr| float_mat(x, env, ctx);
+    let zip =
+        |a: &[Vec<f64>], b: &[Vec<f64>], f: &dyn Fn(f64, f64) -> f64| -> Option<Vec<Vec<f64>>> {
+            (a.len() == b.len() && a[0].len() == b[0].len()).then(|| {
+                a.iter()
+                    .zip(b)
+                    .map(|(r, s)| r.iter().zip(s).map(|(x, y)| f(*x, *y)).collect())
+                    .collect()
+            })
+        };
+    Some(match &e.kind {
+        ExprKind::Matrix(rows) => M(rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|x| float_value(x, env))
+                    .collect::<Option<Vec<f64>>>()
+            })
+            .collect::<Option<_>>()?),
+        ExprKind::Name(n)
+            if matches!(ctx.symbols.get(n).map(|s| &s.kind), Some(Kind::Identity)) =>
+        {
+            I
+        }
+        ExprKind::Transpose(a) => match v(a)? {
+            M(m) => M((0..m[0].len())
+                .map(|j| m.iter().map(|r| r[j]).collect())
+                .collect()),
+            other => other,
+        },
+        ExprKind::Neg(a) => match v(a)? {
+            S(x) => S(-x),
+            M(m) => M(m
+                .into_iter()
+                .map(|r| r.into_iter().map(|x| -x).collect())
+                .collect()),
+            I => return None,
+        },
+        ExprKind::Binary(op, a, b) => {
+            let (x, y) = (v(a)?, v(b)?);
+            match (op, x, y) {
+                (_, S(p), S(q)) => S(match op {
+                    BinOp::Add => p + q,
+                    BinOp::Sub => p - q,
+                    BinOp::Mul => p * q,
+                    BinOp::Div => p / q,
+                    BinOp::Pow => p.powf(q),
+                }),
+                (BinOp::Add, M(p), M(q)) => M(zip(&p, &q, &|x, y| x + y)?),
+                (BinOp::Sub, M(p), M(q)) => M(zip(&p, &q, &|x, y| x - y)?),
+                (BinOp::Add, M(p), I) | (BinOp::Add, I, M(p)) => {
+                    M(zip(&p, &identity_like(&p), &|x, y| x + y)?)
+                }
+                (BinOp::Sub, M(p), I) => M(zip(&p, &identity_like(&p), &|x, y| x - y)?),
+                (BinOp::Sub, I, M(p)) => M(zip(&identity_like(&p), &p, &|x, y| x - y)?),
+                (BinOp::Mul, S(k), M(m)) | (BinOp::Mul, M(m), S(k)) => M(m
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|x| k * x).collect())
+                    .collect()),
+                (BinOp::Div, M(m), S(k)) => M(m
+                    .into_iter()
+                    .map(|r| r.into_iter().map(|x| x / k).collect())
+                    .collect()),
+                (BinOp::Mul, M(p), I) | (BinOp::Mul, I, M(p)) => M(p),
+                (BinOp::Mul, I, I) => I,
+                (BinOp::Mul, M(p), M(q)) => {
+                    if p[0].len() != q.len() {
+                        return None;
+                    }
+                    M(p.iter()
+                        .map(|r| {
+                            (0..q[0].len())
+                                .map(|j| r.iter().zip(&q).map(|(x, row)| x * row[j]).sum())
+                                .collect()
+                        })
+                        .collect())
+                }
+                _ => return None,
+            }
+        }
+        _ => S(float_value(e, env)?),
+    })
+}
+
+/// Do two float values of matrix sides differ far beyond rounding?
+fn float_mats_differ(a: &FloatMat, b: &FloatMat) -> bool {
+    let (p, q) = match (a, b) {
+        (FloatMat::M(p), FloatMat::M(q)) => (p.clone(), q.clone()),
+        (FloatMat::M(p), FloatMat::I) => (p.clone(), identity_like(p)),
+        (FloatMat::I, FloatMat::M(q)) => (identity_like(q), q.clone()),
+        _ => return false,
+    };
+    if p.len() != q.len() || p[0].len() != q[0].len() {
+        return false;
+    }
+    p.iter().flatten().zip(q.iter().flatten()).any(|(x, y)| {
+        x.is_finite() && y.is_finite() && (x - y).abs() > 1e-4 * (1.0 + x.abs() + y.abs())
     })
 }

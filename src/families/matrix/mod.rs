@@ -21,6 +21,7 @@
 
 pub(crate) mod calculus;
 pub(crate) mod dense;
+pub(crate) mod entrywise;
 pub(crate) mod eval;
 pub(crate) mod jet;
 pub(crate) mod normal_form;
@@ -529,6 +530,15 @@ impl<'a> Prepared<'a> {
                 )));
             };
             for (i, op) in ops.iter().enumerate() {
+                // `det(Xᵀ W X) != 0` and other scalar `!=` hypotheses: a
+                // filter on samples (an inverse is read where it exists, so
+                // proofs need no such fact).
+                if *op == RelOp::Ne {
+                    if let Some(rel) = scalar_ne(&mut typer, &items[i], &items[i + 1]) {
+                        hypotheses.push(rel);
+                        continue;
+                    }
+                }
                 hypotheses.push(
                     typed_rel(&mut typer, &items[i], *op, &items[i + 1]).map_err(|v| match v {
                         Verdict::Error { message, span } => Verdict::Error {
@@ -768,6 +778,19 @@ fn typed_rel(typer: &mut Typer<'_>, l: &Expr, op: RelOp, r: &Expr) -> Result<Rel
     })
 }
 
+/// `a != b` between two scalar sides, typed (for hypotheses only).
+fn scalar_ne(typer: &mut Typer<'_>, a: &Expr, b: &Expr) -> Option<Rel> {
+    let lhs = typer.typed(a).ok()?;
+    let rhs = typer.typed(b).ok()?;
+    let lhs = typer.scalar_view(lhs).ok()?;
+    let rhs = typer.scalar_view(rhs).ok()?;
+    (lhs.shape.is_none() && rhs.shape.is_none()).then_some(Rel {
+        lhs,
+        op: RelOp::Ne,
+        rhs,
+    })
+}
+
 /// Is a typed side the literal scalar 0?
 fn is_zero_literal(t: &T) -> bool {
     matches!(&t.kind, TKind::Scalar(e) if crate::symbolic::normal::fold_rational(e)
@@ -795,6 +818,120 @@ fn zero_like(t: &T, span: crate::syntax::expr::Span) -> T {
 /// the premise's in the normal form (`k ≠ 0` for `⇔`): wherever the
 /// premise holds, so does the conclusion. Returns the rules used.
 fn prove_matrix_implication(prepared: &Prepared<'_>, np: usize, logic: Logic) -> Option<Vec<Rule>> {
+    if let Some(rules) = premise_multiple(prepared, np, logic) {
+        return Some(rules);
+    }
+    let (prem, concl) = prepared.rels.split_at(np);
+    match logic {
+        Logic::Implies => by_premise_rules(prepared, prem, concl),
+        Logic::Iff => {
+            let mut a = by_premise_rules(prepared, prem, concl)?;
+            for r in by_premise_rules(prepared, concl, prem)? {
+                if !a.contains(&r) {
+                    a.push(r);
+                }
+            }
+            Some(a)
+        }
+    }
+}
+
+/// `from ⇒ to` with the equations of `from` as rewrite rules (matrix
+/// equations oriented by [`Normalizer::add_premise_rule`], scalar ones as
+/// facts): each equation of `to` between matrices rewrites to a zero
+/// difference, directly or after multiplying through by a matrix whose
+/// inverse occurs (`K d = 0` gives `d = 0` where `K⁻¹` exists); each
+/// scalar relation is then proved with the rewritten scalar forms. Every
+/// rewrite replaces a word by an equal matrix wherever the premise holds,
+/// so a zero difference means the conclusion holds there.
+fn by_premise_rules(prepared: &Prepared<'_>, from: &[Rel], to: &[Rel]) -> Option<Vec<Rule>> {
+    if from.is_empty() || from.iter().any(|r| r.op != RelOp::Eq) {
+        return None;
+    }
+    let mut nf = prepared.normalizer();
+    for r in from {
+        if r.lhs.shape.is_some() {
+            let a = nf.mat(&r.lhs).ok()?;
+            let b = nf.mat(&r.rhs).ok()?;
+            let d = nf.absorb_inverses(a.plus(&b, true)).ok()?;
+            if !nf.add_premise_rule(&d) {
+                return None;
+            }
+        } else {
+            let a = nf.scalar(&r.lhs).ok()?;
+            let b = nf.scalar(&r.rhs).ok()?;
+            if !nf.add_scalar_fact(&a, &b) {
+                return None;
+            }
+        }
+    }
+    let budget = prepared.scope.cfg.budgets.norm_bound_combinations;
+    let mut extra = Vec::new();
+    for r in to {
+        if r.lhs.shape.is_some() {
+            if r.op != RelOp::Eq {
+                return None;
+            }
+            let a = nf.mat(&r.lhs).ok()?;
+            let b = nf.mat(&r.rhs).ok()?;
+            let d = nf.renormalize(&a.plus(&b, true)).ok()?;
+            let d = nf.absorb_inverses(d).ok()?;
+            if all_zero(&prepared.domain(&nf), &d).ok()? {
+                continue;
+            }
+            let mut done = false;
+            for k in nf.inverted() {
+                for k in [k.clone(), k.transposed()] {
+                    let mut tries = Vec::new();
+                    if k.cols == d.rows {
+                        tries.push(nf.product(&k, &d).ok()?);
+                    }
+                    if d.cols == k.rows {
+                        tries.push(nf.product(&d, &k).ok()?);
+                    }
+                    for x in tries {
+                        let x = nf.absorb_inverses(x).ok()?;
+                        if all_zero(&prepared.domain(&nf), &x).ok()? {
+                            done = true;
+                            break;
+                        }
+                    }
+                    if done {
+                        break;
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+            if !done {
+                return None;
+            }
+            if !extra.contains(&Rule::MultipliedOut) {
+                extra.push(Rule::MultipliedOut);
+            }
+        } else {
+            let a = nf.scalar(&r.lhs).ok()?;
+            let b = nf.scalar(&r.rhs).ok()?;
+            let dom = prepared.domain(&nf);
+            for x in prove_with_bounds(&mut nf, &dom, &a, r.op, &b, budget).ok()?? {
+                if !extra.contains(&x) {
+                    extra.push(x);
+                }
+            }
+        }
+    }
+    let mut rules = nf.used.clone();
+    for x in extra {
+        if !rules.contains(&x) {
+            rules.push(x);
+        }
+    }
+    Some(rules)
+}
+
+/// `P = Q ⇒ L = R` when `L − R` is a constant multiple of `P − Q`.
+fn premise_multiple(prepared: &Prepared<'_>, np: usize, logic: Logic) -> Option<Vec<Rule>> {
     let rels = &prepared.rels;
     if np != 1
         || rels.len() != 2
@@ -1344,12 +1481,53 @@ pub(crate) fn check_step(
     rhs: &Expr,
 ) -> Verdict {
     let scope = &Scope::of(claim, index);
-    let prepared = match Prepared::new(scope, &[(lhs.clone(), op, rhs.clone())]) {
+    // `≈` is typed as `=`; only the entrywise method below compares to the
+    // written precision.
+    let typing_op = if op == RelOp::Approx { RelOp::Eq } else { op };
+    let prepared = match Prepared::new(scope, &[(lhs.clone(), typing_op, rhs.clone())]) {
         Ok(p) => p,
         Err(v) => return v,
     };
-    let mut nf = prepared.normalizer();
     let rel = &prepared.rels[0];
+    // 0. Literal matrices with entries that are not rational constants
+    // (radicals, symbols, trigonometry): entry by entry, as scalar steps.
+    // Only without matrix hypotheses (after substitutions), so that a
+    // scalar counterexample is one of the matrix step.
+    let literal_entries = if rel.lhs.shape.is_some() && prepared.hypotheses.is_empty() {
+        entrywise::entries(&rel.lhs, &rel.rhs, &prepared.typer_sizes)
+    } else {
+        None
+    };
+    let mut entry_note = None;
+    if let Some(pairs) = &literal_entries {
+        let cols = prepared
+            .typer_sizes
+            .known(&rel.lhs.shape.as_ref().expect("a matrix side").cols)
+            .and_then(|s| s.as_constant())
+            .and_then(|q| usize::try_from(q.to_integer()).ok())
+            .unwrap_or(1)
+            .max(1);
+        let entry_scope = crate::check::Scope {
+            ctx: claim.ctx,
+            cfg: claim.cfg,
+            dom: claim.dom.clone(),
+            subs: claim.subs.clone(),
+            conditions: prepared.scalar_conditions.clone(),
+            show_text: claim.show_text.clone(),
+            seed: claim.seed,
+        };
+        match entrywise::decide(&entry_scope, index, pairs, cols, op) {
+            Ok(v) => return v,
+            Err(reason) => entry_note = Some(reason),
+        }
+    }
+    if op == RelOp::Approx {
+        return match entry_note {
+            Some(reason) => Verdict::unsupported(reason),
+            None => entrywise::approx_unsupported(),
+        };
+    }
+    let mut nf = prepared.normalizer();
     // 1. The normal form.
     let mut proof: Option<(Method, Vec<Rule>)> = None;
     let mut note = String::new();
@@ -1450,7 +1628,80 @@ pub(crate) fn check_step(
             }),
         };
     }
+    if let Some(reason) = entry_note {
+        note = if note.is_empty() {
+            format!("entry by entry: {reason}")
+        } else {
+            format!("{note}; entry by entry: {reason}")
+        };
+    }
     checked_or_unsupported(scope, &tally, note, Method::MatrixSpotChecks)
+}
+
+/// A step between array literals (the array family's claims that mention
+/// no array symbol or layer) decided entry by entry, when some entry is not
+/// a rational constant: `[a, b] + [b, a] = [a + b, a + b]`, an SVD with
+/// radicals. Only sums, differences, scalar multiples and quotients,
+/// products and transposes of literals (where array and matrix meanings
+/// agree), and only without conditions about arrays; `None` otherwise.
+pub(crate) fn literal_step(
+    claim: &crate::check::Scope<'_>,
+    index: usize,
+    lhs: &Expr,
+    op: RelOp,
+    rhs: &Expr,
+) -> Option<Verdict> {
+    if !matches!(op, RelOp::Eq | RelOp::Approx)
+        || claim
+            .conditions
+            .iter()
+            .any(|c| crate::resolve::family::involves_arrays(c, claim.ctx))
+    {
+        return None;
+    }
+    let mut names = Vec::new();
+    crate::resolve::names_in(lhs, &mut names);
+    crate::resolve::names_in(rhs, &mut names);
+    if names.iter().any(|n| {
+        matches!(
+            claim.ctx.symbols.get(n).map(|s| &s.kind),
+            Some(crate::resolve::Kind::Array(..))
+        )
+    }) {
+        return None;
+    }
+    let mut typer = Typer::new(claim.ctx);
+    let rel = typed_rel(&mut typer, lhs, RelOp::Eq, rhs).ok()?;
+    if !plain_literal_algebra(&rel.lhs) || !plain_literal_algebra(&rel.rhs) {
+        return None;
+    }
+    let pairs = entrywise::entries(&rel.lhs, &rel.rhs, &typer.sizes)?;
+    let cols = typer
+        .sizes
+        .known(&rel.lhs.shape.as_ref()?.cols)?
+        .as_constant()?;
+    let cols = usize::try_from(cols.to_integer()).ok()?.max(1);
+    entrywise::decide(claim, index, &pairs, cols, op).ok()
+}
+
+/// Only literals, scalars, sums, negations, scalar multiples and quotients,
+/// matrix products and transposes; a power or a call only of scalars.
+fn plain_literal_algebra(t: &T) -> bool {
+    match &t.kind {
+        TKind::Scalar(_) | TKind::Literal(_) => true,
+        TKind::Neg(a) | TKind::Transpose(a) | TKind::AsScalar(a) => plain_literal_algebra(a),
+        TKind::Add(a, b) | TKind::Sub(a, b) | TKind::Mul(a, b) | TKind::Div(a, b) => {
+            plain_literal_algebra(a) && plain_literal_algebra(b)
+        }
+        TKind::Pow(a, b) => {
+            a.shape.is_none() && plain_literal_algebra(a) && plain_literal_algebra(b)
+        }
+        TKind::Call(_, args) => args
+            .iter()
+            .all(|a| a.shape.is_none() && plain_literal_algebra(a)),
+        TKind::Defined(_, b) => plain_literal_algebra(b),
+        TKind::Symbol(_) | TKind::Identity => false,
+    }
 }
 
 /// The verdict of sampled matrices alone, under the one evidence rule.
@@ -1530,6 +1781,10 @@ pub(crate) fn check_implication(
         return Verdict::Proved {
             method: Method::MatrixScalarNormalForm,
             context: vec![match logic {
+                _ if rules.iter().any(|r| matches!(r, Rule::PremiseRewrite { .. })) => match logic {
+                    Logic::Implies => "the premise's equations between matrices used as rewrite rules, then the conclusion's difference rewritten to zero".into(),
+                    Logic::Iff => "each side's equations used as rewrite rules to prove the other".into(),
+                },
                 _ if rules.contains(&Rule::MatrixPremiseMultiple) => "the conclusion's difference is a constant multiple of the premise's in the matrix normal form".into(),
                 Logic::Implies => "the premise used as facts (equations substituted, bounds with a nonnegative slack), then the conclusion proved".into(),
                 Logic::Iff => "each side used as facts to prove the other (or one difference a multiple of the other by a factor of fixed sign)".into(),
@@ -1553,7 +1808,7 @@ pub(crate) fn check_implication(
     checked_or_unsupported(
         scope,
         &tally,
-        String::new(),
+        "points where the premise fails, or where every equation of the conclusion has both sides zero, test nothing".into(),
         Method::MatrixSpotChecksPremise,
     )
 }
@@ -1584,6 +1839,17 @@ fn implication_at(
     for r in &rels[np..] {
         tc &= truth(r)?;
     }
+    // A point where every conclusion equation holds with both sides zero
+    // (`x = 0` for an eigenvector statement, `A = 0`) agrees with any
+    // conclusion of that shape: it tests nothing.
+    if tp
+        && tc
+        && rels[np..]
+            .iter()
+            .all(|r| r.op == RelOp::Eq && both_zero(env, r))
+    {
+        return None;
+    }
     let bad = (tp && !tc) || (logic == Logic::Iff && tc && !tp);
     if bad {
         return Some(Err(Outcome::Fails {
@@ -1593,6 +1859,18 @@ fn implication_at(
         }));
     }
     (tp || (logic == Logic::Iff && tc)).then_some(Ok(()))
+}
+
+/// Are both sides of `rel` zero at this sample (matrices entrywise)?
+fn both_zero(env: &Env<'_>, rel: &Rel) -> bool {
+    let zero = |t: &T| match env.value(t) {
+        Ok(V::M(m)) => {
+            (0..m.rows).all(|i| (0..m.cols).all(|j| num_traits::Zero::is_zero(m.get(i, j))))
+        }
+        Ok(V::S(x)) => x.as_exact().is_some_and(num_traits::Zero::is_zero),
+        Err(_) => false,
+    };
+    zero(&rel.lhs) && zero(&rel.rhs)
 }
 
 /// A proof of a matrix implication through scalar forms: every relation is

@@ -1035,7 +1035,29 @@ impl<'a> Normalizer<'a> {
                 && b.terms.keys().all(|v| v.len() < w.len()))
             .then(|| (w.clone(), b.clone()))
         };
-        let Some((w, r)) = orient(lhs, rhs).or_else(|| orient(rhs, lhs)) else {
+        // `A B = B A`: two words with the same factors, rewritten from the
+        // larger to the smaller in the order of words, which terminates
+        // (each rewrite lowers a word among its finitely many orderings).
+        let commute = || -> Option<(Word, MatPoly)> {
+            let (w, c) = lhs.single_term()?;
+            let (v, d) = rhs.single_term()?;
+            let one = crate::syntax::expr::is_one_literal;
+            let (mut sw, mut sv) = (w.clone(), v.clone());
+            sw.sort();
+            sv.sort();
+            if !one(&c) || !one(&d) || w == v || sw != sv {
+                return None;
+            }
+            Some(if w > v {
+                (w, rhs.clone())
+            } else {
+                (v, lhs.clone())
+            })
+        };
+        let Some((w, r)) = orient(lhs, rhs)
+            .or_else(|| orient(rhs, lhs))
+            .or_else(commute)
+        else {
             return false;
         };
         let wt = transpose_word(&w);
@@ -1044,6 +1066,69 @@ impl<'a> Normalizer<'a> {
         }
         self.rules.push((w, r));
         true
+    }
+
+    /// Adds an equation `d = 0` of an implication's premise as a rewrite
+    /// rule that terminates: a one-letter word whose symbol occurs in no
+    /// other term is eliminated (`θ = (Xᵀ X)⁻¹ Xᵀ y` rewrites `θ`), else the
+    /// longest word, when every other word is shorter and its coefficient
+    /// is a nonzero rational (`2 Xᵀ X θ − 2 Xᵀ y = 0` rewrites `Xᵀ X θ` to
+    /// `Xᵀ y`). Each rewrite replaces a word by an equal matrix wherever the
+    /// premise holds. Returns whether a rule was added.
+    pub(crate) fn add_premise_rule(&mut self, d: &MatPoly) -> bool {
+        let rational = |c: &Expr| {
+            crate::symbolic::normal::fold_rational(c).filter(|q| !num_traits::Zero::is_zero(q))
+        };
+        let eliminated = d.terms.iter().find(|(w, c)| {
+            w.len() == 1
+                && rational(c).is_some()
+                && d.terms
+                    .keys()
+                    .filter(|v| *v != *w)
+                    .all(|v| v.iter().all(|f| f.key != w[0].key))
+        });
+        let longest = || {
+            let max = d.terms.keys().map(|w| w.len()).max()?;
+            let mut top = d.terms.iter().filter(|(w, _)| w.len() == max);
+            let (w, c) = top.next()?;
+            (top.next().is_none() && max > 0).then_some((w, c))
+        };
+        let Some((w, c)) = eliminated.or_else(longest) else {
+            return false;
+        };
+        let Some(q) = rational(c) else {
+            return false;
+        };
+        let w = w.clone();
+        let mut rest = d.clone();
+        rest.terms.remove(&w);
+        let scale = -q.recip();
+        let mut by = MatPoly::zero(rest.rows.clone(), rest.cols.clone());
+        for (v, c) in rest.terms {
+            by.add_term(v, scaled_coefficient(&c, &scale));
+        }
+        let rule = |word: &Word, by: &MatPoly| Rule::PremiseRewrite {
+            word: word_text(word),
+            by: by.text(),
+        };
+        let wt = self.canon(transpose_word(&w));
+        if wt != w {
+            let bt = by.transposed();
+            self.add_fact_rule(wt.clone(), bt.clone(), rule(&wt, &bt));
+        }
+        self.add_fact_rule(w.clone(), by.clone(), rule(&w, &by));
+        true
+    }
+
+    /// The matrices whose inverses the normal forms so far have met.
+    pub(crate) fn inverted(&self) -> Vec<MatPoly> {
+        self.atoms
+            .values()
+            .filter_map(|a| match &a.def {
+                AtomDef::Inverse(m) => Some(m.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Entrywise sign of a normal form.
@@ -1486,6 +1571,31 @@ impl<'a> Normalizer<'a> {
             TKind::Sub(a, b) => Expr::binary(BinOp::Sub, self.scalar(a)?, self.scalar(b)?),
             TKind::Mul(a, b) => Expr::binary(BinOp::Mul, self.scalar(a)?, self.scalar(b)?),
             TKind::Div(a, b) => Expr::binary(BinOp::Div, self.scalar(a)?, self.scalar(b)?),
+            // `norm2(v)² = vᵀ v` for a vector and `normF(X)² = trace(Xᵀ X)`
+            // directly, without the square root: rewriting inside
+            // `sqrt(vᵀ v)` (by a premise) may hide that it is >= 0.
+            TKind::Pow(a, b)
+                if matches!(&b.kind, TKind::Scalar(e) if crate::symbolic::normal::fold_rational(e)
+                    .is_some_and(|q| q == crate::syntax::expr::rat(2))) =>
+            {
+                let squared = match &a.kind {
+                    TKind::Call(Builtin::NormF, args) => {
+                        Some((self.mat(&args[0])?, Rule::FrobeniusTrace))
+                    }
+                    TKind::Call(Builtin::Norm2, args) => {
+                        let m = self.mat(&args[0])?;
+                        Self::is_vector(&m).then_some((m, Rule::VectorNorm))
+                    }
+                    _ => None,
+                };
+                match squared {
+                    Some((m, rule)) => {
+                        self.note(rule);
+                        self.gram_trace(&m)?
+                    }
+                    None => Expr::binary(BinOp::Pow, self.scalar(a)?, self.scalar(b)?),
+                }
+            }
             TKind::Pow(a, b) => Expr::binary(BinOp::Pow, self.scalar(a)?, self.scalar(b)?),
             TKind::Transpose(a) => self.scalar(a)?,
             TKind::Call(op, args) => match op {
@@ -1709,6 +1819,23 @@ fn linear_parts(
 
 /// Is a coefficient zero by syntax alone (`λ − λ`, `2 − 1 − 1`)? `false`
 /// when undecided: only a cheap, sound test.
+/// `q c`, folded where numeric, a double negation dropped.
+fn scaled_coefficient(c: &Expr, q: &num_rational::BigRational) -> Expr {
+    if let Some(x) = crate::symbolic::normal::fold_rational(c) {
+        return Expr::rational(x * q);
+    }
+    if num_traits::One::is_one(q) {
+        return c.clone();
+    }
+    if num_traits::One::is_one(&-q.clone()) {
+        return match &c.kind {
+            ExprKind::Neg(x) => (**x).clone(),
+            _ => Expr::new(ExprKind::Neg(Box::new(c.clone())), c.span),
+        };
+    }
+    mul_e(Expr::rational(q.clone()), c.clone())
+}
+
 pub(crate) fn coef_is_zero(e: &Expr) -> bool {
     let mut parts = BTreeMap::new();
     linear_parts(e, &mut parts, &crate::syntax::expr::rat(1), 0);

@@ -16,7 +16,7 @@ pub(crate) const MATRIX_POWER: u32 = crate::config::Budgets::DEFAULT.matrix_powe
 
 /// Scalar functions that may be applied to scalars computed from matrices.
 /// Scalar built-ins allowed in matrix claims (`sign` also entrywise on a matrix).
-const SCALAR_FUNCTIONS: &[Builtin] = &[
+pub(super) const SCALAR_FUNCTIONS: &[Builtin] = &[
     Builtin::Sqrt,
     Builtin::Abs,
     Builtin::Sign,
