@@ -585,6 +585,34 @@ impl<'a> Normalizer<'a> {
         }
         let sb = self.sign_of(b);
         if sb == Sign::Pos {
+            // A power of a power of a positive base, `sqrt` and `exp`
+            // included: (a^p)^q = a^(p·q), sqrt(a)^q = a^(q/2),
+            // exp(a)^q = exp(a·q), for every real p, q.
+            let times = |p: Expr| Expr::binary(BinOp::Mul, p, ex.clone());
+            match &b.kind {
+                ExprKind::Binary(BinOp::Pow, x, p) if self.sign_of(x) == Sign::Pos => {
+                    self.rules.insert(Rule::PowerOfPowerPos);
+                    return self.power(x, &times((**p).clone()));
+                }
+                ExprKind::Builtin {
+                    op: Builtin::Sqrt,
+                    args,
+                    ..
+                } if args.len() == 1 && self.sign_of(&args[0]) == Sign::Pos => {
+                    self.rules.insert(Rule::PowerOfPowerPos);
+                    let half = Expr::rational(BigRational::new(1.into(), 2.into()));
+                    return self.power(&args[0], &times(half));
+                }
+                ExprKind::Builtin {
+                    op: Builtin::Exp,
+                    args,
+                    ..
+                } if args.len() == 1 => {
+                    self.rules.insert(Rule::ExpOfSum);
+                    return self.exp(&times(args[0].clone()));
+                }
+                _ => {}
+            }
             match &b.kind {
                 ExprKind::Name(x) if !self.roots.contains_key(x) => {
                     let (c0, parts) = self.exponent_parts(ex)?;
@@ -1894,7 +1922,12 @@ impl<'a> Normalizer<'a> {
                         Sign::NonNeg
                     }
                 }
-                Builtin::Exp => Sign::Pos,
+                // `e`, `sigmoid`, `softplus`, `cosh` are positive too.
+                Builtin::Exp
+                | Builtin::E
+                | Builtin::Sigmoid
+                | Builtin::Softplus
+                | Builtin::Cosh => Sign::Pos,
                 Builtin::Step => Sign::NonNeg,
                 Builtin::Sign => self.sign_of(&args[0]),
                 Builtin::Floor => {
