@@ -19,6 +19,7 @@ use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
 use symbolica::atom::AtomCore;
 use symbolica::domains::integer::Z;
 use symbolica::domains::rational::Q;
@@ -95,22 +96,29 @@ pub(crate) fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
     }
     let (tx, rx) = channel();
     let job: Job = Box::new(move || {
+        let started = Instant::now();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_message);
-        let _ = tx.send(r);
+        let _ = tx.send((started, r));
     });
+    let sent = Instant::now();
     engine()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .send(job)
         .map_err(|_| "the engine thread has stopped".to_string())?;
-    rx.recv()
-        .map_err(|_| "the engine thread has stopped".to_string())?
+    let (started, r) = rx
+        .recv()
+        .map_err(|_| "the engine thread has stopped".to_string())?;
+    // The time the job waited in the engine's queue (behind other claims'
+    // work) is not this thread's work: the wall-clock guard does not count it.
+    crate::guard::exclude(started.saturating_duration_since(sent));
+    r
 }
 
 /// Runs the jobs other threads have queued for the engine, if called on it.
 fn serve_pending() {
     while let Some(job) = INBOX.with(|i| i.borrow().as_ref().and_then(|rx| rx.try_recv().ok())) {
-        job();
+        crate::guard::detached(job);
     }
 }
 
@@ -123,7 +131,7 @@ fn serve_until(done: impl Fn() -> bool) {
                 .map(|rx| rx.recv_timeout(std::time::Duration::from_millis(20)))
         });
         match next {
-            Some(Ok(job)) => job(),
+            Some(Ok(job)) => crate::guard::detached(job),
             Some(Err(RecvTimeoutError::Timeout)) => {}
             Some(Err(RecvTimeoutError::Disconnected)) | None => return,
         }
@@ -456,6 +464,8 @@ pub(crate) fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasErro
     if divides_by_literal_zero(a) {
         return Err(CasError::Undefined("division by zero".into()));
     }
+    // Waiting for another process's lock is not this step's work.
+    crate::guard::excluding(ensure_lock);
     let mut text = String::new();
     to_symbolica_text(a, &mut text);
     let job = move || -> Result<RatFun, CasError> {
@@ -585,6 +595,35 @@ mod tests {
         for (k, v) in (1..=12).zip(out) {
             assert_eq!(v, Some(BigRational::from_integer((10 + k).into())));
         }
+    }
+
+    #[test]
+    fn a_helpers_wait_for_the_engine_does_not_count_towards_its_guard() {
+        use crate::guard::Outcome;
+        use std::time::Duration;
+        // The engine's own item keeps it busy for longer than the helper's
+        // guard while the helper's CAS call waits in its queue.
+        let out = run(|| {
+            let items = [false, true];
+            parallel_map(
+                &items,
+                2,
+                |&free| free,
+                |&free| {
+                    if !free {
+                        std::thread::sleep(Duration::from_millis(400));
+                        return None;
+                    }
+                    Some(crate::guard::run(Some(Duration::from_millis(250)), || {
+                        let e = Alg::Add(vec![Alg::Var(0), q(1)]);
+                        rational_function(&e, 1).is_ok()
+                            && !(0..1000).any(|_| crate::guard::expired())
+                    }))
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(out[1], Some(Some((true, Outcome::InTime))));
     }
 
     #[test]
