@@ -159,12 +159,16 @@ impl Drop for HelperDone<'_> {
 /// helpers with the engine's stack size; result `i` is `f(&items[i])`
 /// (`None` only if `f` panicked on it), whatever the timing.
 ///
-/// The helpers may call [`rational_function`]: called on the engine thread,
-/// this function serves their Symbolica work between its own items and while
-/// it waits for them, so the engine is never blocked waiting on a thread
-/// that waits on the engine. Since a helper's Symbolica call waits for the
-/// engine, helpers take only the items `cas_free` marks as (probably) not
-/// needing the CAS; the caller takes the others first, then helps with those.
+/// The helpers may call [`rational_function`]. Called on the engine thread
+/// with more than one thread and item, this function only serves: `threads`
+/// helpers take every item and the engine runs their Symbolica calls as
+/// they come, so a helper's call never waits for a claim of the engine's
+/// own. Otherwise the caller works too, and on the engine thread it serves
+/// the helpers' Symbolica work between its own items and while it waits
+/// for them (the engine is never blocked waiting on a thread that waits on
+/// the engine); since a helper's Symbolica call then waits for the engine,
+/// helpers take only the items `cas_free` marks as (probably) not needing
+/// the CAS, and the caller takes the others first, then helps with those.
 /// The mark only schedules work: a wrong one costs time, never correctness.
 pub(crate) fn parallel_map<I: Sync, T: Send>(
     items: &[I],
@@ -173,9 +177,15 @@ pub(crate) fn parallel_map<I: Sync, T: Send>(
     f: impl Fn(&I) -> T + Sync,
 ) -> Vec<Option<T>> {
     let on_engine = ON_ENGINE.with(|c| c.get());
+    let serve_only = on_engine && threads > 1 && items.len() > 1;
     let (free, other): (Vec<usize>, Vec<usize>) =
-        (0..items.len()).partition(|&i| !on_engine || cas_free(&items[i]));
-    let threads = threads.clamp(1, free.len().max(1));
+        (0..items.len()).partition(|&i| serve_only || !on_engine || cas_free(&items[i]));
+    let threads = if serve_only {
+        // The caller serves; one more helper takes its share of the items.
+        (threads + 1).min(items.len() + 1)
+    } else {
+        threads.clamp(1, free.len().max(1))
+    };
     let (next_free, next_other) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let running = AtomicUsize::new(0);
     let work = |helper: bool| {
@@ -222,10 +232,15 @@ pub(crate) fn parallel_map<I: Sync, T: Send>(
                 }
             }
         }
+        if serve_only {
+            serve_until(|| running.load(Ordering::SeqCst) == 0);
+        }
+        // Serving, the caller takes only what no helper took (none unless
+        // a helper could not be started).
         for (i, t) in work(false) {
             out[i] = Some(t);
         }
-        if on_engine {
+        if on_engine && !serve_only {
             serve_until(|| running.load(Ordering::SeqCst) == 0);
         }
         for h in helpers {
@@ -598,32 +613,46 @@ mod tests {
     }
 
     #[test]
-    fn a_helpers_wait_for_the_engine_does_not_count_towards_its_guard() {
+    fn a_wait_in_the_engines_queue_does_not_count_towards_the_guard() {
         use crate::guard::Outcome;
         use std::time::Duration;
-        // The engine's own item keeps it busy for longer than the helper's
-        // guard while the helper's CAS call waits in its queue.
+        // Another caller's job keeps the engine busy for longer than this
+        // thread's guard while this thread's CAS call waits in its queue.
+        let (started_tx, started_rx) = channel();
+        let busy = std::thread::spawn(move || {
+            run(move || {
+                let _ = started_tx.send(());
+                std::thread::sleep(Duration::from_millis(400));
+            })
+        });
+        started_rx.recv().unwrap();
+        let outcome = crate::guard::run(Some(Duration::from_millis(250)), || {
+            let e = Alg::Add(vec![Alg::Var(0), q(1)]);
+            rational_function(&e, 1).is_ok() && !(0..1000).any(|_| crate::guard::expired())
+        });
+        busy.join().unwrap().unwrap();
+        assert_eq!(outcome, (true, Outcome::InTime));
+    }
+
+    #[test]
+    fn on_the_engine_helpers_take_every_item_and_get_their_cas_calls_served() {
+        // Serving only, the engine thread checks no item itself.
         let out = run(|| {
-            let items = [false, true];
+            let engine = std::thread::current().id();
+            let items: Vec<i64> = (1..=6).collect();
             parallel_map(
                 &items,
                 2,
-                |&free| free,
-                |&free| {
-                    if !free {
-                        std::thread::sleep(Duration::from_millis(400));
-                        return None;
-                    }
-                    Some(crate::guard::run(Some(Duration::from_millis(250)), || {
-                        let e = Alg::Add(vec![Alg::Var(0), q(1)]);
-                        rational_function(&e, 1).is_ok()
-                            && !(0..1000).any(|_| crate::guard::expired())
-                    }))
+                |_| false,
+                |&k| {
+                    let e = Alg::Add(vec![Alg::Var(0), q(k)]);
+                    let rf = rational_function(&e, 1).unwrap();
+                    (std::thread::current().id() != engine, rf.num.terms.len())
                 },
             )
         })
         .unwrap();
-        assert_eq!(out[1], Some(Some((true, Outcome::InTime))));
+        assert_eq!(out, vec![Some((true, 2)); 6]);
     }
 
     #[test]
