@@ -142,8 +142,8 @@ impl Sampler {
         };
         let negative = self.rng.next_u64().is_multiple_of(2);
         match (lo, hi) {
-            (Some(l), None) => &l.value + magnitude,
-            (None, Some(h)) => &h.value - magnitude,
+            (Some(l), None) => plus(&l.value, magnitude),
+            (None, Some(h)) => plus(&h.value, -magnitude),
             _ => {
                 if negative && !kind.is_nonnegative() {
                     -magnitude
@@ -250,6 +250,15 @@ fn edges(kind: ScalarKind, lo: Option<&Bound>, hi: Option<&Bound>) -> Vec<BigRat
         }
     }
     seen
+}
+
+/// `a + b`, without the reductions of a rational sum when both are integers.
+fn plus(a: &BigRational, b: BigRational) -> BigRational {
+    if a.is_integer() && b.is_integer() {
+        BigRational::from_integer(a.numer() + b.numer())
+    } else {
+        a + b
+    }
 }
 
 fn fits(v: &BigRational, lo: Option<&Bound>, hi: Option<&Bound>, kind: ScalarKind) -> bool {
