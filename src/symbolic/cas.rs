@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Instant;
 use symbolica::atom::AtomCore;
 use symbolica::domains::integer::Z;
@@ -34,7 +34,8 @@ const ENGINE_STACK: usize = crate::config::CHECK_STACK;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-static ENGINE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+/// The engine's job queue (a `Sender` is shared by reference: no lock per call).
+static ENGINE: OnceLock<Sender<Job>> = OnceLock::new();
 static LOCK: OnceLock<Option<File>> = OnceLock::new();
 
 thread_local! {
@@ -68,7 +69,7 @@ pub(crate) fn panic_message(p: Box<dyn Any + Send>) -> String {
     }
 }
 
-fn engine() -> &'static Mutex<Sender<Job>> {
+fn engine() -> &'static Sender<Job> {
     ENGINE.get_or_init(|| {
         let (tx, rx) = channel::<Job>();
         std::thread::Builder::new()
@@ -83,7 +84,7 @@ fn engine() -> &'static Mutex<Sender<Job>> {
                 }
             })
             .expect("cannot start the engine thread");
-        Mutex::new(tx)
+        tx
     })
 }
 
@@ -102,8 +103,6 @@ pub(crate) fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
     });
     let sent = Instant::now();
     engine()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .send(job)
         .map_err(|_| "the engine thread has stopped".to_string())?;
     let (started, r) = rx
@@ -149,8 +148,7 @@ impl Drop for HelperDone<'_> {
     fn drop(&mut self) {
         self.running.fetch_sub(1, Ordering::SeqCst);
         if self.on_engine {
-            let sender = engine().lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let _ = sender.send(Box::new(|| {}));
+            let _ = engine().send(Box::new(|| {}));
         }
     }
 }
