@@ -260,7 +260,9 @@ fn by_points(scope: &Scope<'_>, p: &Relation, logic: Logic, c: &Relation, note: 
                 }
             }
         }
-        if !evidence.first_time(format!("{:?}", display_point(&pt))) || !scope.admissible(&ev, &pt)
+        // Admissibility first: it is cheaper than the point's key, and an
+        // inadmissible point is inadmissible again when drawn twice.
+        if !scope.admissible(&ev, &pt) || !evidence.first_time(format!("{:?}", display_point(&pt)))
         {
             continue;
         }

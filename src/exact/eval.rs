@@ -498,6 +498,13 @@ impl<'a> Evaluator<'a> {
                         "a sum with more than {SUM_TERMS} terms"
                     )));
                 }
+                if op == Builtin::Sum && !mentions(&args[3], k) {
+                    // A body free of the index has one value: the number of
+                    // terms times it (exactly what the terms add up to).
+                    let v = self.value(&args[3], point, locals, depth)?;
+                    let n = Real::exact(BigRational::from_integer(&hi - &lo + 1u32));
+                    return Ok(n.mul(&v)?);
+                }
                 let mut i = lo;
                 while i <= hi {
                     locals.push((k.clone(), Real::exact(BigRational::from_integer(i.clone()))));

@@ -49,8 +49,7 @@ fn frac(n: i64, d: i64) -> BigRational {
 pub(crate) type Point = BTreeMap<String, Real>;
 
 /// Draws sample points for a set of free symbols.
-pub(crate) struct Sampler<'a> {
-    dom: &'a Domain,
+pub(crate) struct Sampler {
     symbols: Vec<String>,
     roots: BTreeMap<String, u32>,
     rng: Rng,
@@ -60,24 +59,49 @@ pub(crate) struct Sampler<'a> {
     /// large ones): for steps whose values leave the representable range
     /// at large arguments (`exp(exp(x))`, towers of powers).
     moderate: bool,
+    /// Per symbol (in the order of `symbols`): what the domain says about
+    /// it, read once instead of at every point.
+    info: Vec<SymbolInfo>,
 }
 
-impl<'a> Sampler<'a> {
+/// A symbol's kind, bounds and edge values under the sampler's domain.
+struct SymbolInfo {
+    kind: ScalarKind,
+    lo: Option<Bound>,
+    hi: Option<Bound>,
+    edges: Vec<BigRational>,
+}
+
+impl Sampler {
     /// A sampler for `symbols` under `dom`; `roots` gives, per symbol, the
     /// degree of the radicals applied to it (sampled values are perfect powers of it).
     pub(crate) fn new(
-        dom: &'a Domain,
+        dom: &Domain,
         symbols: Vec<String>,
         roots: BTreeMap<String, u32>,
         seed: u64,
-    ) -> Sampler<'a> {
+    ) -> Sampler {
+        let info = symbols
+            .iter()
+            .map(|x| {
+                let kind = dom.kinds.get(x).copied().unwrap_or(ScalarKind::Real);
+                let (lo, hi) = (dom.lower_bound(x), dom.upper_bound(x));
+                let edges = edges(kind, lo.as_ref(), hi.as_ref());
+                SymbolInfo {
+                    kind,
+                    lo,
+                    hi,
+                    edges,
+                }
+            })
+            .collect();
         Sampler {
-            dom,
             symbols,
             roots,
             rng: Rng::new(seed),
             drawn: 0,
             moderate: false,
+            info,
         }
     }
 
@@ -91,67 +115,10 @@ impl<'a> Sampler<'a> {
         self.moderate
     }
 
-    fn edges(&self, x: &str) -> Vec<BigRational> {
-        let kind = self.dom.kinds.get(x).copied().unwrap_or(ScalarKind::Real);
-        let lo = self.dom.lower_bound(x);
-        let hi = self.dom.upper_bound(x);
-        let base: Vec<BigRational> = if kind.is_integer() {
-            vec![q(0), q(1), q(-1), q(2), q(3), q(-2), q(7), q(10), q(-5)]
-        } else {
-            vec![
-                q(1),
-                q(2),
-                frac(1, 2),
-                q(0),
-                q(-1),
-                q(3),
-                frac(4, 9),
-                q(-2),
-                frac(-1, 3),
-                q(10),
-            ]
-        };
-        let mut out = Vec::new();
-        let within = |v: &BigRational| fits(v, lo.as_ref(), hi.as_ref(), kind);
-        if let Some(l) = &lo {
-            if !l.strict {
-                out.push(l.value.clone());
-            }
-            for d in [q(1), q(2), frac(1, 2), q(3), q(5)] {
-                let v = &l.value + d;
-                if kind.is_integer() && !v.is_integer() {
-                    continue;
-                }
-                out.push(v);
-            }
-        }
-        if let Some(h) = &hi {
-            if !h.strict {
-                out.push(h.value.clone());
-            }
-            for d in [q(1), q(2), frac(1, 2)] {
-                let v = &h.value - d;
-                if kind.is_integer() && !v.is_integer() {
-                    continue;
-                }
-                out.push(v);
-            }
-        }
-        out.extend(base);
-        let mut seen = Vec::new();
-        for v in out {
-            if within(&v) && !seen.contains(&v) {
-                seen.push(v);
-            }
-        }
-        seen
-    }
-
-    fn random_value(&mut self, x: &str, large: bool) -> BigRational {
-        let kind = self.dom.kinds.get(x).copied().unwrap_or(ScalarKind::Real);
-        let lo = self.dom.lower_bound(x);
-        let hi = self.dom.upper_bound(x);
-        if let (Some(l), Some(h)) = (&lo, &hi) {
+    fn random_value(&mut self, k: usize, large: bool) -> BigRational {
+        let SymbolInfo { kind, lo, hi, .. } = &self.info[k];
+        let kind = *kind;
+        if let (Some(l), Some(h)) = (lo, hi) {
             // Uniform between the bounds.
             let t = frac(self.rng.range(0, 1000), 1000);
             let mut v = &l.value + (&h.value - &l.value) * t;
@@ -174,9 +141,9 @@ impl<'a> Sampler<'a> {
             frac(self.rng.range(1, 200), self.rng.range(1, 60))
         };
         let negative = self.rng.next_u64().is_multiple_of(2);
-        match (&lo, &hi) {
-            (Some(l), None) => &l.value + magnitude,
-            (None, Some(h)) => &h.value - magnitude,
+        match (lo, hi) {
+            (Some(l), None) => plus(&l.value, magnitude),
+            (None, Some(h)) => plus(&h.value, -magnitude),
             _ => {
                 if negative && !kind.is_nonnegative() {
                     -magnitude
@@ -190,40 +157,35 @@ impl<'a> Sampler<'a> {
     /// The next `count` candidate points (not yet filtered by conditions):
     /// successive calls continue one sequence, edge points first.
     pub(crate) fn points(&mut self, count: usize) -> Vec<Point> {
-        let edges: Vec<Vec<BigRational>> = self.symbols.iter().map(|s| self.edges(s)).collect();
         let mut out = Vec::with_capacity(count);
         let start = self.drawn;
         self.drawn += count;
         for i in start..start + count {
             let mut p = Point::new();
-            for (k, s) in self.symbols.clone().iter().enumerate() {
-                let kind = self.dom.kinds.get(s).copied().unwrap_or(ScalarKind::Real);
-                let e = &edges[k];
+            for k in 0..self.symbols.len() {
+                let e = &self.info[k].edges;
                 let mut v = if i < 12 && !e.is_empty() {
                     e[(i + k * (i / 3)) % e.len()].clone()
                 } else {
                     let large = i % 4 == 3;
-                    self.random_value(s, large)
+                    self.random_value(k, large)
                 };
-                if !fits(
-                    &v,
-                    self.dom.lower_bound(s).as_ref(),
-                    self.dom.upper_bound(s).as_ref(),
+                let SymbolInfo {
                     kind,
-                ) {
-                    v = e.first().cloned().unwrap_or_else(BigRational::one);
+                    lo,
+                    hi,
+                    edges,
+                } = &self.info[k];
+                let (kind, lo, hi) = (*kind, lo.as_ref(), hi.as_ref());
+                if !fits(&v, lo, hi, kind) {
+                    v = edges.first().cloned().unwrap_or_else(BigRational::one);
                 }
+                let s = &self.symbols[k];
                 if let Some(l) = self.roots.get(s).copied().filter(|l| *l > 1) {
                     // Perfect powers keep radicals exact; keep within bounds if possible.
                     let powered = num_traits::pow(v.abs(), l as usize);
                     let powered = if v.is_negative() { -powered } else { powered };
-                    if fits(
-                        &powered,
-                        self.dom.lower_bound(s).as_ref(),
-                        self.dom.upper_bound(s).as_ref(),
-                        kind,
-                    ) && powered.numer().bits() < 4096
-                    {
+                    if fits(&powered, lo, hi, kind) && powered.numer().bits() < 4096 {
                         v = powered;
                     }
                 }
@@ -232,6 +194,70 @@ impl<'a> Sampler<'a> {
             out.push(p);
         }
         out
+    }
+}
+
+/// The edge values of a symbol of kind `kind` within its bounds: the
+/// bounds and values near them first, then small values of its kind.
+fn edges(kind: ScalarKind, lo: Option<&Bound>, hi: Option<&Bound>) -> Vec<BigRational> {
+    let base: Vec<BigRational> = if kind.is_integer() {
+        vec![q(0), q(1), q(-1), q(2), q(3), q(-2), q(7), q(10), q(-5)]
+    } else {
+        vec![
+            q(1),
+            q(2),
+            frac(1, 2),
+            q(0),
+            q(-1),
+            q(3),
+            frac(4, 9),
+            q(-2),
+            frac(-1, 3),
+            q(10),
+        ]
+    };
+    let mut out = Vec::new();
+    let within = |v: &BigRational| fits(v, lo, hi, kind);
+    if let Some(l) = lo {
+        if !l.strict {
+            out.push(l.value.clone());
+        }
+        for d in [q(1), q(2), frac(1, 2), q(3), q(5)] {
+            let v = &l.value + d;
+            if kind.is_integer() && !v.is_integer() {
+                continue;
+            }
+            out.push(v);
+        }
+    }
+    if let Some(h) = hi {
+        if !h.strict {
+            out.push(h.value.clone());
+        }
+        for d in [q(1), q(2), frac(1, 2)] {
+            let v = &h.value - d;
+            if kind.is_integer() && !v.is_integer() {
+                continue;
+            }
+            out.push(v);
+        }
+    }
+    out.extend(base);
+    let mut seen = Vec::new();
+    for v in out {
+        if within(&v) && !seen.contains(&v) {
+            seen.push(v);
+        }
+    }
+    seen
+}
+
+/// `a + b`, without the reductions of a rational sum when both are integers.
+fn plus(a: &BigRational, b: BigRational) -> BigRational {
+    if a.is_integer() && b.is_integer() {
+        BigRational::from_integer(a.numer() + b.numer())
+    } else {
+        a + b
     }
 }
 

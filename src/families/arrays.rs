@@ -675,7 +675,7 @@ fn check_array_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs:
         ..
     }) = proof
     else {
-        return check_step_by_points(scope, index, lhs, op, rhs);
+        return check_step_by_points(scope, index, lhs, op, rhs, false);
     };
     let budgets = &scope.cfg.budgets;
     let cfg = crate::config::Config {
@@ -696,7 +696,7 @@ fn check_array_step(scope: &Scope<'_>, index: usize, lhs: &Expr, op: RelOp, rhs:
         show_text: scope.show_text.clone(),
         seed: scope.seed,
     };
-    match check_step_by_points(&cross, index, lhs, op, rhs) {
+    match check_step_by_points(&cross, index, lhs, op, rhs, true) {
         decided @ (Verdict::Refuted { .. } | Verdict::Error { .. }) => decided,
         sampled => Verdict::Proved {
             method,
@@ -742,12 +742,18 @@ fn whole_arrays(e: &Expr, ctx: &crate::resolve::Context) -> bool {
     found
 }
 
+/// Decides an array step at sample points. `cross_check`: the step is
+/// already proved and the points cross-check the proof, so scalar values
+/// whose certified enclosures agree (see [`Real::agrees_within`]) count as
+/// agreeing numerically, as a scalar proof's cross-checks do; otherwise only
+/// exact agreement counts.
 fn check_step_by_points(
     scope: &Scope<'_>,
     index: usize,
     lhs: &Expr,
     op: RelOp,
     rhs: &Expr,
+    cross_check: bool,
 ) -> Verdict {
     let ctx = scope.ctx;
     let mut used = Vec::new();
@@ -866,6 +872,13 @@ fn check_step_by_points(
                                 mismatches: Vec::new(),
                             },
                         )
+                    }
+                    Err(_)
+                        if cross_check
+                            && op == RelOp::Eq
+                            && x.agrees_within(y, scope.cfg.budgets.agreement_bits) =>
+                    {
+                        evidence.record(PointOutcome::AgreedNumerically)
                     }
                     Err(e) => evidence.record(PointOutcome::Undecided(e.to_string())),
                 }

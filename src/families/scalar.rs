@@ -394,7 +394,9 @@ fn with_points(
     let symbols = scope.symbols_of(&[lhs, rhs]);
     let mut evidence = Evidence::default();
     let at = |p: &Point, evidence: &mut Evidence| -> Option<Verdict> {
-        if !evidence.first_time(format!("{:?}", display_point(p))) || !scope.admissible(&ev, p) {
+        // Admissibility first: it is cheaper than the point's key, and an
+        // inadmissible point is inadmissible again when drawn twice.
+        if !scope.admissible(&ev, p) || !evidence.first_time(format!("{:?}", display_point(p))) {
             return None;
         }
         match try_point(scope, &ev, sides, test, p) {

@@ -18,7 +18,8 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
+use std::time::Instant;
 use symbolica::atom::AtomCore;
 use symbolica::domains::integer::Z;
 use symbolica::domains::rational::Q;
@@ -33,7 +34,8 @@ const ENGINE_STACK: usize = crate::config::CHECK_STACK;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-static ENGINE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+/// The engine's job queue (a `Sender` is shared by reference: no lock per call).
+static ENGINE: OnceLock<Sender<Job>> = OnceLock::new();
 static LOCK: OnceLock<Option<File>> = OnceLock::new();
 
 thread_local! {
@@ -67,7 +69,7 @@ pub(crate) fn panic_message(p: Box<dyn Any + Send>) -> String {
     }
 }
 
-fn engine() -> &'static Mutex<Sender<Job>> {
+fn engine() -> &'static Sender<Job> {
     ENGINE.get_or_init(|| {
         let (tx, rx) = channel::<Job>();
         std::thread::Builder::new()
@@ -82,7 +84,7 @@ fn engine() -> &'static Mutex<Sender<Job>> {
                 }
             })
             .expect("cannot start the engine thread");
-        Mutex::new(tx)
+        tx
     })
 }
 
@@ -95,22 +97,27 @@ pub(crate) fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> 
     }
     let (tx, rx) = channel();
     let job: Job = Box::new(move || {
+        let started = Instant::now();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(panic_message);
-        let _ = tx.send(r);
+        let _ = tx.send((started, r));
     });
+    let sent = Instant::now();
     engine()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
         .send(job)
         .map_err(|_| "the engine thread has stopped".to_string())?;
-    rx.recv()
-        .map_err(|_| "the engine thread has stopped".to_string())?
+    let (started, r) = rx
+        .recv()
+        .map_err(|_| "the engine thread has stopped".to_string())?;
+    // The time the job waited in the engine's queue (behind other claims'
+    // work) is not this thread's work: the wall-clock guard does not count it.
+    crate::guard::exclude(started.saturating_duration_since(sent));
+    r
 }
 
 /// Runs the jobs other threads have queued for the engine, if called on it.
 fn serve_pending() {
     while let Some(job) = INBOX.with(|i| i.borrow().as_ref().and_then(|rx| rx.try_recv().ok())) {
-        job();
+        crate::guard::detached(job);
     }
 }
 
@@ -123,7 +130,7 @@ fn serve_until(done: impl Fn() -> bool) {
                 .map(|rx| rx.recv_timeout(std::time::Duration::from_millis(20)))
         });
         match next {
-            Some(Ok(job)) => job(),
+            Some(Ok(job)) => crate::guard::detached(job),
             Some(Err(RecvTimeoutError::Timeout)) => {}
             Some(Err(RecvTimeoutError::Disconnected)) | None => return,
         }
@@ -141,8 +148,7 @@ impl Drop for HelperDone<'_> {
     fn drop(&mut self) {
         self.running.fetch_sub(1, Ordering::SeqCst);
         if self.on_engine {
-            let sender = engine().lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let _ = sender.send(Box::new(|| {}));
+            let _ = engine().send(Box::new(|| {}));
         }
     }
 }
@@ -151,12 +157,16 @@ impl Drop for HelperDone<'_> {
 /// helpers with the engine's stack size; result `i` is `f(&items[i])`
 /// (`None` only if `f` panicked on it), whatever the timing.
 ///
-/// The helpers may call [`rational_function`]: called on the engine thread,
-/// this function serves their Symbolica work between its own items and while
-/// it waits for them, so the engine is never blocked waiting on a thread
-/// that waits on the engine. Since a helper's Symbolica call waits for the
-/// engine, helpers take only the items `cas_free` marks as (probably) not
-/// needing the CAS; the caller takes the others first, then helps with those.
+/// The helpers may call [`rational_function`]. Called on the engine thread
+/// with more than one thread and item, this function only serves: `threads`
+/// helpers take every item and the engine runs their Symbolica calls as
+/// they come, so a helper's call never waits for a claim of the engine's
+/// own. Otherwise the caller works too, and on the engine thread it serves
+/// the helpers' Symbolica work between its own items and while it waits
+/// for them (the engine is never blocked waiting on a thread that waits on
+/// the engine); since a helper's Symbolica call then waits for the engine,
+/// helpers take only the items `cas_free` marks as (probably) not needing
+/// the CAS, and the caller takes the others first, then helps with those.
 /// The mark only schedules work: a wrong one costs time, never correctness.
 pub(crate) fn parallel_map<I: Sync, T: Send>(
     items: &[I],
@@ -165,9 +175,15 @@ pub(crate) fn parallel_map<I: Sync, T: Send>(
     f: impl Fn(&I) -> T + Sync,
 ) -> Vec<Option<T>> {
     let on_engine = ON_ENGINE.with(|c| c.get());
+    let serve_only = on_engine && threads > 1 && items.len() > 1;
     let (free, other): (Vec<usize>, Vec<usize>) =
-        (0..items.len()).partition(|&i| !on_engine || cas_free(&items[i]));
-    let threads = threads.clamp(1, free.len().max(1));
+        (0..items.len()).partition(|&i| serve_only || !on_engine || cas_free(&items[i]));
+    let threads = if serve_only {
+        // The caller serves; one more helper takes its share of the items.
+        (threads + 1).min(items.len() + 1)
+    } else {
+        threads.clamp(1, free.len().max(1))
+    };
     let (next_free, next_other) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let running = AtomicUsize::new(0);
     let work = |helper: bool| {
@@ -214,10 +230,15 @@ pub(crate) fn parallel_map<I: Sync, T: Send>(
                 }
             }
         }
+        if serve_only {
+            serve_until(|| running.load(Ordering::SeqCst) == 0);
+        }
+        // Serving, the caller takes only what no helper took (none unless
+        // a helper could not be started).
         for (i, t) in work(false) {
             out[i] = Some(t);
         }
-        if on_engine {
+        if on_engine && !serve_only {
             serve_until(|| running.load(Ordering::SeqCst) == 0);
         }
         for h in helpers {
@@ -456,6 +477,8 @@ pub(crate) fn rational_function(a: &Alg, nvars: usize) -> Result<RatFun, CasErro
     if divides_by_literal_zero(a) {
         return Err(CasError::Undefined("division by zero".into()));
     }
+    // Waiting for another process's lock is not this step's work.
+    crate::guard::excluding(ensure_lock);
     let mut text = String::new();
     to_symbolica_text(a, &mut text);
     let job = move || -> Result<RatFun, CasError> {
@@ -585,6 +608,49 @@ mod tests {
         for (k, v) in (1..=12).zip(out) {
             assert_eq!(v, Some(BigRational::from_integer((10 + k).into())));
         }
+    }
+
+    #[test]
+    fn a_wait_in_the_engines_queue_does_not_count_towards_the_guard() {
+        use crate::guard::Outcome;
+        use std::time::Duration;
+        // Another caller's job keeps the engine busy for longer than this
+        // thread's guard while this thread's CAS call waits in its queue.
+        let (started_tx, started_rx) = channel();
+        let busy = std::thread::spawn(move || {
+            run(move || {
+                let _ = started_tx.send(());
+                std::thread::sleep(Duration::from_millis(400));
+            })
+        });
+        started_rx.recv().unwrap();
+        let outcome = crate::guard::run(Some(Duration::from_millis(250)), || {
+            let e = Alg::Add(vec![Alg::Var(0), q(1)]);
+            rational_function(&e, 1).is_ok() && !(0..1000).any(|_| crate::guard::expired())
+        });
+        busy.join().unwrap().unwrap();
+        assert_eq!(outcome, (true, Outcome::InTime));
+    }
+
+    #[test]
+    fn on_the_engine_helpers_take_every_item_and_get_their_cas_calls_served() {
+        // Serving only, the engine thread checks no item itself.
+        let out = run(|| {
+            let engine = std::thread::current().id();
+            let items: Vec<i64> = (1..=6).collect();
+            parallel_map(
+                &items,
+                2,
+                |_| false,
+                |&k| {
+                    let e = Alg::Add(vec![Alg::Var(0), q(k)]);
+                    let rf = rational_function(&e, 1).unwrap();
+                    (std::thread::current().id() != engine, rf.num.terms.len())
+                },
+            )
+        })
+        .unwrap();
+        assert_eq!(out, vec![Some((true, 2)); 6]);
     }
 
     #[test]

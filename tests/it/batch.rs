@@ -33,13 +33,11 @@ fn inputs() -> Vec<(String, String)> {
 
 #[test]
 fn a_batch_reports_what_single_files_report() {
-    // No wall-clock guard: the test binary's other tests share the one
-    // Symbolica engine thread, and a claim's wait in its queue counts
-    // towards a wall-clock limit, which would make the comparison depend
-    // on timing (the guard has its own tests and the verdict tests).
+    // With the default wall-clock guard: the test binary's other tests
+    // share the one Symbolica engine thread, but the guard counts only a
+    // claim's own work, not its waits in the engine's queue.
     let config = Config {
         memo: false,
-        step_limit: None,
         ..Config::default()
     };
     let inputs = inputs();
