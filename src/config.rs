@@ -23,6 +23,9 @@ pub struct Budgets {
     pub attempts: usize,
     /// Spot checks run to cross-check a step already proved. Default: 8.
     pub cross_checks: usize,
+    /// Candidate points drawn at most to cross-check a proved matrix
+    /// implication (points where the premise holds are rare). Default: 64.
+    pub cross_check_attempts: usize,
     /// Largest finite integer domain checked exhaustively (a proof). Default: 10 000.
     pub exhaustive_limit: u128,
     /// Values scanned in order first when a step has one integer symbol
@@ -130,6 +133,7 @@ impl Budgets {
         samples: 40,
         attempts: 400,
         cross_checks: 8,
+        cross_check_attempts: 64,
         exhaustive_limit: 10_000,
         scan: 32,
         min_checks: 20,

@@ -1259,6 +1259,7 @@ impl Prepared<'_> {
         nf: &mut Normalizer<'_>,
         wanted: usize,
         implication: bool,
+        cap: Option<usize>,
         tally: &mut Tally,
         check: &mut dyn FnMut(&Env<'_>, &mut Normalizer<'_>) -> Option<Result<(), Outcome>>,
     ) -> Option<(Sampled, Outcome)> {
@@ -1293,6 +1294,7 @@ impl Prepared<'_> {
             } else {
                 1
             };
+        let attempts = cap.map_or(attempts, |c| attempts.min(c));
         let candidates = sampler.points(if tally.fixed { 1 } else { attempts });
         for (i, base) in candidates.into_iter().enumerate() {
             if tally.evidence.agreed >= wanted {
@@ -1589,16 +1591,18 @@ pub(crate) fn check_step(
         scope.cfg.budgets.samples
     };
     let mut tally = Tally::default();
-    let found = prepared.sample(
-        &mut nf,
-        wanted,
-        false,
-        &mut tally,
-        &mut |env, nf| match decide(env, rel, Some(nf)) {
-            Outcome::Holds => Some(Ok(())),
-            o => Some(Err(o)),
-        },
-    );
+    let found =
+        prepared.sample(
+            &mut nf,
+            wanted,
+            false,
+            None,
+            &mut tally,
+            &mut |env, nf| match decide(env, rel, Some(nf)) {
+                Outcome::Holds => Some(Ok(())),
+                o => Some(Err(o)),
+            },
+        );
     if let Some((smp, outcome)) = found {
         let (smp, outcome) = prepared.shrink(&mut nf, rel, smp, outcome);
         let mut v = refutation(&smp, outcome);
@@ -1763,11 +1767,14 @@ pub(crate) fn check_implication(
         None
     };
     if let Some(rules) = proof {
-        // Cross-checks only: a certified counterexample still wins.
+        // Cross-checks only: a certified counterexample still wins. Points
+        // where a premise equation holds are rare (`grad(J, θ) = 0`), so
+        // the candidates are capped (`cross_check_attempts`).
         let found = prepared.sample(
             &mut nf,
             scope.cfg.budgets.cross_checks,
             false,
+            Some(scope.cfg.budgets.cross_check_attempts),
             &mut tally,
             &mut |env, nf| implication_at(env, nf, rels, np, logic),
         );
@@ -1799,9 +1806,14 @@ pub(crate) fn check_implication(
     }
     // No early stop: a counterexample to an implication may need a narrow
     // window of values, so every candidate point is tried.
-    let found = prepared.sample(&mut nf, usize::MAX, true, &mut tally, &mut |env, nf| {
-        implication_at(env, nf, rels, np, logic)
-    });
+    let found = prepared.sample(
+        &mut nf,
+        usize::MAX,
+        true,
+        None,
+        &mut tally,
+        &mut |env, nf| implication_at(env, nf, rels, np, logic),
+    );
     if let Some((smp, outcome)) = found {
         return refutation(&smp, outcome);
     }
