@@ -1,5 +1,6 @@
 //! Matrix steps decided entry by entry: when both sides are built from
-//! matrix literals (and identities of known size) with scalar entries, each
+//! matrix literals (and identities of known size, inverses of literals up
+//! to 3 × 3 as adjugate over determinant) with scalar entries, each
 //! side becomes a matrix of scalar expressions, and every entry equation is
 //! a scalar step for the scalar family (its normal form, radicals as exact
 //! algebraic numbers, trigonometry, certified spot checks). The matrix step
@@ -131,6 +132,46 @@ fn det(m: &[Vec<Expr>]) -> Option<Expr> {
     Some(acc)
 }
 
+/// `adj(m) / det(m)` for a square matrix of expressions up to 3 × 3.
+fn inverse(m: &[Vec<Expr>]) -> Option<Vec<Vec<Expr>>> {
+    let n = m.len();
+    if n == 0 || n > 3 || m.iter().any(|r| r.len() != n) {
+        return None;
+    }
+    let d = det(m)?;
+    if fold_rational(&d).is_some_and(|q| num_traits::Zero::is_zero(&q)) {
+        return None;
+    }
+    if n == 1 {
+        return Some(vec![vec![Expr::binary(BinOp::Div, Expr::int(1), d)]]);
+    }
+    let minor = |i: usize, j: usize| -> Vec<Vec<Expr>> {
+        m.iter()
+            .enumerate()
+            .filter(|(r, _)| *r != i)
+            .map(|(_, row)| {
+                row.iter()
+                    .enumerate()
+                    .filter(|(c, _)| *c != j)
+                    .map(|(_, x)| x.clone())
+                    .collect()
+            })
+            .collect()
+    };
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut row = Vec::with_capacity(n);
+        for j in 0..n {
+            // The adjugate's (i, j) entry is the (j, i) cofactor.
+            let c = det(&minor(j, i))?;
+            let c = if (i + j) % 2 == 0 { c } else { neg(c) };
+            row.push(Expr::binary(BinOp::Div, c, d.clone()));
+        }
+        out.push(row);
+    }
+    Some(out)
+}
+
 fn sum_of_squares(m: &[Vec<Expr>]) -> Expr {
     let mut acc = Expr::int(0);
     for x in m.iter().flatten() {
@@ -245,6 +286,10 @@ fn value(t: &T, sizes: &Sizes) -> Option<SymVal> {
                     S(acc)
                 }
                 (Builtin::Det, [M(m)]) => S(det(m)?),
+                // The inverse of a small literal: its adjugate over its
+                // determinant (read where the determinant is nonzero, as
+                // every inverse is).
+                (Builtin::Inv, [M(m)]) => M(inverse(m)?),
                 (Builtin::NormF, [M(m)]) => {
                     S(Expr::builtin(Builtin::Sqrt, vec![sum_of_squares(m)]))
                 }
