@@ -248,6 +248,27 @@ impl Domain {
                 }
                 self.other.push(whole.clone());
             }
+            RelOp::Ne => {
+                // `x != 0` refines the sign the kind gives `x`.
+                let zero = |e: &Expr| as_literal(e).is_some_and(|v| v.is_zero());
+                let x = match (as_symbol(a), as_symbol(b)) {
+                    (Some(x), _) if zero(b) => Some(x),
+                    (_, Some(x)) if zero(a) => Some(x),
+                    _ => None,
+                };
+                if let Some(x) = x {
+                    let refined = match self.kinds.get(x) {
+                        Some(ScalarKind::Real) => Some(ScalarKind::Nonzero),
+                        Some(ScalarKind::Nonnegative) => Some(ScalarKind::Positive),
+                        Some(ScalarKind::NonnegativeInteger) => Some(ScalarKind::PositiveInteger),
+                        _ => None,
+                    };
+                    if let Some(k) = refined {
+                        self.kinds.insert(x.to_string(), k);
+                    }
+                }
+                self.other.push(whole.clone());
+            }
             _ => self.other.push(whole.clone()),
         }
     }

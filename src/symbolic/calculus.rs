@@ -546,6 +546,26 @@ impl<'a> Calculus<'a> {
                     if better {
                         best = i;
                     } else if !worse {
+                        // Two arguments that never tie (`max(x, 0)` where
+                        // `x != 0`): with d = a − b ≠ 0, `max(a, b)` is `a`
+                        // where step(d) = 1 and `b` where it is 0 (`min`
+                        // the other way round).
+                        if args.len() == 2 && s.nonzero() {
+                            let d = sub(args[0].clone(), args[1].clone());
+                            let step = Expr::builtin(Builtin::Step, vec![d]);
+                            let (hi, lo) = if op == Builtin::Max {
+                                (&args[0], &args[1])
+                            } else {
+                                (&args[1], &args[0])
+                            };
+                            let dh = self.derivative(hi, v)?;
+                            let dl = self.derivative(lo, v)?;
+                            self.rules.insert(Rule::DerivativeAwayFromKinks);
+                            return Ok(add(
+                                mul(step.clone(), dh),
+                                mul(sub(Expr::int(1), step), dl),
+                            ));
+                        }
                         return unsupported(format!(
                             "{name} is not differentiable where its arguments tie, which the domain does not exclude"
                         ));

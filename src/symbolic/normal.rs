@@ -1842,7 +1842,41 @@ impl<'a> Normalizer<'a> {
                 }
             }
         }
+        if s == Sign::Unknown && self.nonzero_by_condition(e) {
+            return Sign::NonZero;
+        }
         s
+    }
+
+    /// Does a condition `p != q` of the domain say `e != 0`: `e` is `p − q`
+    /// or `q − p` as parsed (compared structurally, spans aside), or `p`
+    /// itself when `q` is 0?
+    fn nonzero_by_condition(&self, e: &Expr) -> bool {
+        let shown = e.to_string();
+        let neg = match &e.kind {
+            ExprKind::Binary(BinOp::Sub, a, b) => Some(format!(
+                "{}",
+                Expr::binary(BinOp::Sub, (**b).clone(), (**a).clone())
+            )),
+            _ => None,
+        };
+        self.dom.other.iter().any(|c| {
+            let ExprKind::Compare(items, ops) = &c.kind else {
+                return false;
+            };
+            ops.iter().enumerate().any(|(i, op)| {
+                if *op != RelOp::Ne {
+                    return false;
+                }
+                let (p, q) = (&items[i], &items[i + 1]);
+                let zero = |x: &Expr| fold_rational(x).is_some_and(|v| v.is_zero());
+                let diff = Expr::binary(BinOp::Sub, p.clone(), q.clone()).to_string();
+                (zero(q) && p.to_string() == shown)
+                    || (zero(p) && q.to_string() == shown)
+                    || diff == shown
+                    || neg.as_ref() == Some(&diff)
+            })
+        })
     }
 
     fn structural_sign(&mut self, e: &Expr) -> Sign {
@@ -1922,9 +1956,10 @@ impl<'a> Normalizer<'a> {
                         Sign::NonNeg
                     }
                 }
-                // `e`, `sigmoid`, `softplus`, `cosh` are positive too.
+                // `e`, `pi`, `sigmoid`, `softplus`, `cosh` are positive too.
                 Builtin::Exp
                 | Builtin::E
+                | Builtin::Pi
                 | Builtin::Sigmoid
                 | Builtin::Softplus
                 | Builtin::Cosh => Sign::Pos,
