@@ -310,6 +310,9 @@ pub enum Rule {
     SumsLinear,
     /// `log` of a number split over its prime factors.
     LogOfNumber,
+    /// A quadratic difference that is a sum of squares (its symmetric
+    /// matrix positive semidefinite).
+    SumOfSquares,
     /// A 1 × 1 factor of a matrix product is a scalar.
     OneByOneScalar,
     /// An equation of an implication's premise between matrices used as a
@@ -440,6 +443,9 @@ impl fmt::Display for Rule {
             Rule::PowerOfQuotient => "(a/b)^r = a^r·b^(-r) for a, b >= 0",
             Rule::PowerOfPowerNonneg => "(a^p)^q = a^(p·q) for a >= 0",
             Rule::PowerOfPowerPos => "(a^p)^q = a^(p·q) for a > 0",
+            Rule::SumOfSquares => {
+                "a quadratic numerator that is a sum of squares (positive semidefinite matrix, by exact elimination)"
+            }
             Rule::EvenPowerOfPower => "(a^(2k))^r = |a|^(2k·r)",
             Rule::PowerOfExp => "exp(a)^r = exp(r·a)",
             Rule::RadicalGenerators => {

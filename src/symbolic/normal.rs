@@ -2022,7 +2022,7 @@ impl<'a> Normalizer<'a> {
             Some(s) if s != Sign::Unknown => Some(s),
             _ => self.shifted_sign(rf, true),
         };
-        match shifted {
+        let s = match shifted {
             Some(s) if s != Sign::Unknown => {
                 if direct == Sign::Unknown || matches!(s, Sign::Pos | Sign::Neg | Sign::Zero) {
                     return s;
@@ -2030,7 +2030,22 @@ impl<'a> Normalizer<'a> {
                 direct
             }
             _ => direct,
+        };
+        if s == Sign::Unknown {
+            // A quadratic numerator that is a sum of squares (a positive
+            // semidefinite form), over a denominator of known sign.
+            let den = poly_sign(&rf.den, &signs);
+            if den != Sign::Unknown {
+                for (p, flip) in [(&rf.num, false), (&negated(&rf.num), true)] {
+                    if quadratic_nonneg(p) {
+                        self.rules.insert(Rule::SumOfSquares);
+                        let n = if flip { Sign::NonPos } else { Sign::NonNeg };
+                        return quotient_sign(n, den);
+                    }
+                }
+            }
         }
+        s
     }
 
     /// Substitutes `x = lo + s` (or `hi - s`, or `small + offset + s` for a
@@ -2255,6 +2270,102 @@ pub(crate) fn poly_sign(p: &Poly, signs: &[Sign]) -> Sign {
         }
     }
     acc
+}
+
+/// `−p`.
+fn negated(p: &Poly) -> Poly {
+    Poly {
+        terms: p
+            .terms
+            .iter()
+            .map(|t| crate::symbolic::polynomial::Term {
+                coeff: -t.coeff.clone(),
+                exps: t.exps.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Is `p`, of total degree at most 2, nonnegative for every real value of
+/// its generators? Exactly when its symmetric matrix over the monomials
+/// `(1, g₁, …, gₖ)` is positive semidefinite, which symmetric elimination
+/// with exact rationals decides (a negative pivot, or a zero pivot with a
+/// nonzero row, means it is not). `2 x y <= x² + y²` and `a/b + b/a >= 2`
+/// (numerator `a² − 2ab + b²`) are proved this way.
+pub(crate) fn quadratic_nonneg(p: &Poly) -> bool {
+    let degree = |t: &crate::symbolic::polynomial::Term| t.exps.iter().sum::<u32>();
+    if p.terms.is_empty() || p.terms.iter().any(|t| degree(t) > 2) || p.terms.len() > 64 {
+        return false;
+    }
+    // The generators that occur, numbered 1.. (0 is the constant monomial).
+    let mut used: Vec<usize> = Vec::new();
+    for t in &p.terms {
+        for (i, e) in t.exps.iter().enumerate() {
+            if *e > 0 && !used.contains(&i) {
+                used.push(i);
+            }
+        }
+    }
+    used.sort_unstable();
+    let n = used.len() + 1;
+    if n > 12 {
+        return false;
+    }
+    let at = |g: usize| used.iter().position(|&u| u == g).map(|k| k + 1);
+    let half = BigRational::new(1.into(), 2.into());
+    let mut q = vec![vec![BigRational::zero(); n]; n];
+    for t in &p.terms {
+        let gens: Vec<(usize, u32)> = t
+            .exps
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e > 0)
+            .map(|(i, e)| (i, *e))
+            .collect();
+        let (i, j) = match gens.as_slice() {
+            [] => (0, 0),
+            [(g, 1)] => (0, at(*g).expect("a used generator")),
+            [(g, 2)] => {
+                let k = at(*g).expect("a used generator");
+                (k, k)
+            }
+            [(g, 1), (h, 1)] => (
+                at(*g).expect("a used generator"),
+                at(*h).expect("a used generator"),
+            ),
+            _ => return false,
+        };
+        if i == j {
+            q[i][i] += &t.coeff;
+        } else {
+            let c = &t.coeff * &half;
+            q[i][j] += &c;
+            q[j][i] += &c;
+        }
+    }
+    for k in 0..n {
+        let row_k = q[k].clone();
+        let pivot = &row_k[k];
+        if pivot.is_negative() {
+            return false;
+        }
+        if pivot.is_zero() {
+            if row_k[k + 1..].iter().any(|x| !x.is_zero()) {
+                return false;
+            }
+            continue;
+        }
+        for row in q.iter_mut().skip(k + 1) {
+            if row[k].is_zero() {
+                continue;
+            }
+            let f = &row[k] / pivot;
+            for (x, y) in row.iter_mut().zip(&row_k).skip(k + 1) {
+                *x -= &f * y;
+            }
+        }
+    }
+    true
 }
 
 /// The sign of a quotient whose denominator is nonzero where it is defined.
