@@ -1852,6 +1852,14 @@ impl<'a> Normalizer<'a> {
     /// or `q − p` as parsed (compared structurally, spans aside), or `p`
     /// itself when `q` is 0?
     fn nonzero_by_condition(&self, e: &Expr) -> bool {
+        let any_ne = self
+            .dom
+            .other
+            .iter()
+            .any(|c| matches!(&c.kind, ExprKind::Compare(_, ops) if ops.contains(&RelOp::Ne)));
+        if !any_ne {
+            return false;
+        }
         let shown = e.to_string();
         let neg = match &e.kind {
             ExprKind::Binary(BinOp::Sub, a, b) => Some(format!(
