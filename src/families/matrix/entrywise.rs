@@ -104,32 +104,7 @@ fn transpose(m: &[Vec<Expr>]) -> Vec<Vec<Expr>> {
 /// The determinant of a small square matrix of expressions, by cofactors.
 fn det(m: &[Vec<Expr>]) -> Option<Expr> {
     let n = m.len();
-    if n == 0 || m.iter().any(|r| r.len() != n) || n > 4 {
-        return None;
-    }
-    if n == 1 {
-        return Some(m[0][0].clone());
-    }
-    let mut acc = Expr::int(0);
-    for j in 0..n {
-        let minor: Vec<Vec<Expr>> = m[1..]
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .filter(|(c, _)| *c != j)
-                    .map(|(_, x)| x.clone())
-                    .collect()
-            })
-            .collect();
-        let term = mul(m[0][j].clone(), det(&minor)?);
-        acc = if j % 2 == 0 {
-            add(acc, term)
-        } else {
-            Expr::binary(BinOp::Sub, acc, term)
-        };
-    }
-    Some(acc)
+    (n > 0 && n <= 4 && m.iter().all(|r| r.len() == n)).then(|| super::normal_form::cofactor_det(m))
 }
 
 /// `adj(m) / det(m)` for a square matrix of expressions up to 3 × 3.
@@ -145,25 +120,12 @@ fn inverse(m: &[Vec<Expr>]) -> Option<Vec<Vec<Expr>>> {
     if n == 1 {
         return Some(vec![vec![Expr::binary(BinOp::Div, Expr::int(1), d)]]);
     }
-    let minor = |i: usize, j: usize| -> Vec<Vec<Expr>> {
-        m.iter()
-            .enumerate()
-            .filter(|(r, _)| *r != i)
-            .map(|(_, row)| {
-                row.iter()
-                    .enumerate()
-                    .filter(|(c, _)| *c != j)
-                    .map(|(_, x)| x.clone())
-                    .collect()
-            })
-            .collect()
-    };
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let mut row = Vec::with_capacity(n);
         for j in 0..n {
             // The adjugate's (i, j) entry is the (j, i) cofactor.
-            let c = det(&minor(j, i))?;
+            let c = det(&super::normal_form::minor(m, j, i))?;
             let c = if (i + j) % 2 == 0 { c } else { neg(c) };
             row.push(Expr::binary(BinOp::Div, c, d.clone()));
         }

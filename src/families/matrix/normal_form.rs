@@ -1842,26 +1842,31 @@ pub(crate) fn coef_is_zero(e: &Expr) -> bool {
     parts.values().all(num_traits::Zero::is_zero)
 }
 
-/// The determinant of a literal (at most 4 × 4) by cofactor expansion
-/// along the first row: an exact polynomial in the entries.
-fn cofactor_det(rows: &[Vec<Expr>]) -> Expr {
+/// `rows` without row `i` and column `j`.
+pub(crate) fn minor(rows: &[Vec<Expr>], i: usize, j: usize) -> Vec<Vec<Expr>> {
+    rows.iter()
+        .enumerate()
+        .filter(|(r, _)| *r != i)
+        .map(|(_, row)| {
+            row.iter()
+                .enumerate()
+                .filter(|(k, _)| *k != j)
+                .map(|(_, e)| e.clone())
+                .collect()
+        })
+        .collect()
+}
+
+/// The determinant of a square literal (at most 4 × 4) by cofactor
+/// expansion along the first row: an exact polynomial in the entries.
+pub(crate) fn cofactor_det(rows: &[Vec<Expr>]) -> Expr {
     let n = rows.len();
     if n == 1 {
         return rows[0][0].clone();
     }
     let mut sum: Option<Expr> = None;
     for j in 0..n {
-        let minor: Vec<Vec<Expr>> = rows[1..]
-            .iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .filter(|(k, _)| *k != j)
-                    .map(|(_, e)| e.clone())
-                    .collect()
-            })
-            .collect();
-        let term = mul_e(rows[0][j].clone(), cofactor_det(&minor));
+        let term = mul_e(rows[0][j].clone(), cofactor_det(&minor(rows, 0, j)));
         sum = Some(match sum {
             None => term,
             Some(s) if j % 2 == 1 => Expr::binary(BinOp::Sub, s, term),
